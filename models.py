@@ -1,0 +1,311 @@
+"""The three colorization networks: Autoencoder, ResNet and U-Net, in two presets each.
+
+    python models.py            # table: parameters, GFLOP at 128x128, receptive field, stride
+
+Every model maps L/50 - 1, shape (H, W, 1), to ab/128, shape (H, W, 2) (see lab.py). Every
+model is fully convolutional: H and W may be any multiples of `total_stride(...)`.
+
+Presets
+- seed:  the seed study's graphs (Prevost-Guillaume/photo-colorization) layer for layer, so its
+         comparison can be reproduced: 109,378 / 52,338 / 1,089,794 parameters at 128x128.
+         The seed does not state its Dropout rates; 0.2 everywhere is our assumption.
+- large: modern versions at a similar budget of about 1 to 1.5 GFLOP forward per 128x128
+         image each, so that the comparison is fair: an autoencoder with a true bottleneck
+         (no skips, 8x8 spatial code), a ResNet with identity-add residual blocks at 1/4 and
+         1/8 resolution whose receptive field spans the image, and a U-Net with skips.
+
+Only built-in Keras layers are used, so a saved model.keras loads in safe mode without this
+file. The output layer computes in float32 (dtype="float32"), so that under the
+mixed_bfloat16 policy the predictions and the loss stay float32.
+
+FLOPs are counted analytically from the layer configs: 2 x multiply-accumulates of every
+Conv2D and Conv2DTranspose (bias, normalisation and activations are left out; they are a few
+percent). Training costs about 3x the forward FLOPs.
+"""
+
+import math
+import sys
+
+import keras
+from keras import layers
+
+MODELS = ("autoencoder", "resnet", "unet")
+PRESETS = ("seed", "large")
+INPUT_SHAPE = (None, None, 1)
+SEED_DROPOUT = 0.2
+
+
+def conv(x, filters, kernel=3, strides=1, activation="relu", name=None, **kwargs):
+    return layers.Conv2D(filters, kernel, strides=strides, padding="same",
+                         activation=activation, name=name, **kwargs)(x)
+
+
+def output_conv(x, kernel=3):
+    """ab/128 in tanh range, computed in float32 whatever the global precision policy."""
+    return layers.Conv2D(2, kernel, padding="same", activation="tanh", dtype="float32",
+                         name="ab")(x)
+
+
+def scaled(filters, width):
+    return max(1, int(round(filters * width)))
+
+
+# --------------------------------------------------------------------------- seed preset
+
+
+def seed_autoencoder(inputs, width=1.0):
+    w = lambda f: scaled(f, width)  # noqa: E731
+    x = conv(inputs, w(8), strides=2)
+    x = layers.BatchNormalization()(x)
+    x = conv(x, w(32))
+    x = conv(x, w(32))
+    x = conv(x, w(32), strides=2)
+    x = layers.BatchNormalization()(x)
+    x = conv(x, w(64))
+    x = conv(x, w(64))
+    x = layers.Dropout(SEED_DROPOUT)(x)
+    x = layers.UpSampling2D()(x)
+    x = layers.BatchNormalization()(x)
+    x = conv(x, w(32))
+    x = conv(x, w(32))
+    x = layers.Dropout(SEED_DROPOUT)(x)
+    x = layers.UpSampling2D()(x)
+    x = conv(x, w(16))
+    x = layers.Dropout(SEED_DROPOUT)(x)
+    return output_conv(x)
+
+
+def seed_resnet(inputs, width=1.0):
+    """Four full-resolution stages whose output is concatenated with their input (dense-style)."""
+    x = inputs
+    for filters in (8, 16, 32, 32):
+        y = conv(x, scaled(filters, width))
+        y = conv(y, scaled(filters, width))
+        x = layers.Concatenate()([x, y])
+    x = conv(x, scaled(16, width), kernel=2)
+    x = conv(x, scaled(8, width), kernel=1)
+    return output_conv(x, kernel=1)
+
+
+def seed_unet(inputs, width=1.0):
+    skips, x = [], inputs
+    for i, filters in enumerate((16, 32, 64, 128)):
+        x = conv(x, scaled(filters, width))
+        x = conv(x, scaled(filters, width))
+        if i > 0:
+            x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(2)(x)
+        skips.append(x)
+    x = conv(x, scaled(64, width), kernel=4, strides=2)  # centre, 1/32 resolution
+    for filters, skip in zip((128, 64, 32, 16), reversed(skips)):
+        x = layers.Conv2DTranspose(scaled(filters, width), 2, strides=2, padding="same",
+                                   activation="relu")(x)
+        x = layers.Dropout(SEED_DROPOUT)(x)
+        x = layers.Concatenate()([x, skip])
+        x = conv(x, scaled(filters, width))
+        x = conv(x, scaled(filters, width))
+    return layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
+                                  dtype="float32", name="ab")(x)
+
+
+# --------------------------------------------------------------------------- large preset
+
+
+def conv_bn(x, filters, kernel=3, strides=1, activation="relu"):
+    """Conv -> BatchNorm -> activation, the modern building block (no bias before BN)."""
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.Activation(activation)(x) if activation else x
+
+
+def residual_block(x, filters):
+    """Basic ResNet block: two 3x3 convs added to the identity, then ReLU."""
+    y = conv_bn(x, filters)
+    y = conv_bn(y, filters, activation=None)
+    return layers.Activation("relu")(layers.Add()([x, y]))
+
+
+def upsample(x, filters):
+    """Nearest-neighbour x2 then a 3x3 conv: no checkerboard artefacts of transposed convs."""
+    return conv_bn(layers.UpSampling2D(2)(x), filters)
+
+
+def large_autoencoder(inputs, width=1.0):
+    """Encoder down to an 8x8 code of 48 channels at 128x128 (1/5 of the input values), no skips."""
+    w = lambda f: scaled(f, width)  # noqa: E731
+    x = conv_bn(inputs, w(16))
+    for filters in (32, 64, 128, 256):  # 1/2, 1/4, 1/8, 1/16
+        x = conv_bn(x, w(filters), strides=2)
+        x = conv_bn(x, w(filters))
+    x = conv_bn(x, w(48), kernel=1)  # the bottleneck
+    for filters in (128, 64, 32, 16):  # 1/8, 1/4, 1/2, 1/1
+        x = upsample(x, w(filters))
+        x = conv_bn(x, w(filters))
+    return output_conv(x)
+
+
+def large_resnet(inputs, width=1.0):
+    """Downsample to 1/4, residual stages at 1/4 and 1/8, upsample back to full resolution."""
+    w = lambda f: scaled(f, width)  # noqa: E731
+    x = conv_bn(inputs, w(16))
+    x = conv_bn(x, w(32), strides=2)  # 1/2
+    x = conv_bn(x, w(64), strides=2)  # 1/4
+    for _ in range(2):
+        x = residual_block(x, w(64))
+    x = conv_bn(x, w(128), strides=2)  # 1/8
+    for _ in range(3):
+        x = residual_block(x, w(128))
+    x = upsample(x, w(64))  # 1/4
+    x = upsample(x, w(32))  # 1/2
+    x = upsample(x, w(16))  # 1/1
+    return output_conv(x)
+
+
+def large_unet(inputs, width=1.0):
+    """Classic U-Net: four poolings, two conv-BN-ReLU per level, skips by concatenation."""
+    levels = [scaled(f, width) for f in (16, 32, 64, 128)]
+    skips, x = [], inputs
+    for filters in levels:
+        x = conv_bn(conv_bn(x, filters), filters)
+        skips.append(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = conv_bn(conv_bn(x, scaled(192, width)), scaled(192, width))
+    for filters, skip in zip(reversed(levels), reversed(skips)):
+        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same")(x)
+        x = layers.Concatenate()([x, skip])
+        x = conv_bn(conv_bn(x, filters), filters)
+    return output_conv(x, kernel=1)
+
+
+BUILDERS = {
+    ("autoencoder", "seed"): seed_autoencoder,
+    ("resnet", "seed"): seed_resnet,
+    ("unet", "seed"): seed_unet,
+    ("autoencoder", "large"): large_autoencoder,
+    ("resnet", "large"): large_resnet,
+    ("unet", "large"): large_unet,
+}
+
+STRIDES = {
+    ("autoencoder", "seed"): 4,
+    ("resnet", "seed"): 1,
+    ("unet", "seed"): 32,
+    ("autoencoder", "large"): 16,
+    ("resnet", "large"): 8,
+    ("unet", "large"): 16,
+}
+
+
+def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE):
+    """A functional Keras model L/50-1 (H, W, 1) -> ab/128 (H, W, 2), named `{name}-{preset}`.
+
+    `width` scales every hidden layer's filters (1.0 = the documented graph). Build under the
+    precision policy you want (keras.mixed_precision.set_global_policy) before calling this.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {MODELS}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {PRESETS}")
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    inputs = keras.Input(shape=input_shape, name="L")
+    outputs = BUILDERS[(name, preset)](inputs, width)
+    return keras.Model(inputs, outputs, name=f"{name}-{preset}")
+
+
+def total_stride(model_or_name, preset="seed"):
+    """The factor that input H and W must be multiples of (pad photos to it before predicting).
+
+    Accepts a model name (with its preset) or a built model, whose layers are then inspected.
+    """
+    if isinstance(model_or_name, str):
+        if (model_or_name, preset) not in STRIDES:
+            raise ValueError(f"unknown model/preset {model_or_name!r}/{preset!r}")
+        return STRIDES[(model_or_name, preset)]
+    return max_stride(model_or_name)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def layer_geometry(layer):
+    """(kernel, stride, kind) of a layer that changes the spatial geometry, else None."""
+    config = layer.get_config()
+    if isinstance(layer, layers.Conv2DTranspose):
+        return config["kernel_size"][0], config["strides"][0], "up"
+    if isinstance(layer, layers.Conv2D):
+        return config["kernel_size"][0], config["strides"][0], "down"
+    if isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
+        return config["pool_size"][0], config["strides"][0], "down"
+    if isinstance(layer, layers.UpSampling2D):
+        return 1, config["size"][0], "up"
+    return None
+
+
+def receptive_fields(model):
+    """{layer name: (receptive field in input pixels, stride in input pixels)}, along the widest path.
+
+    Strides are kept as fractions of the deepest point so that upsampling divides them exactly.
+    """
+    result = {}
+    for layer in model.layers:
+        parents = [t._keras_history.operation.name for node in layer._inbound_nodes
+                   for t in node.input_tensors]
+        rf, jump = max((result[p] for p in parents if p in result), default=(1, 1.0))
+        geometry = layer_geometry(layer)
+        if geometry:
+            kernel, stride, kind = geometry
+            if kind == "down":
+                rf, jump = rf + (kernel - 1) * jump, jump * stride
+            else:  # each output pixel sees ceil(k/s) input pixels of the coarser grid
+                rf, jump = rf + (math.ceil(kernel / stride) - 1) * jump, jump / stride
+        result[layer.name] = (rf, jump)
+    return {name: (rf, int(round(jump)) if jump >= 1 else jump)
+            for name, (rf, jump) in result.items()}
+
+
+def max_stride(model):
+    jumps = [jump for _, jump in receptive_fields(model).values()]
+    return int(max(jumps))
+
+
+def forward_flops(model):
+    """Forward FLOPs per image = 2 x MACs of every convolution, from the built shapes."""
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2DTranspose):
+            _, h, w, c_in = layer.input.shape
+            k = layer.kernel_size
+            macs += h * w * k[0] * k[1] * c_in * layer.filters
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, _ = layer.output.shape
+            c_in = layer.input.shape[-1]
+            k = layer.kernel_size
+            macs += h * w * k[0] * k[1] * c_in * layer.filters
+    return 2 * macs
+
+
+def describe(name, preset, size=128, width=1.0):
+    """Parameters, forward GFLOP at size x size, receptive field and total stride of one model."""
+    model = build_model(name, preset, width, input_shape=(size, size, 1))
+    fields = receptive_fields(model)
+    return {"model": name, "preset": preset, "parameters": model.count_params(),
+            "gflop": forward_flops(model) / 1e9, "receptive_field": fields[model.layers[-1].name][0],
+            "stride": max_stride(model)}
+
+
+def main(argv=None):
+    print("Forward GFLOP per 128x128 image = 2 x conv multiply-accumulates, counted analytically "
+          "from the layer configs; training is about 3x.")
+    print(f"{'model':<12} {'preset':<6} {'parameters':>12} {'GFLOP':>7} {'receptive field':>16} "
+          f"{'stride':>7}")
+    for preset in PRESETS:
+        for name in MODELS:
+            d = describe(name, preset)
+            print(f"{name:<12} {preset:<6} {d['parameters']:>12,} {d['gflop']:>7.2f} "
+                  f"{d['receptive_field']:>13.0f} px {d['stride']:>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
