@@ -1,0 +1,385 @@
+"""Colour as classes: Zhang-style quantized ab, soft targets, rebalancing, annealed mean.
+
+MSE regression averages the plausible colours of a pixel into gray-brown. Zhang, Isola and
+Efros (Colorful Image Colorization, ECCV 2016) predict a distribution over quantized ab
+instead, weight rare colours up, and decode with an "annealed mean" between mode and mean.
+This module holds every piece of that, so train.py only swaps the loss and the output head:
+
+    bins = quantized_gamut()                              # (Q, 2) ab centres, sRGB gamut
+    prior = class_prior(train_ab, bins)                   # smoothed empirical distribution
+    weights = rebalancing_weights(prior)                  # E_prior[weights] = 1
+    logits = classification_head(features_at_quarter_resolution, len(bins))
+    model.compile(loss=make_loss(bins, weights), ...)     # y_true = ab/128, full resolution
+    ab_model = ab_output_model(model, bins)               # outputs ab/128 at full resolution
+
+The saved ab_model uses built-in Keras layers only (Rescaling, Softmax, a fixed 1x1 Conv2D,
+UpSampling2D), so it keeps the project's model contract and loads in safe mode.
+"""
+
+import functools
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+from tqdm import tqdm
+
+import lab
+
+GRID = 10.0  # ab quantization step, as in the paper
+GAMUT_TOLERANCE = 0.5  # max |Lab -> sRGB -> Lab| error, in Lab units, of an in-gamut colour
+NEIGHBOURS = 5  # soft-encoding: the paper's 5 nearest bins (the official code used 10)
+SIGMA = 5.0  # soft-encoding and prior smoothing Gaussian, in ab units
+MIX = 0.5  # lambda: share of the uniform distribution in the rebalancing prior
+TEMPERATURE = 0.38  # annealed mean: T -> 0 gives the mode, T = 1 the mean
+TARGET_STRIDE = 4  # the class distribution is predicted at a quarter of the input resolution
+GRAY_THRESHOLD = 5.0  # an image whose |a| and |b| never exceed this has no colour to learn
+
+
+# ---------------------------------------------------------------------------------------------
+# The quantized gamut
+
+
+def is_in_srgb_gamut(lab_colours, tolerance=GAMUT_TOLERANCE):
+    """True where a Lab colour survives Lab -> sRGB -> Lab: sRGB can show it.
+
+    lab.lab_to_rgb clips out-of-gamut colours into the sRGB cube, so the round trip of
+    such a colour lands elsewhere; of an in-gamut colour it comes back within float error.
+    """
+    lab_colours = np.asarray(lab_colours, dtype=np.float32)
+    round_trip = lab.rgb_to_lab(lab.lab_to_rgb(lab_colours))
+    return np.abs(round_trip - lab_colours).max(axis=-1) < tolerance
+
+
+@functools.lru_cache(maxsize=8)
+def _gamut_bins(grid, tolerance, lightness_steps):
+    """Cached: the gamut takes ~0.1 s and every caller asks for the same one."""
+    half_range = int(np.ceil(130.0 / grid))  # sRGB a*, b* stay within about -108..+99
+    axis = np.arange(-half_range, half_range + 1) * grid
+    centres = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    lightness = np.linspace(0.0, 100.0, lightness_steps)
+    colours = np.concatenate(
+        np.broadcast_arrays(lightness[:, None, None], centres[None, :, :1], centres[None, :, 1:]),
+        axis=-1,
+    )  # (L, Q, 3)
+    reachable = is_in_srgb_gamut(colours, tolerance).any(axis=0)
+    return centres[reachable].astype(np.float32)
+
+
+def quantized_gamut(grid=GRID, tolerance=GAMUT_TOLERANCE, lightness_steps=201):
+    """ab bin centres (Q, 2), float32: the grid points that are an sRGB colour at some L.
+
+    A bin is kept when its centre (a, b), at some lightness L in 0..100, is in the sRGB
+    gamut (see is_in_srgb_gamut). For grid 10 that gives 229 bins, and every sRGB colour
+    lies within 9.3 units of one. The paper's 313 bins reach beyond sRGB: of the 261 grid
+    cells that sRGB colours fall into, 32 have their centre outside the gamut.
+    """
+    if grid <= 0:
+        raise ValueError(f"grid must be positive, got {grid}")
+    return _gamut_bins(float(grid), float(tolerance), int(lightness_steps)).copy()
+
+
+def nearest_bins_numpy(ab, bins, grid=GRID):
+    """Index of the nearest bin centre for every ab (..., 2): exact, and fast on big arrays.
+
+    Rounding to the grid finds the nearest grid point; where that point is a bin it is also
+    the nearest bin. Only the few colours whose grid point lies outside the gamut need a
+    search over all bins.
+    """
+    ab = np.asarray(ab, dtype=np.float32)
+    bins = np.asarray(bins, dtype=np.float32)
+    flat = ab.reshape(-1, 2)
+    cells = np.rint(bins / grid).astype(np.int64)
+    offset = -cells.min() + 1
+    size = cells.max() + offset + 2
+    table = np.full((size, size), -1, dtype=np.int64)
+    table[cells[:, 0] + offset, cells[:, 1] + offset] = np.arange(len(bins))
+    pixel_cells = np.clip(np.rint(flat / grid).astype(np.int64) + offset, 0, size - 1)
+    index = table[pixel_cells[:, 0], pixel_cells[:, 1]]
+    missing = np.flatnonzero(index < 0)
+    if missing.size:
+        distances = ((flat[missing, None, :] - bins[None, :, :]) ** 2).sum(axis=-1)
+        index[missing] = distances.argmin(axis=-1)
+    return index.reshape(ab.shape[:-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Soft-encoding of the target
+
+
+def soft_encode_numpy(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA):
+    """Reference soft-encoding (..., Q): Gaussian weights on the k nearest bins, summing to 1.
+
+    Plain numpy and slow; it exists to check the TensorFlow version against.
+    """
+    ab = np.asarray(ab, dtype=np.float64)
+    bins = np.asarray(bins, dtype=np.float64)
+    distances = ((ab[..., None, :] - bins) ** 2).sum(axis=-1)  # (..., Q)
+    nearest = np.argsort(distances, axis=-1)[..., :neighbours]
+    weights = np.exp(-np.take_along_axis(distances, nearest, axis=-1) / (2 * sigma**2))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    encoded = np.zeros(distances.shape)
+    np.put_along_axis(encoded, nearest, weights, axis=-1)
+    return encoded.astype(np.float32)
+
+
+def neighbour_weights(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA):
+    """TensorFlow: for ab (P, 2), the k nearest bins (P, k) and their Gaussian weights (P, k).
+
+    Squared distances come from |x|^2 - 2 x.c + |c|^2, a single matmul against all bins.
+    Index 0 of each row is the nearest bin, which sets the pixel's rebalancing weight.
+    """
+    ab = tf.cast(ab, tf.float32)
+    bins = tf.constant(np.asarray(bins, dtype=np.float32))
+    squared = (
+        tf.reduce_sum(ab * ab, axis=-1, keepdims=True)
+        - 2.0 * tf.matmul(ab, bins, transpose_b=True)
+        + tf.reduce_sum(bins * bins, axis=-1)[None, :]
+    )  # (P, Q)
+    negative_nearest, index = tf.math.top_k(-squared, k=neighbours)
+    distance2 = tf.maximum(-negative_nearest, 0.0)
+    weights = tf.exp(-(distance2 - distance2[:, :1]) / (2.0 * sigma**2))  # shift: no underflow
+    return index, weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
+
+
+def soft_encode(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA):
+    """TensorFlow soft-encoding of ab (..., 2) in Lab units -> (..., Q); usable in tf.data."""
+    ab = tf.convert_to_tensor(ab, tf.float32)
+    index, weights = neighbour_weights(tf.reshape(ab, (-1, 2)), bins, neighbours, sigma)
+    encoded = tf.reduce_sum(tf.one_hot(index, len(bins)) * weights[..., None], axis=-2)
+    return tf.reshape(encoded, tf.concat([tf.shape(ab)[:-1], [len(bins)]], axis=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Which images take part, at which resolution
+
+
+def non_gray_images(ab, threshold=GRAY_THRESHOLD):
+    """Per-image mask (N,): 1.0 where some pixel has |a| or |b| above threshold.
+
+    Grayscale-only images (old photos, fog) teach nothing about colour and pull every
+    prediction to gray; Zhang left them out of the loss the same way.
+    """
+    if isinstance(ab, np.ndarray):
+        return (np.abs(ab).max(axis=(1, 2, 3)) > threshold).astype(np.float32)
+    return tf.cast(tf.reduce_max(tf.abs(ab), axis=(1, 2, 3)) > threshold, tf.float32)
+
+
+def downsample_targets(ab, stride=TARGET_STRIDE):
+    """(N, H, W, 2) -> (N, H/stride, W/stride, 2) by block mean: the colour each output cell sees.
+
+    Numpy in, numpy out (for the prior); tensors go through average pooling (for the loss).
+    """
+    if stride == 1:
+        return ab
+    if isinstance(ab, np.ndarray):
+        n, height, width, channels = ab.shape
+        height, width = height // stride * stride, width // stride * stride
+        blocks = ab[:, :height, :width].reshape(
+            n, height // stride, stride, width // stride, stride, channels
+        )
+        return blocks.mean(axis=(2, 4), dtype=np.float32)
+    return tf.nn.avg_pool2d(ab, ksize=stride, strides=stride, padding="VALID")
+
+
+# ---------------------------------------------------------------------------------------------
+# Class rebalancing
+
+
+def smooth_distribution(distribution, bins, sigma=SIGMA):
+    """Blur a distribution over bins with a Gaussian on the ab plane, keeping its total mass."""
+    bins = np.asarray(bins, dtype=np.float64)
+    distances = ((bins[:, None, :] - bins[None, :, :]) ** 2).sum(axis=-1)
+    kernel = np.exp(-distances / (2 * sigma**2))
+    kernel /= kernel.sum(axis=0, keepdims=True)  # each bin spreads exactly its own mass
+    return kernel @ np.asarray(distribution, dtype=np.float64)
+
+
+def class_prior(
+    train_ab,
+    bins,
+    sigma=SIGMA,
+    stride=TARGET_STRIDE,
+    gray_threshold=GRAY_THRESHOLD,
+    chunk=256,
+    progress=False,
+):
+    """Smoothed empirical distribution (Q,) of the nearest bins of the training targets.
+
+    train_ab: (N, H, W, 2) in Lab units, typically a read-only memmap from dataset.load_split;
+    read in chunks. It counts what the loss sees: targets downsampled by `stride`, colour
+    images only.
+    """
+    counts = np.zeros(len(bins), dtype=np.float64)
+    starts = range(0, len(train_ab), chunk)
+    for start in tqdm(starts, desc="class prior", unit="chunk", disable=not progress):
+        block = np.asarray(train_ab[start : start + chunk], dtype=np.float32)
+        block = block[non_gray_images(block, gray_threshold) > 0]
+        index = nearest_bins_numpy(downsample_targets(block, stride), bins)
+        counts += np.bincount(index.ravel(), minlength=len(bins))
+    if counts.sum() == 0:
+        raise ValueError("no colour pixels in the training targets: cannot estimate a prior")
+    return smooth_distribution(counts / counts.sum(), bins, sigma).astype(np.float32)
+
+
+def rebalancing_weights(prior, mix=MIX):
+    """Per-bin loss weights (Q,): inverse of prior mixed with uniform, E_prior[w] = 1.
+
+    Without them the loss is dominated by the common low-chroma bins (sky, rock, haze)
+    and the network learns to predict those.
+    """
+    if not 0.0 < mix <= 1.0:
+        raise ValueError(f"mix (lambda) must be in (0, 1], got {mix}")
+    prior = np.asarray(prior, dtype=np.float64)
+    weights = 1.0 / ((1.0 - mix) * prior + mix / len(prior))
+    return (weights / (prior * weights).sum()).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loss
+
+
+@keras.saving.register_keras_serializable(package="ab_classes")
+class RebalancedClassLoss(keras.losses.Loss):
+    """Class-rebalanced cross-entropy between predicted bin logits and soft-encoded ab.
+
+    y_true: ab / 128 (the project's target), at `target_stride` times the logits' resolution.
+    y_pred: logits (N, h, w, Q). Returns the per-pixel loss; gray images contribute zero.
+    """
+
+    def __init__(
+        self,
+        bins,
+        weights,
+        neighbours=NEIGHBOURS,
+        sigma=SIGMA,
+        target_stride=TARGET_STRIDE,
+        gray_threshold=GRAY_THRESHOLD,
+        name="rebalanced_class_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.bins = np.asarray(bins, dtype=np.float32)
+        self.weights = np.asarray(weights, dtype=np.float32)
+        if self.bins.ndim != 2 or self.bins.shape[1] != 2:
+            raise ValueError(f"bins must have shape (Q, 2), got {self.bins.shape}")
+        if self.weights.shape != (len(self.bins),):
+            raise ValueError(f"weights must have shape ({len(self.bins)},), got {self.weights.shape}")
+        self.neighbours = int(neighbours)
+        self.sigma = float(sigma)
+        self.target_stride = int(target_stride)
+        self.gray_threshold = float(gray_threshold)
+
+    def call(self, y_true, y_pred):
+        ab = tf.cast(y_true, tf.float32) * lab.AB_SCALE
+        image_mask = non_gray_images(ab, self.gray_threshold)  # on full-resolution targets
+        ab = downsample_targets(ab, self.target_stride)
+        logits = tf.cast(y_pred, tf.float32)
+        pixel_shape = tf.shape(logits)[:-1]
+        index, soft = neighbour_weights(
+            tf.reshape(ab, (-1, 2)), self.bins, self.neighbours, self.sigma
+        )
+        log_probs = tf.nn.log_softmax(tf.reshape(logits, (-1, len(self.bins))), axis=-1)
+        cross_entropy = -tf.reduce_sum(soft * tf.gather(log_probs, index, batch_dims=1), -1)
+        rebalanced = cross_entropy * tf.gather(tf.constant(self.weights), index[:, 0])
+        return tf.reshape(rebalanced, pixel_shape) * image_mask[:, None, None]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            bins=self.bins.tolist(),
+            weights=self.weights.tolist(),
+            neighbours=self.neighbours,
+            sigma=self.sigma,
+            target_stride=self.target_stride,
+            gray_threshold=self.gray_threshold,
+        )
+        return config
+
+
+def make_loss(bins, weights, neighbours=NEIGHBOURS, sigma=SIGMA, target_stride=TARGET_STRIDE,
+              gray_threshold=GRAY_THRESHOLD):
+    """The Keras loss for `model.compile(loss=...)` of a logits model (see RebalancedClassLoss)."""
+    return RebalancedClassLoss(bins, weights, neighbours, sigma, target_stride, gray_threshold)
+
+
+# ---------------------------------------------------------------------------------------------
+# Heads: logits for training, annealed-mean ab for the saved model
+
+
+def classification_head(features, num_bins, name="ab_logits"):
+    """Shared by all three families: a 1x1 conv from features at 1/4 resolution to Q logits.
+
+    float32 so that the softmax is exact under a mixed-precision policy.
+    """
+    return layers.Conv2D(num_bins, 1, dtype="float32", name=name)(features)
+
+
+def decode_annealed_mean(logits, bins, temperature=TEMPERATURE, upsample=TARGET_STRIDE):
+    """Keras layers: logits -> softmax(logits / T) -> expected ab / 128 -> bilinear upsampling.
+
+    The expectation over bin centres is a 1x1 convolution whose fixed, non-trainable kernel
+    holds the centres, so the whole decoder is built-in layers and loads in safe mode.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    bins = np.asarray(bins, dtype=np.float32)
+    annealed = layers.Rescaling(1.0 / temperature, dtype="float32", name="ab_anneal")(logits)
+    probabilities = layers.Softmax(axis=-1, dtype="float32", name="ab_probabilities")(annealed)
+    expectation = layers.Conv2D(
+        2, 1, use_bias=False, trainable=False, dtype="float32", name="ab_expectation"
+    )
+    ab = expectation(probabilities)
+    expectation.set_weights([(bins / lab.AB_SCALE).reshape(1, 1, len(bins), 2)])
+    if upsample > 1:
+        ab = layers.UpSampling2D(
+            upsample, interpolation="bilinear", dtype="float32", name="ab_upsample"
+        )(ab)
+    return ab
+
+
+def ab_output_model(logits_model, bins, temperature=TEMPERATURE, upsample=TARGET_STRIDE):
+    """Wrap a trained logits model into the project contract: L/50-1 in, ab/128 out, full size.
+
+    It shares the logits model's layers (no copy); save this one as model.keras.
+    """
+    ab = decode_annealed_mean(logits_model.outputs[0], bins, temperature, upsample)
+    return keras.Model(logits_model.inputs, ab, name=f"{logits_model.name}_annealed_mean")
+
+
+def annealed_mean_numpy(logits, bins, temperature=TEMPERATURE):
+    """Reference decoding (..., Q) -> ab (..., 2) in Lab units, for tests and analysis."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    probabilities = np.exp(scaled)
+    probabilities /= probabilities.sum(axis=-1, keepdims=True)
+    return (probabilities @ np.asarray(bins, dtype=np.float64)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing the classes with a run
+
+
+def write_classes(path, bins, prior, weights, **settings):
+    """Write bins, prior, weights and settings (neighbours, sigma, ...) as JSON, atomically."""
+    record = {
+        "bins": np.asarray(bins, dtype=float).tolist(),
+        "prior": np.asarray(prior, dtype=float).tolist(),
+        "weights": np.asarray(weights, dtype=float).tolist(),
+        **settings,
+    }
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(record, handle, indent=1)
+    os.replace(temporary, path)
+
+
+def read_classes(path):
+    """Read what write_classes wrote; bins, prior, weights come back as float32 arrays."""
+    with open(path) as handle:
+        record = json.load(handle)
+    for key in ("bins", "prior", "weights"):
+        record[key] = np.asarray(record[key], dtype=np.float32)
+    return record
