@@ -1,0 +1,315 @@
+"""evaluate.py: the metrics on known cases, and the command on tiny real runs and a tiny dataset."""
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from PIL import Image
+
+import dataset
+import evaluate
+
+SIZE = 32
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def smooth_image(rng):
+    """A 32x32 sRGB image with colour gradients, so Lab ab is not constant."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
+    base = rng.uniform(0.1, 0.9, size=3)
+    slope = rng.uniform(-0.4, 0.4, size=(2, 3))
+    rgb = base + x[..., None] * slope[0] + y[..., None] * slope[1]
+    return np.clip(rgb * 255, 0, 255).astype(np.uint8)
+
+
+def write_tiny_dataset(folder, count=12, seed=0, fractions=(0.4, 0.2, 0.4)):
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(count):
+        rgb = smooth_image(rng)
+        items.append({"digest": hashlib.sha256(rgb.tobytes()).hexdigest(), "id": f"img-{i}",
+                      "rgb": rgb})
+    meta = {"source": "test", "size": SIZE, "skipped": [],
+            "split": {"rule": "sha256", "fractions": list(fractions)}}
+    return dataset.write_dataset(folder, items, meta)
+
+
+def write_run(runs, name, meta, data, model="unet", seed=0, filters=4, image_size=None):
+    """A real run folder: a tiny functional model honouring the I/O contract, config, history."""
+    folder = runs / name
+    folder.mkdir(parents=True)
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(None, None, 1))
+    x = layers.Conv2D(filters, 3, padding="same", activation="relu")(inputs)
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh")(x)
+    keras.Model(inputs, outputs).save(folder / "model.keras")
+    config = {"model": model, "preset": "seed", "loss": "mse", "seed": seed, "data": str(data),
+              "dataset_checksum": meta["checksum"], "image_size": image_size or meta["size"],
+              "stride": 1, "versions": {"keras": keras.__version__}, "run_name": name}
+    (folder / "config.json").write_text(json.dumps(config))
+    with open(folder / "history.csv", "w") as f:
+        f.write("epoch,loss,val_loss\n0,0.05,0.06\n1,0.03,0.045\n2,0.02,0.04\n")
+    return folder
+
+
+def write_readme(path):
+    text = ("# Title\n\nBefore the block.\n\n"
+            f"{evaluate.README_START}\nold results\n{evaluate.README_END}\n\nAfter the block.\n")
+    path.write_text(text)
+    return text
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A tiny dataset, three runs (unet with two seeds, resnet with one), evaluated once."""
+    root = tmp_path_factory.mktemp("project")
+    data = root / "data"
+    meta = write_tiny_dataset(data)
+    assert meta["counts"]["test"] >= 2, "the tiny dataset needs test images"
+    runs = root / "runs"
+    write_run(runs, "unet-seed-mse-s0", meta, data, "unet", seed=0)
+    write_run(runs, "unet-seed-mse-s1", meta, data, "unet", seed=1)
+    write_run(runs, "resnet-seed-mse-s0", meta, data, "resnet", seed=0, filters=3)
+    readme = root / "README.md"
+    original = write_readme(readme)
+    argv = ["--data", str(data), "--runs", str(runs), "--out", str(root / "results"),
+            "--images", str(root / "images"), "--figures", "3", "--bootstrap", "200",
+            "--update-readme", "--readme", str(readme)]
+    assert evaluate.main(argv) == 0
+    return {"root": root, "data": data, "meta": meta, "runs": runs, "readme": readme,
+            "readme_before": original, "argv": argv}
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_perfect_prediction_scores_loss_0_accuracy_1_auc_1_and_capped_psnr():
+    rng = np.random.default_rng(1)
+    lightness = rng.uniform(20, 80, size=(2, 16, 16, 1)).astype(np.float32)
+    ab = rng.uniform(-40, 40, size=(2, 16, 16, 2)).astype(np.float32)
+    scores = evaluate.score_batch(lightness, ab, ab.copy())
+    np.testing.assert_array_equal(scores["seed_loss"], 0.0)
+    np.testing.assert_array_equal(scores["seed_accuracy"], 1.0)
+    np.testing.assert_array_equal(scores["ab_rmse"], 0.0)
+    np.testing.assert_allclose(scores["auc"], 1.0)
+    np.testing.assert_array_equal(scores["psnr"], evaluate.PSNR_CAP_DB)
+    np.testing.assert_allclose(scores["ssim"], 1.0)
+    np.testing.assert_allclose(scores["colorfulness_diff"], 0.0)
+
+
+def test_gray_prediction_matches_hand_computed_values():
+    # Four pixels at L=50: ab (3, 4) and (6, -8), twice each. Gray predicts (0, 0).
+    ab = np.array([[[3, 4], [6, -8]], [[3, 4], [6, -8]]], dtype=np.float32)[None]
+    lightness = np.full((1, 2, 2, 1), 50.0, dtype=np.float32)
+    gray = np.zeros_like(ab)
+    # squared errors 9+16 and 36+64 over 4 values -> 31.25 in Lab units
+    assert evaluate.seed_loss(gray, ab)[0] == pytest.approx(31.25 / 255**2)
+    assert evaluate.ab_rmse(gray, ab)[0] == pytest.approx(np.sqrt(31.25))
+    # truth argmax: b for (3, 4), a for (6, -8); gray ties, and a tie goes to a: half right
+    assert evaluate.seed_accuracy(gray, ab)[0] == pytest.approx(0.5)
+    # ab errors 5 and 10: the curve is 0 below 5, 0.5 from 5 to 9, 1 from 10 on;
+    # trapezoids: 0.25 (4..5) + 4 * 0.5 (5..9) + 0.75 (9..10) + 140 (10..150) = 143
+    scores = evaluate.score_batch(lightness, ab, gray)
+    assert scores["auc"][0] == pytest.approx(143 / 150)
+    assert scores["colorfulness"][0] == pytest.approx(0.0, abs=0.01)  # Lab gray: sRGB gray
+
+
+def test_auc_matches_brute_force_count():
+    rng = np.random.default_rng(2)
+    pred = rng.normal(0, 30, size=(3, 8, 8, 2))
+    true = rng.normal(0, 30, size=(3, 8, 8, 2))
+    fast = evaluate.area_under_curve(evaluate.cumulative_error_curve(
+        evaluate.ab_error(pred, true)))
+    for image in range(3):
+        errors = [np.hypot(*(pred[image, y, x] - true[image, y, x]))
+                  for y in range(8) for x in range(8)]
+        shares = [sum(e <= t for e in errors) / len(errors) for t in range(151)]
+        area = sum((shares[t] + shares[t + 1]) / 2 for t in range(150))
+        assert fast[image] == pytest.approx(area / 150)
+
+
+def test_colorfulness_of_flat_gray_is_zero():
+    gray = np.full((1, 10, 10, 3), 128.0)
+    assert evaluate.colorfulness(gray)[0] == 0.0
+
+
+def test_colorfulness_of_a_coloured_image_is_positive():
+    image = np.zeros((1, 10, 10, 3))
+    image[..., 0] = 255.0
+    assert evaluate.colorfulness(image)[0] > 0.0
+
+
+def test_seed_accuracy_equals_keras_categorical_accuracy():
+    rng = np.random.default_rng(3)
+    true = rng.uniform(-60, 60, size=(4, 8, 8, 2)).astype(np.float32)
+    pred = rng.uniform(-60, 60, size=(4, 8, 8, 2)).astype(np.float32)
+    pred[0] = 0.0  # gray: ties between a and b, resolved the way Keras resolves them
+    metric = keras.metrics.CategoricalAccuracy()
+    metric.update_state(evaluate.seed_scale(true), evaluate.seed_scale(pred))
+    ours = np.mean(evaluate.seed_accuracy(pred, true))
+    assert ours == pytest.approx(float(metric.result()), abs=1e-6)
+
+
+def test_bootstrap_calls_a_constant_shift_significant_and_noise_not():
+    rng = np.random.default_rng(4)
+    idx = rng.integers(0, 50, size=(500, 50))
+    shifted = evaluate.bootstrap_ci(1.0 + rng.normal(0, 0.1, 50), idx)
+    centred = rng.normal(0, 1, 50)
+    centred -= centred.mean()
+    noise = evaluate.bootstrap_ci(centred, idx)
+    assert shifted[1] > 0
+    assert noise[1] < 0 < noise[2]
+
+
+def test_figure_indices_are_evenly_spaced_and_fixed():
+    assert list(evaluate.figure_indices(100, 5)) == [0, 25, 50, 74, 99]
+    assert list(evaluate.figure_indices(3, 12)) == [0, 1, 2]
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_metrics_csv_has_one_row_per_run_and_baseline(project):
+    rows = read_csv(project["root"] / "results" / "metrics.csv")
+    names = sorted(row["name"] for row in rows)
+    assert names == ["baseline-gray", "baseline-mean", "resnet-seed-mse-s0", "unet-seed-mse-s0",
+                     "unet-seed-mse-s1"]
+    gray = next(row for row in rows if row["name"] == "baseline-gray")
+    assert float(gray["seed_accuracy"]) > 0
+
+
+def test_per_image_csv_has_every_test_image_for_every_row(project):
+    rows = read_csv(project["root"] / "results" / "per_image.csv")
+    test_count = project["meta"]["counts"]["test"]
+    assert len(rows) == 5 * test_count
+    ids = {row["image_id"] for row in rows}
+    assert ids == {m["id"] for m in project["meta"]["members"]["test"]}
+
+
+def test_summary_shows_spread_for_two_seeds_and_none_for_one(project):
+    summary = (project["root"] / "results" / "summary.md").read_text()
+    unet = next(line for line in summary.splitlines() if line.startswith("| U-Net | n=2"))
+    resnet = next(line for line in summary.splitlines() if line.startswith("| ResNet | n=1"))
+    assert "±" in unet
+    assert "±" not in resnet
+
+
+def test_summary_compares_each_pair_and_each_model_with_gray(project):
+    summary = (project["root"] / "results" / "summary.md").read_text()
+    assert "| ResNet - U-Net | AuC" in summary
+    assert "| ResNet - gray baseline | AuC" in summary
+    assert "| U-Net - gray baseline | AuC" in summary
+
+
+def test_figures_are_pngs_of_readme_width(project):
+    images = project["root"] / "images"
+    width = evaluate.FIGURE_WIDTH_IN * evaluate.FIGURE_DPI
+    for index in (1, 2, 3):
+        figure_width, figure_height = png_size(images / f"Figure_{index}.png")
+        assert figure_width == width
+        # four columns (input, ResNet, U-Net, original): one square panel plus a title line
+        assert figure_height == round((evaluate.FIGURE_WIDTH_IN / 4 + 0.4) * evaluate.FIGURE_DPI)
+    assert not (images / "Figure_4.png").exists()
+    for name in ("curves.png", "auc.png", "colorfulness.png"):
+        assert png_size(images / name)[0] == width
+
+
+def test_readme_block_is_replaced_and_outside_text_kept(project):
+    text = project["readme"].read_text()
+    before, _, rest = project["readme_before"].partition(evaluate.README_START)
+    _, _, after = rest.partition(evaluate.README_END)
+    assert text.startswith(before + evaluate.README_START)
+    assert text.endswith(evaluate.README_END + after)
+    assert "old results" not in text
+    assert "![Figure 1](images/Figure_1.png)" in text
+    assert "0.00350" in text  # the seed study's published U-Net loss, beside ours
+
+
+def test_readme_update_twice_changes_nothing(project):
+    first = project["readme"].read_text()
+    assert evaluate.main(project["argv"]) == 0
+    assert project["readme"].read_text() == first
+
+
+def test_readme_without_markers_is_an_error(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(SystemExit, match="markers"):
+        evaluate.update_readme(readme, "block")
+    assert readme.read_text() == "# no markers\n"
+
+
+def bad_setup(project, tmp_path, breaker):
+    """A copy of the project's runs plus one broken by breaker(run folder)."""
+    runs = tmp_path / "runs"
+    shutil.copytree(project["runs"], runs)
+    folder = runs / "unet-seed-mse-s0"
+    breaker(folder)
+    argv = ["--data", str(project["data"]), "--runs", str(runs), "--out", str(tmp_path / "out"),
+            "--images", str(tmp_path / "images"), "--figures", "1", "--bootstrap", "100"]
+    return argv
+
+
+def edit_config(folder, **changes):
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_run_from_another_dataset_is_refused_by_name(project, tmp_path):
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on another dataset"):
+        evaluate.main(argv)
+    assert not (tmp_path / "out" / "metrics.csv").exists()
+
+
+def test_run_of_another_image_size_is_refused_by_name(project, tmp_path):
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on 64x64"):
+        evaluate.main(argv)
+
+
+def test_run_without_model_is_refused_by_name(project, tmp_path):
+    argv = bad_setup(project, tmp_path, lambda f: (f / "model.keras").unlink())
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0.*model.keras is missing"):
+        evaluate.main(argv)
+
+
+def test_skip_bad_evaluates_the_other_runs_and_lists_the_bad_one(project, tmp_path):
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
+    assert evaluate.main(argv + ["--skip-bad"]) == 0
+    names = {row["name"] for row in read_csv(tmp_path / "out" / "metrics.csv")}
+    assert "unet-seed-mse-s0" not in names
+    assert {"unet-seed-mse-s1", "resnet-seed-mse-s0"} <= names
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "unet-seed-mse-s0: trained on another dataset" in summary
+
+
+def test_empty_test_split_is_an_error(project, tmp_path):
+    data = tmp_path / "data"
+    write_tiny_dataset(data, count=3, fractions=(0.5, 0.5, 0.0))
+    argv = ["--data", str(data), "--runs", str(project["runs"]), "--out", str(tmp_path / "out"),
+            "--images", str(tmp_path / "images")]
+    with pytest.raises(SystemExit, match="test split is empty"):
+        evaluate.main(argv)
