@@ -1,0 +1,370 @@
+"""Colorize your own photos at full resolution with a model that train.py fitted.
+
+    python colorize.py --model runs/unet-seed-mse-s0 old_photo.jpg scans/ --out colorized/
+    python colorize.py --model runs/unet-seed-mse-s0/model.keras scans/ --side-by-side --format png
+
+The network only decides the colour. It sees the photo's lightness L* at a small working size
+(the shorter side becomes --render-size, by default the size the model was trained at, so a
+scene appears at the scale the model knows), padded by reflection to a multiple of the model's
+stride. Its a*b* prediction is cropped, upsampled smoothly to the photo's full size and joined with
+the photo's own full-resolution L*: every detail of the input survives. Folders are walked
+recursively and mirrored under --out; a bad file is reported and skipped, and the exit status is
+1 if any file failed.
+"""
+
+import argparse
+import functools
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from tqdm import tqdm
+
+import lab
+
+TRAIN_HINT = ("train one first, e.g. `make data` then "
+              "`python train.py --model unet --data data/mountains-synth-demo` (or `make train`)")
+DEFAULT_RENDER_SIZE = 128  # the seed study's training size, used when a model has no config.json
+DEFAULT_STRIDE = 32  # the seed U-Net's total stride, used when a model has no config.json
+FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
+SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tiff", "BMP": ".bmp"}
+KEPT_FORMATS = set(SUFFIXES)  # an input in another format (GIF, PPM, ...) is written as PNG
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "PNG": {"compress_level": 1},
+                "WEBP": {"quality": 92}, "TIFF": {}, "BMP": {}}
+EXIF_FORMATS = {"JPEG", "PNG", "WEBP"}
+BAND_ROWS = 256  # rows per band of full-size work: small float temporaries, one band per thread
+
+
+# ---------------------------------------------------------------- the model and its run folder
+
+def resolve_model_path(path):
+    """A run folder means the model.keras inside it; a missing model gets the command that trains one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise SystemExit(f"no trained model at {path}: {TRAIN_HINT}")
+    return path
+
+
+def read_model_config(model_path):
+    """The training size and stride from config.json beside the model, with seed-study defaults."""
+    config_path = Path(model_path).with_name("config.json")
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
+    stride = int(config.get("stride", DEFAULT_STRIDE))
+    if image_size < 1 or stride < 1:
+        raise SystemExit(f"{config_path}: image_size and stride must be positive")
+    return image_size, stride
+
+
+def load_model(model_path):
+    """Load once per run; Keras is imported here so that --help and argument errors stay instant."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    try:
+        return keras.saving.load_model(model_path, compile=False)
+    except Exception as error:  # a broken or foreign file: say which one, not a stack trace
+        raise SystemExit(f"cannot load the model {model_path}: {error}") from error
+
+
+# ---------------------------------------------------------------- full-size work in bands
+
+def worker_count():
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def in_bands(function, out, *arrays):
+    """out[rows] = function(*(a[rows] for a in arrays)) over horizontal bands, in threads.
+
+    skimage's Lab conversion is single-threaded numpy, which releases the GIL: bands in threads
+    use every core, and each band's float temporaries stay a few MB instead of gigabytes.
+    """
+    def run(start):
+        rows = slice(start, start + BAND_ROWS)
+        out[rows] = function(*(array[rows] for array in arrays))
+
+    starts = range(0, out.shape[0], BAND_ROWS)
+    with ThreadPoolExecutor(worker_count()) as pool:
+        list(pool.map(run, starts))
+    return out
+
+
+# ---------------------------------------------------------------- reading a photo
+
+def read_photo(path):
+    """Decode fully and turn upright, so the output looks as the input does in a photo viewer."""
+    with Image.open(path) as image:
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
+
+
+@functools.lru_cache(maxsize=None)
+def gray_lightness_table(levels):
+    """L* of every gray level: a gray pixel's L* depends on its level only, so a lookup table
+    (computed through lab.py, exactly) replaces a full-size Lab conversion for gray scans."""
+    ramp = np.linspace(0.0, 1.0, levels)
+    gray_rgb = np.repeat(ramp[:, None, None], 3, axis=-1)
+    return lab.rgb_to_l(gray_rgb)[:, 0, 0].astype(np.float32)
+
+
+def split_alpha(image):
+    """(image without alpha, alpha band or None): the alpha goes into the output untouched."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("LA", "La", "PA"):
+        image = image.convert("LA")
+        return image.getchannel("L"), image.getchannel("A")
+    if image.mode in ("RGBA", "RGBa"):
+        image = image.convert("RGBA")
+        return image.convert("RGB"), image.getchannel("A")
+    return image, None
+
+
+def gray_levels(image):
+    """(integer gray levels, number of levels) for a grayscale image, None for a colour one."""
+    if image.mode == "1":
+        image = image.convert("L")
+    if image.mode == "L":
+        return np.asarray(image), 256
+    if image.mode.startswith("I"):  # 16-bit scans (I;16*), and I, which Pillow uses for them too
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16), 65536
+    if image.mode == "F":  # floating point gray in [0, 1], quantised to 16 bits
+        levels = np.round(np.clip(np.asarray(image), 0.0, 1.0) * 65535.0)
+        return levels.astype(np.uint16), 65536
+    return None
+
+
+def photo_lightness(image):
+    """(L* float32 (H, W), alpha band or None) of a photo in any mode Pillow reads.
+
+    Colour photos count as their luminance; gray ones, and colour files holding a gray picture,
+    go through a lookup table.
+    """
+    image, alpha = split_alpha(image)
+    gray = gray_levels(image)
+    if gray is None:
+        rgb = np.asarray(image.convert("RGB"))
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+            gray = rgb[..., 0], 256
+    if gray is not None:
+        levels, count = gray
+        return gray_lightness_table(count)[levels], alpha
+    lightness = np.empty(rgb.shape[:2], np.float32)
+    in_bands(lambda band: lab.rgb_to_l(band, np.float32)[..., 0], lightness, rgb)
+    return lightness, alpha
+
+
+def photo_as_rgb(image):
+    """The input as a viewer shows it, 8-bit RGB, for the side-by-side pair."""
+    gray = gray_levels(split_alpha(image)[0])
+    if gray is not None and gray[1] > 256:
+        image = Image.fromarray(np.round(gray[0] / 257.0).astype(np.uint8))
+    return image.convert("RGB")
+
+
+# ---------------------------------------------------------------- the network at working size
+
+def working_size(height, width, render_size):
+    """(h, w) with the shorter side equal to render_size and the aspect ratio kept."""
+    if render_size < 1:
+        raise ValueError(f"render size must be positive, got {render_size}")
+    scale = render_size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def predict_ab(model, lightness, render_size, stride):
+    """a*b* (h, w, 2) predicted from L* seen at working size (h, w)."""
+    height, width = working_size(*lightness.shape, render_size)
+    small = Image.fromarray(lightness).resize((width, height), Image.Resampling.LANCZOS,
+                                              reducing_gap=3.0)
+    pad_h, pad_w = -height % stride, -width % stride
+    top, left = pad_h // 2, pad_w // 2
+    padded = np.pad(np.asarray(small), ((top, pad_h - top), (left, pad_w - left)), mode="reflect")
+    inputs = lab.encode_l(padded)[None, :, :, None]
+    outputs = np.asarray(model(inputs, training=False), dtype=np.float32)
+    if outputs.shape != (1, *padded.shape, 2):
+        raise ValueError(f"the model turned an input of {inputs.shape} into {outputs.shape}; "
+                         f"expected (1, H, W, 2) ab/128 as in lab.py")
+    return lab.decode_ab(outputs[0, top:top + height, left:left + width])
+
+
+def upsample_ab(ab, height, width):
+    """Smooth (bicubic) a*b* at full size, as two (H, W) float32 planes."""
+    return [np.asarray(Image.fromarray(np.ascontiguousarray(ab[..., channel]))
+                       .resize((width, height), Image.Resampling.BICUBIC))
+            for channel in range(2)]
+
+
+def lab_to_rgb_full(lightness, a_plane, b_plane):
+    """uint8 sRGB (H, W, 3) from full-size L*, a*, b*: the photo's own L*, the network's colour."""
+    def band_rgb(band_l, band_a, band_b):
+        band_lab = lab.join_lab(band_l[..., None], np.stack([band_a, band_b], axis=-1))
+        return lab.lab_to_rgb_uint8(band_lab, np.float32)
+
+    rgb = np.empty((*lightness.shape, 3), np.uint8)
+    return in_bands(band_rgb, rgb, lightness, a_plane, b_plane)
+
+
+def colorize_image(model, image, render_size, stride):
+    """A colour PIL image of the same size as `image` (and its alpha, if it has one)."""
+    lightness, alpha = photo_lightness(image)
+    ab = predict_ab(model, lightness, render_size, stride)
+    a_plane, b_plane = upsample_ab(ab, *lightness.shape)
+    colorized = Image.fromarray(lab_to_rgb_full(lightness, a_plane, b_plane))
+    if alpha is not None:
+        colorized.putalpha(alpha)
+    return colorized
+
+
+# ---------------------------------------------------------------- files in, files out
+
+def image_suffixes():
+    return {suffix.lower() for suffix in Image.registered_extensions()}
+
+
+def collect_inputs(paths, out_dir):
+    """[(input file, its path relative to the output folder)]: folders recursively, in order.
+
+    Files under out_dir are left out, so that --out inside an input folder does not feed
+    earlier outputs back in.
+    """
+    suffixes, out_dir, found = image_suffixes(), out_dir.resolve(), []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append((path, Path(path.name)))
+            continue
+        for file in sorted(path.rglob("*")):
+            inside_out = file.resolve().is_relative_to(out_dir)
+            if file.is_file() and file.suffix.lower() in suffixes and not inside_out:
+                found.append((file, file.relative_to(path)))
+    return found
+
+
+def output_format(source, requested):
+    """--format if given, else the input's own format when it can hold an RGB(A) photo, else PNG."""
+    if requested:
+        return FORMATS[requested]
+    kept = Image.registered_extensions().get(source.suffix.lower())
+    return kept if kept in KEPT_FORMATS else "PNG"
+
+
+def plan_outputs(inputs, out_dir, requested_format, side_by_side):
+    """[(input, output, pair output or None, format)], refusing any plan that would write over an
+    input or write two photos to one path, before any work is done."""
+    plan, written = [], {}
+    sources = {source.resolve(): source for source, _ in inputs}
+    for source, relative in inputs:
+        image_format = output_format(source, requested_format)
+        same_format = Image.registered_extensions().get(source.suffix.lower()) == image_format
+        suffix = source.suffix if same_format else SUFFIXES[image_format]
+        output = out_dir / relative.with_suffix(suffix)
+        pair = output.with_name(f"{output.stem}-side-by-side{suffix}") if side_by_side else None
+        for target in filter(None, (output, pair)):
+            resolved = target.resolve()
+            if resolved in sources:
+                raise SystemExit(f"refusing to write {target}: it is the input {sources[resolved]}; "
+                                 f"choose another --out")
+            if resolved in written:
+                raise SystemExit(f"{written[resolved]} and {source} would both be written to "
+                                 f"{target}; colorize them into different --out folders")
+            written[resolved] = source
+        plan.append((source, output, pair, image_format))
+    return plan
+
+
+def save_atomic(image, path, image_format, exif=None):
+    """Write to a temporary name and rename: a killed run never leaves half a photo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if image_format == "JPEG" and image.mode == "RGBA":
+        image = image.convert("RGB")  # JPEG has no alpha; ask for --format png to keep it
+    options = dict(SAVE_OPTIONS[image_format])
+    if exif and image_format in EXIF_FORMATS:
+        options["exif"] = exif
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        image.save(temporary, format=image_format, **options)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def side_by_side_pair(photo, colorized):
+    pair = Image.new("RGB", (photo.width * 2, photo.height))
+    pair.paste(photo_as_rgb(photo), (0, 0))
+    pair.paste(colorized.convert("RGB"), (photo.width, 0))
+    return pair
+
+
+def colorize_file(model, source, output, pair, image_format, render_size, stride):
+    photo = read_photo(source)
+    colorized = colorize_image(model, photo, render_size, stride)
+    exif = photo.info.get("exif")
+    save_atomic(colorized, output, image_format, exif)
+    if pair is not None:
+        save_atomic(side_by_side_pair(photo, colorized), pair, image_format, exif)
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("inputs", nargs="+", help="photos and folders (walked recursively)")
+    parser.add_argument("--model", required=True,
+                        help="a model.keras, or a run folder holding one (runs/<run>)")
+    parser.add_argument("--out", default="colorized",
+                        help="output folder; folders given as inputs are mirrored inside it "
+                             "(default: colorized)")
+    parser.add_argument("--render-size", type=int, default=None,
+                        help="shorter side, in pixels, at which the network sees a photo "
+                             "(default: the model's training size from its config.json, "
+                             f"else {DEFAULT_RENDER_SIZE})")
+    parser.add_argument("--format", choices=sorted(FORMATS), default=None,
+                        help="output format (default: the input's own, PNG for ones that cannot "
+                             "hold a colour photo)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="also write <name>-side-by-side: the input and its colorized version")
+    args = parser.parse_args(argv)
+    if args.render_size is not None and args.render_size < 1:
+        parser.error("--render-size must be a positive number of pixels")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    model_path = resolve_model_path(args.model)
+    image_size, stride = read_model_config(model_path)
+    render_size = args.render_size or image_size
+    out_dir = Path(args.out)
+    inputs = collect_inputs(args.inputs, out_dir)
+    if not inputs:
+        raise SystemExit(f"no photos found in {' '.join(args.inputs)}")
+    plan = plan_outputs(inputs, out_dir, args.format, args.side_by_side)
+    model = load_model(model_path)
+
+    failures = []
+    for source, output, pair, image_format in tqdm(plan, desc="colorizing", unit="photo",
+                                                   disable=len(plan) < 2, file=sys.stderr):
+        try:
+            colorize_file(model, source, output, pair, image_format, render_size, stride)
+        except Exception as error:  # one bad photo must not stop the others
+            failures.append(source)
+            tqdm.write(f"skipped {source}: {error}", file=sys.stderr)
+
+    done = len(plan) - len(failures)
+    print(f"colorized {done} of {len(plan)} photos into {out_dir}/"
+          + (f"; {len(failures)} failed: {', '.join(map(str, failures))}" if failures else ""))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

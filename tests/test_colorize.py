@@ -1,0 +1,212 @@
+"""colorize.py on real files: a tiny model learns an easy colour rule (bright -> orange,
+dark -> blue) in a few seconds, then colorizes photos in every mode the tool promises to read."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorize
+import lab
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_STRIDE = 4
+TINY_SIZE = 32
+ORANGE_AB = np.array([15.0, 50.0], np.float32)  # both inside the sRGB gamut at the test L* range
+BLUE_AB = np.array([5.0, -35.0], np.float32)
+L_TOLERANCE_MEAN = 1.0  # L* units: uint8 rounding and rare sRGB gamut clipping, nothing more
+L_TOLERANCE_MAX = 3.0
+MIN_MEAN_CHROMA = 20.0  # the rule's colours have chroma 35 and 52; gray has 0
+
+
+def colour_rule(lightness):
+    """The ab the tiny model learns: orange where bright, blue where dark, a smooth switch."""
+    bright = 1.0 / (1.0 + np.exp(-(lightness[..., None] - 50.0) / 6.0))
+    return bright * ORANGE_AB + (1.0 - bright) * BLUE_AB
+
+
+def smooth_gray_images(count, size, seed):
+    """Gray levels (count, size, size) in 30..225: smooth blobs with bright and dark parts."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(30, 225, (count, 4, 4)).astype(np.float32)
+    return np.stack([np.asarray(Image.fromarray(c).resize((size, size), Image.Resampling.BICUBIC))
+                     for c in coarse]).clip(30, 225)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """A run folder like train.py writes: model.keras and config.json (image_size, stride)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    levels = smooth_gray_images(96, TINY_SIZE, seed=0)
+    gray_rgb = np.repeat(levels[..., None] / 255.0, 3, axis=-1)
+    lightness = lab.rgb_to_l(gray_rgb)
+    inputs_l = lab.encode_l(lightness)
+    targets = lab.encode_ab(colour_rule(lightness[..., 0]))
+
+    inputs = keras.Input((None, None, 1))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.UpSampling2D(TINY_STRIDE, interpolation="bilinear")(x)
+    x = layers.Concatenate()([x, inputs])
+    x = layers.Conv2D(16, 1, activation="relu")(x)
+    outputs = layers.Conv2D(2, 1, activation="tanh")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(inputs_l, targets, batch_size=16, epochs=40, verbose=0)
+
+    folder = tmp_path_factory.mktemp("runs") / "tiny-run"
+    folder.mkdir()
+    model.save(folder / "model.keras")
+    config = {"model": "tiny", "image_size": TINY_SIZE, "stride": TINY_STRIDE}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def gray_picture(width, height):
+    """uint8 (height, width): dark on the left, bright on the right, with a soft texture."""
+    x = np.linspace(0.0, 1.0, width)[None, :]
+    y = np.linspace(0.0, 1.0, height)[:, None]
+    return np.round(40 + 170 * x + 10 * np.sin(12 * y) * np.cos(9 * x)).astype(np.uint8)
+
+
+def run_colorize(run_folder, *args):
+    return colorize.main(["--model", str(run_folder), *map(str, args)])
+
+
+def output_lab(path):
+    with Image.open(path) as image:
+        return lab.rgb_to_lab(np.asarray(image.convert("RGB")))
+
+
+def assert_colorized(path, expected_lightness):
+    """Same size, same L* as the input within the tolerance, and clearly not gray."""
+    out_lab = output_lab(path)
+    assert out_lab.shape[:2] == expected_lightness.shape
+    difference = np.abs(out_lab[..., 0] - expected_lightness)
+    assert difference.mean() < L_TOLERANCE_MEAN
+    assert difference.max() < L_TOLERANCE_MAX
+    chroma = np.hypot(out_lab[..., 1], out_lab[..., 2])
+    assert chroma.mean() > MIN_MEAN_CHROMA
+
+
+def gray_lightness(levels, maximum=255.0):
+    gray_rgb = np.repeat(np.asarray(levels, np.float64)[..., None] / maximum, 3, axis=-1)
+    return lab.rgb_to_l(gray_rgb)[..., 0]
+
+
+def test_grayscale_png_is_colorized_at_full_size(run_folder, tmp_path):
+    levels = gray_picture(120, 80)
+    Image.fromarray(levels).save(tmp_path / "scan.png")
+    assert run_colorize(run_folder, tmp_path / "scan.png", "--out", tmp_path / "out") == 0
+    assert_colorized(tmp_path / "out" / "scan.png", gray_lightness(levels))
+
+
+def test_model_colour_rule_shows_bright_orange_and_dark_blue(run_folder, tmp_path):
+    levels = gray_picture(120, 80)
+    Image.fromarray(levels).save(tmp_path / "scan.png")
+    run_colorize(run_folder, tmp_path / "scan.png", "--out", tmp_path / "out")
+    out_lab = output_lab(tmp_path / "out" / "scan.png")
+    assert out_lab[:, :20, 2].mean() < -15  # the dark left edge: b* toward blue
+    assert out_lab[:, -20:, 2].mean() > 15  # the bright right edge: b* toward yellow-orange
+
+
+def test_rgb_jpeg_with_exif_rotation_comes_out_upright(run_folder, tmp_path):
+    stored = np.repeat(gray_picture(90, 60)[..., None], 3, axis=-1)
+    stored[..., 0] = np.clip(stored[..., 0].astype(int) + 30, 0, 255)  # a colour photo
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: viewers rotate 90 degrees clockwise
+    Image.fromarray(stored).save(tmp_path / "photo.jpg", quality=98, exif=exif)
+    with Image.open(tmp_path / "photo.jpg") as saved:
+        upright = np.rot90(np.asarray(saved.convert("RGB")), k=-1)
+    assert run_colorize(run_folder, tmp_path / "photo.jpg", "--out", tmp_path / "out") == 0
+    with Image.open(tmp_path / "out" / "photo.jpg") as result:
+        assert result.size == (60, 90)
+        assert result.getexif().get(0x0112, 1) == 1  # not rotated a second time by viewers
+    # JPEG re-encoding of the output adds its own error to the L* comparison
+    out_lab = output_lab(tmp_path / "out" / "photo.jpg")
+    difference = np.abs(out_lab[..., 0] - lab.rgb_to_l(upright)[..., 0])
+    assert difference.mean() < 2 * L_TOLERANCE_MEAN
+    assert np.hypot(out_lab[..., 1], out_lab[..., 2]).mean() > MIN_MEAN_CHROMA
+
+
+def test_rgba_png_keeps_its_alpha_exactly(run_folder, tmp_path):
+    levels = gray_picture(64, 48)
+    alpha = np.random.default_rng(1).integers(0, 256, levels.shape, dtype=np.uint8)
+    rgba = np.dstack([levels, levels, levels, alpha])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cutout.png")
+    assert run_colorize(run_folder, tmp_path / "cutout.png", "--out", tmp_path / "out") == 0
+    with Image.open(tmp_path / "out" / "cutout.png") as result:
+        assert result.mode == "RGBA"
+        assert np.array_equal(np.asarray(result.getchannel("A")), alpha)
+    assert_colorized(tmp_path / "out" / "cutout.png", gray_lightness(levels))
+
+
+def test_16_bit_png_is_read_at_full_depth(run_folder, tmp_path):
+    levels = gray_picture(100, 70).astype(np.uint16) * 257 + 100  # 16-bit values, not 8-bit ones
+    Image.fromarray(levels).save(tmp_path / "scan16.png")
+    with Image.open(tmp_path / "scan16.png") as saved:
+        assert saved.mode.startswith("I")
+    assert run_colorize(run_folder, tmp_path / "scan16.png", "--out", tmp_path / "out") == 0
+    assert_colorized(tmp_path / "out" / "scan16.png", gray_lightness(levels, 65535.0))
+
+
+def test_odd_size_is_padded_and_cropped_back(run_folder, tmp_path):
+    levels = gray_picture(517, 333)
+    Image.fromarray(levels).save(tmp_path / "odd.png")
+    assert run_colorize(run_folder, tmp_path / "odd.png", "--out", tmp_path / "out") == 0
+    assert_colorized(tmp_path / "out" / "odd.png", gray_lightness(levels))
+
+
+def test_corrupt_file_in_a_folder_fails_alone(run_folder, tmp_path):
+    scans = tmp_path / "scans"
+    (scans / "1950s").mkdir(parents=True)
+    Image.fromarray(gray_picture(40, 30)).save(scans / "a.png")
+    Image.fromarray(gray_picture(50, 30)).save(scans / "1950s" / "b.jpg")
+    (scans / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    status = run_colorize(run_folder, scans, "--out", tmp_path / "out")
+    assert status != 0
+    assert (tmp_path / "out" / "a.png").is_file()
+    assert (tmp_path / "out" / "1950s" / "b.jpg").is_file()
+    assert not (tmp_path / "out" / "broken.jpg").exists()
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["1950s", "a.png", "b.jpg"]
+
+
+def test_side_by_side_pair_is_twice_as_wide(run_folder, tmp_path):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    run_colorize(run_folder, tmp_path / "a.png", "--out", tmp_path / "out", "--side-by-side")
+    with Image.open(tmp_path / "out" / "a-side-by-side.png") as pair:
+        assert pair.size == (80, 30)
+        left = np.asarray(pair.convert("RGB"))[:, :40]
+    assert np.array_equal(left[..., 0], gray_picture(40, 30))
+
+
+def test_format_option_changes_format_and_suffix(run_folder, tmp_path):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    run_colorize(run_folder, tmp_path / "a.png", "--out", tmp_path / "out", "--format", "webp")
+    with Image.open(tmp_path / "out" / "a.webp") as result:
+        assert result.format == "WEBP"
+
+
+def test_output_path_equal_to_input_is_refused(run_folder, tmp_path):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    before = (tmp_path / "a.png").read_bytes()
+    with pytest.raises(SystemExit, match="input"):
+        run_colorize(run_folder, tmp_path / "a.png", "--out", tmp_path)
+    assert (tmp_path / "a.png").read_bytes() == before
+
+
+def test_missing_model_names_the_train_command(tmp_path):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    with pytest.raises(SystemExit, match="train.py"):
+        colorize.main(["--model", str(tmp_path / "runs" / "none"), str(tmp_path / "a.png")])
+
+
+def test_model_without_config_gets_seed_study_defaults(tmp_path):
+    size_and_stride = colorize.read_model_config(tmp_path / "model.keras")
+    assert size_and_stride == (colorize.DEFAULT_RENDER_SIZE, colorize.DEFAULT_STRIDE)
