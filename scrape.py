@@ -1,0 +1,792 @@
+"""Collect real mountain photos from an image search engine, full size, resumably.
+
+    python scrape.py --query "alps summer" --query "mountain landscape" --max-images 2500 --out data/raw
+    python scrape.py --engine bing --query "dolomites" --out data/raw
+    python scrape.py --search-url "https://example.org/gallery?q={query}" --query peaks --out data/raw
+    python dataset.py --images data/raw --out data/mountains-real
+
+A headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing is ever
+downloaded at run time) opens the results page, scrolls and presses "more results" until it has
+enough candidates, then reveals each result's full-size URL. A pool of threads downloads them with
+the checks a collector owes its user (http(s) only, timeouts, size cap, bounded redirects, content
+type, magic bytes, a full Pillow decode, per-host politeness, retries on 429/5xx). Each kept photo
+is named by the sha256 of its bytes; exact and near duplicates (dHash) are kept once.
+
+Every candidate gets one line in OUT/manifest.jsonl, written and fsynced before the next one, and
+every photo is written under a temporary name and then renamed: a killed run loses nothing it
+wrote, and the same command run again resumes where it stopped without downloading a finished URL
+twice.
+"""
+import argparse
+import base64
+import collections
+import dataclasses
+import hashlib
+import http.client
+import io
+import json
+import math
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
+USER_AGENT = "Mozilla/5.0 (compatible; mountain-photo-scraper/1.0)"
+MANIFEST = "manifest.jsonl"
+PARTIAL_PREFIX = ".partial-"
+MANIFEST_FIELDS = ("query", "engine", "url", "thumbnail", "page_url", "status", "error",
+                   "from_thumbnail", "sha256", "phash", "width", "height", "file")
+# Chromium as root on a machine without (or with a closed) network: no sandbox, no GPU, and none
+# of the background traffic (updates, sync, field trials) that would only produce refused
+# connections.
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--disable-quic", "--window-size=1280,1000")
+# The magic bytes of the formats Pillow decodes and dataset.py reads, and the file extension.
+MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"),
+         (b"GIF89a", "gif"), (b"BM", "bmp"))
+
+
+# --------------------------------------------------------------------------------------------
+# Engines: everything that differs between search engines lives in one record each.
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Engine:
+    """How one results page is read; a changed page layout is fixed here and nowhere else.
+
+    A result tile's full-size URL comes either from an attribute of the tile (`url_attribute`,
+    parsed as JSON when `url_json_key` is set) or, for engines that only show it in a preview
+    panel, from the `preview_image` that appears after clicking the tile.
+    """
+    name: str
+    search_url: str            # results page, with {query}
+    tile: str                  # CSS selector of one result (what gets clicked)
+    thumbnail: str = "img"     # CSS selector of the tile's thumbnail, relative to the tile
+    more_button: str = ""      # CSS selector of the "more results" button, if the page has one
+    consent_button: str = ""   # CSS selector of a cookie banner's "accept" button
+    url_attribute: str = ""    # tile attribute holding the full-size URL (or JSON with it)
+    url_json_key: str = ""     # key of the full-size URL in that attribute's JSON
+    page_json_key: str = ""    # key of the hosting page's URL in that attribute's JSON
+    preview_image: str = ""    # CSS selector of the full-size image in the preview panel
+    preview_link: str = ""     # CSS selector of the link to the hosting page in that panel
+
+
+# The Google and Bing selectors below are our best knowledge of their result pages (2024/2025);
+# they could not be checked from this machine, which has no internet. Both sites change their
+# markup often: when a run finds no results, open the page in a browser, look up the tile and
+# preview selectors with the inspector and fix them here (or pass --engine-file).
+ENGINES = {
+    "google": Engine(
+        name="google",
+        search_url="https://www.google.com/search?tbm=isch&hl=en&q={query}",
+        tile="div[jsname='dTDiAc'], div.isv-r",
+        thumbnail="img.YQ4gaf, img.Q4LuWd",
+        more_button="input.mye4qd, a.T7sFge",
+        consent_button="button#L2AGLb",
+        preview_image="img.sFlh5c.iPVvYb, img.sFlh5c.FyHeAf, img.n3VNCb",
+        preview_link="a.YsLeY, a.Hnk30e",
+    ),
+    "bing": Engine(
+        name="bing",
+        search_url="https://www.bing.com/images/search?q={query}&form=HDRSC2",
+        tile="a.iusc",
+        thumbnail="img.mimg, img",
+        more_button="a.btn_seemore",
+        consent_button="#bnp_btn_accept",
+        url_attribute="m",
+        url_json_key="murl",
+        page_json_key="purl",
+    ),
+}
+
+
+def generic_engine(search_url):
+    """Any results page: every linked image is a result whose link may be its full-size file."""
+    return Engine(name="generic", search_url=search_url, tile="a[href]:has(img), img:not(a img)",
+                  thumbnail="img", url_attribute="href")
+
+
+def load_engine_file(path):
+    """An engine definition in JSON, with the fields of Engine; used for unknown or changed sites."""
+    try:
+        fields = json.loads(Path(path).read_text())
+        return Engine(**fields)
+    except (OSError, ValueError, TypeError) as error:
+        raise SystemExit(f"Cannot read the engine file {path}: {error}")
+
+
+def choose_engine(args):
+    if args.engine_file:
+        engine = load_engine_file(args.engine_file)
+    elif args.search_url and not args.engine_given:
+        return generic_engine(args.search_url)
+    else:
+        engine = ENGINES[args.engine]
+    if args.search_url:
+        engine = dataclasses.replace(engine, search_url=args.search_url)
+    return engine
+
+
+# --------------------------------------------------------------------------------------------
+# Browser: reading result tiles from a live page.
+# --------------------------------------------------------------------------------------------
+
+def find_executable(given, names, what):
+    """The browser or driver to use; exits with the install command when there is none."""
+    if given:
+        if Path(given).is_file() and os.access(given, os.X_OK):
+            return str(given)
+        raise SystemExit(f"{what} not found at {given}. Install Chromium and its driver with: "
+                         f"{INSTALL_HINT}")
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise SystemExit(f"{what} not found on PATH (looked for {', '.join(names)}). Install it with: "
+                     f"{INSTALL_HINT}  (or point to one with --browser / --driver)")
+
+
+def open_browser(browser_path, driver_path, profile_dir):
+    """Headless Chromium through the given chromedriver; Selenium Manager is never consulted.
+
+    An explicit Service path makes Selenium skip its driver manager, and SE_OFFLINE keeps it
+    offline should any code path still reach it.
+    """
+    os.environ.setdefault("SE_OFFLINE", "true")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile_dir}")
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+# Reads tile number `index`: its thumbnail source and, when the engine keeps it in an attribute,
+# the full-size and hosting-page URLs. Runs in the page, so re-rendered tiles never go stale.
+READ_TILE_JS = """
+const [engine, index] = arguments;
+const tile = document.querySelectorAll(engine.tile)[index];
+if (!tile) return null;
+let thumb = tile.matches('img') ? tile : tile.querySelector(engine.thumbnail);
+const thumbnail = thumb ? (thumb.src || thumb.currentSrc || thumb.getAttribute('data-src')) : null;
+let url = null, page = null;
+if (engine.url_attribute) {
+  let value = engine.url_attribute === 'href' ? tile.href : tile.getAttribute(engine.url_attribute);
+  if (value && engine.url_json_key) {
+    try {
+      const data = JSON.parse(value);
+      url = data[engine.url_json_key] || null;
+      page = engine.page_json_key ? (data[engine.page_json_key] || null) : null;
+    } catch (e) { url = null; }
+  } else { url = value || null; }
+}
+return {thumbnail: thumbnail || null, url: url, page_url: page};
+"""
+
+# The http(s) sources of the preview panel's images and the link to the hosting page.
+READ_PREVIEW_JS = """
+const [engine] = arguments;
+const sources = Array.from(document.querySelectorAll(engine.preview_image))
+  .map(img => img.src || img.currentSrc).filter(src => /^https?:/.test(src || ''));
+const link = engine.preview_link ? document.querySelector(engine.preview_link) : null;
+return {sources: sources, page_url: link ? link.href : null};
+"""
+
+
+def count_tiles(driver, engine):
+    return driver.execute_script("return document.querySelectorAll(arguments[0]).length;",
+                                 engine.tile)
+
+
+def click_if_present(driver, selector):
+    """Clicks the first visible element matching selector; True when it did."""
+    if not selector:
+        return False
+    return bool(driver.execute_script("""
+        const el = Array.from(document.querySelectorAll(arguments[0]))
+          .find(e => e.offsetParent !== null && !e.disabled);
+        if (!el) return false;
+        el.scrollIntoView({block: 'center'}); el.click(); return true;""", selector))
+
+
+def load_more_results(driver, engine, wanted, pause, patience):
+    """Scrolls and presses "more results" until `wanted` tiles exist or the page stops growing."""
+    stale_rounds = 0
+    count = count_tiles(driver, engine)
+    while count < wanted and stale_rounds < patience:
+        driver.execute_script("window.scrollTo(0, document.body.scrollHeight);")
+        click_if_present(driver, engine.more_button)
+        deadline = time.monotonic() + pause
+        new_count = count
+        while time.monotonic() < deadline and new_count == count:
+            time.sleep(0.1)
+            new_count = count_tiles(driver, engine)
+        stale_rounds = stale_rounds + 1 if new_count == count else 0
+        count = new_count
+    return count
+
+
+def reveal_in_preview(driver, engine, index, previous, preview_timeout):
+    """Clicks tile `index` and waits for the preview to show a full-size URL it did not show before.
+
+    Engines first show the thumbnail in the panel and swap in the original later, so any http(s)
+    source that was not in the panel before the click is the original.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    tiles = driver.find_elements("css selector", engine.tile)
+    if index >= len(tiles):
+        return None, None
+    tile = tiles[index]
+    try:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", tile)
+        tile.click()
+    except WebDriverException:
+        driver.execute_script("arguments[0].click();", tile)
+    deadline = time.monotonic() + preview_timeout
+    while True:
+        preview = driver.execute_script(READ_PREVIEW_JS, dataclasses.asdict(engine))
+        fresh = [src for src in preview["sources"] if src not in previous]
+        if fresh:
+            return fresh[0], preview["page_url"]
+        if time.monotonic() > deadline:
+            return None, preview["page_url"]
+        time.sleep(0.1)
+
+
+def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
+    """Opens the results page for `query` and returns up to `wanted` new candidates, in page order.
+
+    A candidate is a dict with url (full size, may be None), thumbnail, page_url; `known` holds the
+    keys already in the manifest (skipped), seen_before how many of them this query's page showed.
+    """
+    page = engine.search_url.replace("{query}", urllib.parse.quote_plus(query))
+    driver.get(page)
+    if click_if_present(driver, engine.consent_button):
+        time.sleep(args.scroll_pause)
+    total = load_more_results(driver, engine, wanted + seen_before, args.scroll_pause,
+                              args.patience)
+    engine_fields = dataclasses.asdict(engine)
+    previous_preview = set()
+    if engine.preview_image:
+        previous_preview = set(driver.execute_script(READ_PREVIEW_JS, engine_fields)["sources"])
+    candidates, seen = [], set(known)
+    for index in tqdm(range(total), desc=f"results '{query}'", unit="result", leave=False):
+        if len(candidates) >= wanted:
+            break
+        tile = driver.execute_script(READ_TILE_JS, engine_fields, index)
+        if tile is None:
+            continue
+        url, page_url = tile["url"], tile["page_url"] or page
+        if not url and engine.preview_image:
+            url, preview_page = reveal_in_preview(driver, engine, index, previous_preview,
+                                                  args.preview_timeout)
+            previous_preview.add(url)
+            page_url = preview_page or page_url
+        candidate = {"url": url, "thumbnail": tile["thumbnail"], "page_url": page_url}
+        key = candidate_key(candidate)
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        candidates.append(candidate)
+    return candidates
+
+
+def short_url(url):
+    """data: URIs are kilobytes long; the manifest records their type and hash instead."""
+    if url and url.startswith("data:"):
+        kind = url[5:].split(",", 1)[0]
+        return f"data:{kind};sha256={hashlib.sha256(url.encode()).hexdigest()}"
+    return url
+
+
+def candidate_key(candidate):
+    """What identifies a candidate across runs: its full-size URL, else its thumbnail."""
+    return candidate["url"] or short_url(candidate["thumbnail"])
+
+
+# --------------------------------------------------------------------------------------------
+# Downloading: one URL to verified bytes, or a reason why not.
+# --------------------------------------------------------------------------------------------
+
+class FetchError(Exception):
+    """A download that failed for `reason` (a short word the summary counts by)."""
+
+    def __init__(self, reason, detail=""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed by fetch() itself, so it can count them and check each scheme."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class HostPacer:
+    """Spaces requests to the same host by at least `delay` seconds, across all threads."""
+
+    def __init__(self, delay):
+        self.delay = delay
+        self.next_slot = {}
+        self.lock = threading.Lock()
+
+    def wait(self, host):
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot.get(host, now))
+            self.next_slot[host] = slot + self.delay
+        time.sleep(max(0.0, slot - now))
+
+
+@dataclasses.dataclass
+class FetchSettings:
+    timeout: float = 20.0
+    max_bytes: int = 30 << 20
+    max_redirects: int = 5
+    retries: int = 3
+    backoff: float = 1.0
+
+
+OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def read_limited(response, max_bytes, deadline):
+    """The body, refusing more than max_bytes and giving up at the deadline."""
+    length = response.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise FetchError("too_large", f"{length} bytes")
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError("timeout", "download took too long")
+        chunk = response.read(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError("too_large", f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+
+
+def retry_delay(error, attempt, backoff):
+    """Exponential backoff, or the server's Retry-After when it gives a (small) number."""
+    after = error.headers.get("Retry-After", "") if error.headers else ""
+    if after.strip().isdigit():
+        return min(float(after), 60.0)
+    return backoff * 2 ** attempt
+
+
+def fetch_once(url, settings, pacer, deadline):
+    """One request; returns (status, response or error). Raises FetchError for network failures."""
+    pacer.wait(urllib.parse.urlsplit(url).hostname)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+    remaining = max(0.05, min(settings.timeout, deadline - time.monotonic()))
+    try:
+        return OPENER.open(request, timeout=remaining)
+    except urllib.error.HTTPError as error:
+        return error
+    except (socket.timeout, TimeoutError):
+        raise FetchError("timeout", url)
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, (socket.timeout, TimeoutError)):
+            raise FetchError("timeout", url)
+        raise FetchError("connection", str(error.reason))
+    except (http.client.HTTPException, OSError) as error:
+        raise FetchError("connection", str(error))
+
+
+def fetch(url, settings, pacer):
+    """The bytes and content type behind an http(s) URL, following at most max_redirects."""
+    deadline = time.monotonic() + settings.timeout
+    redirects, attempt = 0, 0
+    while True:
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise FetchError("bad_scheme", url[:80])
+        response = fetch_once(url, settings, pacer, deadline)
+        status = response.status if hasattr(response, "status") else response.code
+        if status in (301, 302, 303, 307, 308):
+            response.close()
+            redirects += 1
+            if redirects > settings.max_redirects:
+                raise FetchError("too_many_redirects", f"more than {settings.max_redirects}")
+            url = urllib.parse.urljoin(url, response.headers.get("Location", ""))
+            continue
+        if status == 429 or 500 <= status < 600:
+            response.close()
+            if attempt >= settings.retries:
+                raise FetchError(f"http_{status}", f"after {attempt} retries")
+            time.sleep(retry_delay(response, attempt, settings.backoff))
+            attempt += 1
+            deadline = time.monotonic() + settings.timeout
+            continue
+        if status != 200:
+            response.close()
+            raise FetchError(f"http_{status}", url)
+        with response:
+            try:
+                body = read_limited(response, settings.max_bytes, deadline)
+            except (socket.timeout, TimeoutError):
+                raise FetchError("timeout", url)
+            except (http.client.HTTPException, OSError) as error:
+                raise FetchError("connection", str(error))
+        return body, response.headers.get("Content-Type", "")
+
+
+def decode_data_uri(uri, max_bytes):
+    """The bytes and content type of a data: URI (how engines inline their thumbnails)."""
+    header, _, payload = uri[5:].partition(",")
+    kind = header.split(";")[0]
+    try:
+        body = (base64.b64decode(payload, validate=False) if header.endswith(";base64")
+                else urllib.parse.unquote_to_bytes(payload))
+    except ValueError as error:
+        raise FetchError("bad_data_uri", str(error))
+    if len(body) > max_bytes:
+        raise FetchError("too_large", f"{len(body)} bytes")
+    return body, kind
+
+
+def check_image(body, content_type, max_pixels):
+    """Verifies that body is a whole, decodable photo; returns (extension, PIL image)."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind and not (kind.startswith("image/") or kind == "application/octet-stream"):
+        raise FetchError("not_image", f"content type {kind}")
+    extension = next((ext for magic, ext in MAGIC if body.startswith(magic)), None)
+    if extension is None and body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        extension = "webp"
+    if extension is None:
+        raise FetchError("bad_magic", repr(body[:8]))
+    try:
+        with Image.open(io.BytesIO(body)) as probe:
+            if probe.width * probe.height > max_pixels:
+                raise FetchError("too_many_pixels", f"{probe.width}x{probe.height}")
+            probe.verify()
+        image = Image.open(io.BytesIO(body))
+        image.load()
+    except FetchError:
+        raise
+    except Exception as error:  # Pillow raises many kinds on broken files
+        raise FetchError("undecodable", f"{type(error).__name__}: {error}")
+    return extension, image
+
+
+def dhash(image, side=8):
+    """64-bit difference hash: survives resizing and recompression, unlike sha256."""
+    small = image.convert("L").resize((side + 1, side), Image.Resampling.LANCZOS)
+    pixels = small.tobytes()
+    bits = 0
+    for row in range(side):
+        for col in range(side):
+            left = pixels[row * (side + 1) + col]
+            right = pixels[row * (side + 1) + col + 1]
+            bits = (bits << 1) | (left > right)
+    return f"{bits:016x}"
+
+
+def hamming(hash_a, hash_b):
+    return (int(hash_a, 16) ^ int(hash_b, 16)).bit_count()
+
+
+def fetch_source(source, settings, pacer):
+    if source.startswith("data:"):
+        return decode_data_uri(source, settings.max_bytes)
+    return fetch(source, settings, pacer)
+
+
+def download_candidate(candidate, settings, pacer, max_pixels, min_size):
+    """Downloads and verifies a candidate: its original, else its thumbnail if that is big enough.
+
+    Returns a dict with body, extension, image, from_thumbnail and error (the original's failure
+    reason, or None); body is None when neither source gave a usable image.
+    """
+    error = "no_full_url"
+    sources = [(candidate["url"], False), (candidate["thumbnail"], True)]
+    for source, is_thumbnail in sources:
+        if not source:
+            continue
+        try:
+            body, content_type = fetch_source(source, settings, pacer)
+            extension, image = check_image(body, content_type, max_pixels)
+            if is_thumbnail and min(image.size) < min_size:
+                continue
+        except FetchError as failure:
+            if not is_thumbnail:
+                error = failure.reason
+            continue
+        return {"body": body, "extension": extension, "image": image,
+                "from_thumbnail": is_thumbnail, "error": None if not is_thumbnail else error}
+    return {"body": None, "error": error, "from_thumbnail": False}
+
+
+# --------------------------------------------------------------------------------------------
+# The output folder: photos named by content, and the manifest that makes runs resumable.
+# --------------------------------------------------------------------------------------------
+
+def read_manifest(path):
+    """The manifest's complete lines; a line torn by a kill is dropped (and cut off the file)."""
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    complete = raw[: raw.rfind(b"\n") + 1]
+    if len(complete) != len(raw):
+        with open(path, "r+b") as handle:
+            handle.truncate(len(complete))
+    records = []
+    for line in complete.decode("utf-8", errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+class Collection:
+    """The output folder: what is kept, and the manifest every decision is appended to."""
+
+    def __init__(self, out, near_dup_threshold, min_size):
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        for leftover in self.out.glob(PARTIAL_PREFIX + "*"):
+            leftover.unlink()
+        self.manifest_path = self.out / MANIFEST
+        self.records = read_manifest(self.manifest_path)
+        self.done = {record["key"] for record in self.records if "key" in record}
+        kept = [record for record in self.records if record["status"] == "ok"]
+        self.sha256s = {record["sha256"] for record in kept}
+        self.phashes = [record["phash"] for record in kept]
+        self.near_dup_threshold = near_dup_threshold
+        self.min_size = min_size
+        self.manifest = open(self.manifest_path, "a", encoding="utf-8")
+
+    def kept_for(self, query):
+        return sum(1 for r in self.records if r["status"] == "ok" and r["query"] == query)
+
+    def keys_for(self, query):
+        return {r["key"] for r in self.records if r["query"] == query and "key" in r}
+
+    def add(self, query, engine, candidate, result):
+        """Decides what happens to one downloaded candidate and records it; returns its record."""
+        record = dict.fromkeys(MANIFEST_FIELDS)
+        record.update(query=query, engine=engine, url=candidate["url"],
+                      thumbnail=short_url(candidate["thumbnail"]), page_url=candidate["page_url"],
+                      key=candidate_key(candidate), error=result["error"],
+                      from_thumbnail=result["from_thumbnail"])
+        if result["body"] is None:
+            record["status"] = "failed"
+        else:
+            self.judge(record, result)
+        self.append(record)
+        return record
+
+    def judge(self, record, result):
+        image, body = result["image"], result["body"]
+        digest = hashlib.sha256(body).hexdigest()
+        phash = dhash(image)
+        record.update(sha256=digest, phash=phash, width=image.width, height=image.height)
+        if min(image.width, image.height) < self.min_size:
+            record["status"] = "too_small"
+        elif digest in self.sha256s:
+            record["status"] = "duplicate"
+        elif any(hamming(phash, other) <= self.near_dup_threshold for other in self.phashes):
+            record["status"] = "near_duplicate"
+        else:
+            record["status"] = "ok"
+            record["file"] = f"{digest}.{result['extension']}"
+            self.write_file(record["file"], body)
+            self.sha256s.add(digest)
+            self.phashes.append(phash)
+
+    def write_file(self, name, body):
+        handle, temp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=self.out)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(body)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, self.out / name)
+
+    def append(self, record):
+        self.manifest.write(json.dumps(record, sort_keys=True) + "\n")
+        self.manifest.flush()
+        os.fsync(self.manifest.fileno())
+        self.records.append(record)
+        self.done.add(record["key"])
+
+    def close(self):
+        self.manifest.close()
+
+
+def download_all(collection, query, engine_name, candidates, needed, args):
+    """Downloads candidates in a thread pool; their results are judged in page order.
+
+    Judging in order keeps the outcome (which of two near-duplicates is kept) independent of
+    thread timing; downloads still overlap. Stops submitting once `needed` photos were kept.
+    """
+    settings = FetchSettings(args.timeout, args.max_bytes, args.max_redirects, args.retries,
+                             args.backoff)
+    pacer = HostPacer(args.host_delay)
+    max_pixels = args.max_pixels
+    kept, pending = 0, collections.deque()
+    queue = iter(candidates)
+    with ThreadPoolExecutor(args.workers) as pool, \
+            tqdm(total=len(candidates), desc=f"download '{query}'", unit="img") as bar:
+        def submit_next():
+            candidate = next(queue, None)
+            if candidate is not None:
+                pending.append((candidate, pool.submit(download_candidate, candidate, settings,
+                                                       pacer, max_pixels, args.min_size)))
+        for _ in range(args.workers * 2):
+            submit_next()
+        while pending:
+            candidate, future = pending.popleft()
+            record = collection.add(query, engine_name, candidate, future.result())
+            kept += record["status"] == "ok"
+            bar.update()
+            if kept >= needed:
+                for _, other in pending:
+                    other.cancel()
+                break
+            submit_next()
+    return kept
+
+
+def summarize(records):
+    """Counts like img2dataset's: candidates, kept, duplicates, too small, failures by reason."""
+    statuses = collections.Counter(record["status"] for record in records)
+    failures = collections.Counter(record["error"] for record in records
+                                   if record["status"] == "failed")
+    return {
+        "candidates": len(records),
+        "downloaded": statuses["ok"],
+        "from_thumbnails": sum(1 for r in records if r["status"] == "ok" and r["from_thumbnail"]),
+        "duplicates": statuses["duplicate"],
+        "near_duplicates": statuses["near_duplicate"],
+        "too_small": statuses["too_small"],
+        "failed": statuses["failed"],
+        "failures": dict(sorted(failures.items())),
+    }
+
+
+def format_summary(summary, new):
+    failures = ", ".join(f"{reason} {count}" for reason, count in summary["failures"].items())
+    return "\n".join([
+        f"this run: {new} new candidates",
+        f"candidates {summary['candidates']}, downloaded {summary['downloaded']} "
+        f"({summary['from_thumbnails']} from thumbnails), duplicates {summary['duplicates']}, "
+        f"near-duplicates {summary['near_duplicates']}, too small {summary['too_small']}, "
+        f"failed {summary['failed']}" + (f": {failures}" if failures else ""),
+    ])
+
+
+# --------------------------------------------------------------------------------------------
+# Command line.
+# --------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Collect full-size photos from an image search engine (headless Chromium).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--query", action="append", required=True,
+                        help="search query; repeat for several")
+    parser.add_argument("--out", default="data/raw", help="folder for photos and manifest.jsonl")
+    parser.add_argument("--max-images", type=int, default=2500,
+                        help="photos to keep in all, shared evenly between the queries")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default=None,
+                        help="search engine (default: google)")
+    parser.add_argument("--search-url", default=None,
+                        help="results page URL with {query}: alone, read any page's linked images; "
+                             "with --engine/--engine-file, replaces that engine's URL")
+    parser.add_argument("--engine-file", default=None,
+                        help="JSON engine definition (the fields of scrape.Engine)")
+    parser.add_argument("--browser", default=None, help="Chromium binary (default: from PATH)")
+    parser.add_argument("--driver", default=None, help="chromedriver binary (default: from PATH)")
+    parser.add_argument("--min-size", type=int, default=128,
+                        help="drop photos whose shorter side is below this many pixels")
+    parser.add_argument("--near-dup-threshold", type=int, default=6,
+                        help="dHash Hamming distance (of 64 bits) at or below which two photos "
+                             "count as the same; -1 turns near-duplicate detection off")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent downloads")
+    parser.add_argument("--timeout", type=float, default=20.0,
+                        help="seconds allowed for one download (connect + whole body)")
+    parser.add_argument("--max-bytes", type=int, default=30 << 20, help="largest file accepted")
+    parser.add_argument("--max-pixels", type=int, default=60_000_000,
+                        help="largest image accepted, in pixels (decompression bombs)")
+    parser.add_argument("--max-redirects", type=int, default=5, help="redirects followed per URL")
+    parser.add_argument("--retries", type=int, default=3, help="retries on HTTP 429 and 5xx")
+    parser.add_argument("--backoff", type=float, default=1.0,
+                        help="first retry delay in seconds, doubled on each retry")
+    parser.add_argument("--host-delay", type=float, default=0.5,
+                        help="seconds between two requests to the same host")
+    parser.add_argument("--scroll-pause", type=float, default=2.0,
+                        help="seconds to wait for new results after a scroll")
+    parser.add_argument("--patience", type=int, default=3,
+                        help="scrolls without new results before a page counts as exhausted")
+    parser.add_argument("--preview-timeout", type=float, default=4.0,
+                        help="seconds to wait for a clicked result's full-size URL")
+    parser.add_argument("--oversample", type=float, default=1.5,
+                        help="candidates gathered per photo still needed (failures are common)")
+    args = parser.parse_args(argv)
+    args.engine_given = args.engine is not None
+    args.engine = args.engine or "google"
+    for name in ("max_images", "workers", "max_bytes", "max_pixels"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.search_url and "{query}" not in args.search_url:
+        parser.error("--search-url must contain {query}")
+    if args.timeout <= 0 or args.oversample < 1:
+        parser.error("--timeout must be positive and --oversample at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    engine = choose_engine(args)
+    browser = find_executable(args.browser, ("chromium", "chromium-browser", "google-chrome"),
+                              "Chromium")
+    driver_path = find_executable(args.driver, ("chromedriver",), "chromedriver")
+    collection = Collection(args.out, args.near_dup_threshold, args.min_size)
+    goal = math.ceil(args.max_images / len(args.query))
+    before = len(collection.records)
+    driver = None
+    with tempfile.TemporaryDirectory(prefix="scrape-profile-") as profile:
+        try:
+            for query in args.query:
+                needed = goal - collection.kept_for(query)
+                if needed <= 0:
+                    print(f"'{query}': {goal} photos already collected")
+                    continue
+                driver = driver or open_browser(browser, driver_path, profile)
+                wanted = math.ceil(needed * args.oversample)
+                candidates = collect_candidates(driver, engine, query, wanted, args,
+                                                collection.done,
+                                                len(collection.keys_for(query)))
+                download_all(collection, query, engine.name, candidates, needed, args)
+        finally:
+            if driver is not None:
+                driver.quit()
+            collection.close()
+    print(format_summary(summarize(collection.records), len(collection.records) - before))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

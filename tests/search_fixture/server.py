@@ -1,0 +1,261 @@
+"""A tiny image search engine for the scraper's tests, served on 127.0.0.1.
+
+It imitates what makes real engines hard to scrape: results appended by JavaScript as the page
+scrolls, a "show more results" button, thumbnails inlined as data: URIs, and a preview panel that
+shows a result's full-size URL only after a click. Behind the results sit good photos and the bad
+targets a collector meets in the wild (404, 500, a slow server, HTML served as image/jpeg, an
+oversized file, exact and near duplicates, a tiny image, redirect chains, a 503 and a 429 that
+clear on retry). All images are drawn with Pillow at start, so nothing binary is committed.
+
+    server = FixtureServer(); server.start(); ...; server.stop()
+"""
+import base64
+import collections
+import dataclasses
+import hashlib
+import html
+import io
+import json
+import random
+import threading
+import time
+import urllib.parse
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).parent
+ENGINE_FILE = HERE / "engine.json"
+THUMB_SIDE = 32          # below the tests' --min-size, so a thumbnail rescues no failed original
+BIG_THUMB_SIDE = 64      # the one result without a full-size URL has a usable thumbnail
+PAGE_SIZE = 4            # results per fetch of /api/results
+SCROLL_RESULTS = 8       # results loaded by scrolling; after that, the "more" button appears
+
+
+def draw_photo(seed, size):
+    """A colourful picture unlike any other seed's: a gradient sky and random shapes."""
+    rng = random.Random(seed)
+    width, height = size
+    image = Image.new("RGB", size)
+    top = [rng.randrange(256) for _ in range(3)]
+    bottom = [rng.randrange(256) for _ in range(3)]
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / max(1, height - 1)
+        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+    for _ in range(12):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1, y1 = x0 + rng.randrange(8, width // 2), y0 + rng.randrange(8, height // 2)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape([x0, y0, x1, y1], fill=colour)
+    return image
+
+
+def encode(image, kind):
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **({"quality": 92} if kind == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def data_uri(image):
+    return "data:image/jpeg;base64," + base64.b64encode(encode(image, "JPEG")).decode()
+
+
+def noise_png(side, seed):
+    """A real PNG that compresses badly: the oversized file."""
+    rng = random.Random(seed)
+    return encode(Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)), "PNG")
+
+
+@dataclasses.dataclass
+class Result:
+    """One search result: its id, the URL its preview reveals, its thumbnail, and its fate."""
+    id: str
+    full: str | None          # path of the full-size URL (None: the preview never shows one)
+    thumb: str                # data: URI
+    outcome: str              # "ok", "ok_thumbnail", "duplicate", ... or the failure reason
+
+
+def build_catalogue():
+    """The results in page order, the files behind them (path -> (bytes, type)), expected fates."""
+    photos = {name: draw_photo(seed, (96, 72) if seed % 2 else (80, 88))
+              for seed, name in enumerate("abcdefhij", start=1)}
+    files = {f"/img/{name}.jpg": (encode(image, "JPEG"), "image/jpeg")
+             for name, image in photos.items()}
+    files["/img/b.png"] = (encode(photos["b"], "PNG"), "image/png")
+    files["/img/a-copy.jpg"] = files["/img/a.jpg"]
+    near = photos["b"].resize((photos["b"].width * 9 // 10, photos["b"].height * 9 // 10),
+                              Image.Resampling.LANCZOS)
+    files["/img/b-resized.jpg"] = (encode(near, "JPEG"), "image/jpeg")
+    files["/img/tiny.png"] = (encode(draw_photo(50, (24, 24)), "PNG"), "image/png")
+    files["/img/fake.jpg"] = (b"<!doctype html><html><body>Not a photo</body></html>",
+                              "image/jpeg")
+    files["/img/huge.png"] = (noise_png(220, 51), "image/png")
+    g_thumbnail = draw_photo(60, (BIG_THUMB_SIDE, BIG_THUMB_SIDE))
+
+    def thumb(name):
+        source = photos.get(name) or draw_photo(zlib.crc32(name.encode()), (60, 60))
+        return data_uri(source.resize((THUMB_SIDE, THUMB_SIDE)))
+
+    results = [
+        Result("a", "/img/a.jpg", thumb("a"), "ok"),
+        Result("b", "/img/b.png", thumb("b"), "ok"),
+        Result("missing", "/img/missing.jpg", thumb("missing"), "http_404"),
+        Result("c", "/img/c.jpg", thumb("c"), "ok"),
+        Result("a-copy", "/img/a-copy.jpg", thumb("a"), "duplicate"),
+        Result("slow", "/slow/e.jpg", thumb("e"), "timeout"),
+        Result("b-resized", "/img/b-resized.jpg", thumb("b"), "near_duplicate"),
+        Result("tiny", "/img/tiny.png", thumb("tiny"), "too_small"),
+        Result("fake", "/img/fake.jpg", thumb("fake"), "bad_magic"),
+        Result("huge", "/img/huge.png", thumb("huge"), "too_large"),
+        Result("d", "/hop/3/d.jpg", thumb("d"), "ok"),
+        Result("loop", "/hop/9/i.jpg", thumb("i"), "too_many_redirects"),
+        Result("f", "/flaky/f.jpg", thumb("f"), "ok"),
+        Result("g", None, data_uri(g_thumbnail), "ok_thumbnail"),
+        Result("broken", "/broken/j.jpg", thumb("j"), "http_500"),
+        Result("h", "/busy/h.jpg", thumb("h"), "ok"),
+        Result("j", "/img/j.jpg", thumb("j"), "ok"),
+    ]
+    return results, files
+
+
+class FixtureServer:
+    """The fixture engine on a free port of 127.0.0.1, in a background thread.
+
+    `requests` counts requests per path, split by who made them: the browser (its user agent
+    says HeadlessChrome) or the scraper's downloader (anything else).
+    """
+
+    def __init__(self, slow_seconds=3.0, image_delay=0.0):
+        self.results, self.files = build_catalogue()
+        self.slow_seconds = slow_seconds
+        self.image_delay = image_delay
+        self.requests = collections.Counter()
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def downloads(self):
+        """Requests the downloader made (not the browser), per path."""
+        with self.lock:
+            return collections.Counter({path: n for (path, by_browser), n in self.requests.items()
+                                        if not by_browser})
+
+    def expected_sha256(self, outcome):
+        """sha256 of the bytes the scraper should keep for results with this outcome."""
+        digests = set()
+        for result in self.results:
+            if result.outcome != outcome:
+                continue
+            if outcome == "ok_thumbnail":
+                body = base64.b64decode(result.thumb.split(",", 1)[1])
+            else:
+                body = self.files["/img/" + result.full.rsplit("/", 1)[1]][0]
+            digests.add(hashlib.sha256(body).hexdigest())
+        return digests
+
+    def expected_failures(self):
+        kept = {"ok", "ok_thumbnail", "duplicate", "near_duplicate", "too_small"}
+        return collections.Counter(r.outcome for r in self.results if r.outcome not in kept)
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                by_browser = "HeadlessChrome" in self.headers.get("User-Agent", "")
+                with server.lock:
+                    server.requests[(url.path, by_browser)] += 1
+                    count = server.requests[(url.path, by_browser)]
+                query = urllib.parse.parse_qs(url.query)
+                try:
+                    server.route(self, url.path, query, count)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+    def route(self, handler, path, query, count):
+        """Dispatches one GET; `count` is how often this client asked for this path so far."""
+        parts = path.strip("/").split("/")
+        if path == "/search":
+            return self.send(handler, 200, (HERE / "results.html").read_bytes(), "text/html")
+        if path == "/gallery":
+            return self.send(handler, 200, self.gallery_page(), "text/html")
+        if path == "/api/results":
+            start, size = int(query["start"][0]), int(query["count"][0])
+            page = [{"id": r.id, "thumb": r.thumb, "full": r.full}
+                    for r in self.results[start:start + size]]
+            return self.send(handler, 200, json.dumps(page).encode(), "application/json")
+        if parts[0] == "visit":
+            return self.send(handler, 200, b"<html><body>A page about mountains</body></html>",
+                             "text/html")
+        if parts[0] == "hop" and len(parts) == 3:
+            hops = int(parts[1])
+            target = f"/hop/{hops - 1}/{parts[2]}" if hops > 1 else f"/img/{parts[2]}"
+            handler.send_response(302)
+            handler.send_header("Location", target)
+            handler.send_header("Content-Length", "0")
+            return handler.end_headers()
+        if parts[0] == "slow":
+            time.sleep(self.slow_seconds)
+        if parts[0] == "flaky" and count == 1:
+            return self.send(handler, 503, b"try later", "text/plain")
+        if parts[0] == "busy" and count == 1:
+            return self.send(handler, 429, b"slow down", "text/plain", {"Retry-After": "0"})
+        if parts[0] == "broken":
+            return self.send(handler, 500, b"oops", "text/plain")
+        name = "/img/" + parts[-1]
+        if name not in self.files:
+            return self.send(handler, 404, b"not found", "text/plain")
+        time.sleep(self.image_delay)
+        body, kind = self.files[name]
+        return self.send(handler, 200, body, kind)
+
+    @staticmethod
+    def send(handler, status, body, kind, headers=None):
+        handler.send_response(status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def gallery_page(self):
+        """A plain page for the generic mode: linked thumbnails, one bare image, one link to HTML."""
+        by_id = {r.id: r for r in self.results}
+        items = [f'<a href="/img/c.jpg"><img src="{by_id["c"].thumb}"></a>',
+                 '<a href="/img/h.jpg"><img src="/img/h.jpg" width="60"></a>',
+                 f'<a href="/visit/g"><img src="{by_id["g"].thumb}"></a>',
+                 '<p><img src="/img/d.jpg" width="60"></p>']
+        body = "\n".join(f"<div style='height:300px'>{item}</div>" for item in items)
+        return f"<!doctype html><html><body><h1>{html.escape('Gallery')}</h1>{body}</body></html>" \
+            .encode()
+
+    def gallery_expected_sha256(self):
+        by_id = {r.id: r for r in self.results}
+        bodies = [self.files["/img/c.jpg"][0], self.files["/img/h.jpg"][0],
+                  self.files["/img/d.jpg"][0],
+                  base64.b64decode(by_id["g"].thumb.split(",", 1)[1])]
+        return {hashlib.sha256(body).hexdigest() for body in bodies}

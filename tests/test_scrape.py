@@ -1,0 +1,251 @@
+"""scrape.py against a fixture image search engine: real headless Chromium, real HTTP on 127.0.0.1.
+
+The fixture (tests/search_fixture) appends results as the page scrolls, hides later ones behind a
+"show more results" button, inlines thumbnails as data: URIs and reveals full-size URLs only in a
+preview panel after a click; behind the results sit good photos and every kind of bad target.
+"""
+import collections
+import contextlib
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import dataset
+import scrape
+from search_fixture.server import ENGINE_FILE, FixtureServer
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERY = "alpine lakes"
+
+
+def scrape_argv(server, out, *extra):
+    """The fixture engine with small limits, so every bad target fails fast."""
+    return ["--engine-file", str(ENGINE_FILE), "--search-url", server.base + "/search?q={query}",
+            "--query", QUERY, "--out", str(out), "--max-images", "100", "--min-size", "48",
+            "--timeout", "1", "--max-bytes", "100000", "--max-redirects", "5", "--retries", "2",
+            "--backoff", "0.05", "--host-delay", "0.01", "--scroll-pause", "0.6",
+            "--patience", "2", "--preview-timeout", "1", "--workers", "4", *extra]
+
+
+def run_scrape(argv):
+    """main() in this process, returning its exit code and what it printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = scrape.main(argv)
+    return code, printed.getvalue()
+
+
+def manifest(out):
+    return [json.loads(line) for line in (Path(out) / scrape.MANIFEST).read_text().splitlines()]
+
+
+def kept_files(out):
+    """sha256 of every photo file in the folder, checked against its name."""
+    digests = set()
+    for path in Path(out).iterdir():
+        if path.name == scrape.MANIFEST:
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert path.stem == digest, f"{path.name} is not named by its content"
+        digests.add(digest)
+    return digests
+
+
+def expected_kept(server):
+    return server.expected_sha256("ok") | server.expected_sha256("ok_thumbnail")
+
+
+def record_for(records, result_id):
+    return next(r for r in records if r["page_url"].endswith("/visit/" + result_id))
+
+
+@pytest.fixture(scope="module")
+def server():
+    fixture = FixtureServer(slow_seconds=3.0).start()
+    yield fixture
+    fixture.stop()
+
+
+@pytest.fixture(scope="module")
+def scraped(server, tmp_path_factory):
+    """One full scrape of the fixture engine, shared by the tests that inspect its outcome."""
+    out = tmp_path_factory.mktemp("raw")
+    code, printed = run_scrape(scrape_argv(server, out))
+    assert code == 0
+    return out, manifest(out), printed
+
+
+def test_missing_browser_exits_with_install_command(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        scrape.main(["--query", "x", "--out", str(tmp_path), "--browser", str(tmp_path / "none")])
+    assert scrape.INSTALL_HINT in str(stop.value)
+
+
+def test_missing_driver_exits_with_install_command(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        scrape.main(["--query", "x", "--out", str(tmp_path), "--driver", str(tmp_path / "none")])
+    assert "sudo apt-get install chromium chromium-driver" in str(stop.value)
+
+
+def test_browser_starts_without_selenium_manager(server, tmp_path, monkeypatch):
+    from selenium.webdriver.common.selenium_manager import SeleniumManager
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Selenium Manager was asked for a driver")
+
+    monkeypatch.setattr(SeleniumManager, "binary_paths", refuse)
+    driver = scrape.open_browser(scrape.find_executable(None, ("chromium",), "Chromium"),
+                                 scrape.find_executable(None, ("chromedriver",), "chromedriver"),
+                                 tmp_path)
+    try:
+        driver.get(server.base + "/search?q=peaks")
+        assert driver.title == "Fixture image search"
+    finally:
+        driver.quit()
+
+
+def test_collects_exactly_the_expected_photos(server, scraped):
+    out, _, _ = scraped
+    assert kept_files(out) == expected_kept(server)
+
+
+def test_failures_are_counted_by_reason(server, scraped):
+    _, records, _ = scraped
+    assert scrape.summarize(records)["failures"] == dict(server.expected_failures())
+
+
+def test_duplicates_and_small_photos_are_recorded_not_kept(scraped):
+    _, records, _ = scraped
+    assert record_for(records, "a-copy")["status"] == "duplicate"
+    assert record_for(records, "b-resized")["status"] == "near_duplicate"
+    assert record_for(records, "tiny")["status"] == "too_small"
+    assert all(record_for(records, name)["file"] is None
+               for name in ("a-copy", "b-resized", "tiny"))
+
+
+def test_every_result_gets_one_manifest_line_with_all_fields(server, scraped):
+    _, records, _ = scraped
+    assert len(records) == len(server.results)
+    assert all(set(scrape.MANIFEST_FIELDS) <= set(record) for record in records)
+    assert sorted(r["page_url"].rsplit("/", 1)[1] for r in records) == \
+        sorted(result.id for result in server.results)
+
+
+def test_result_without_full_url_falls_back_to_its_thumbnail(server, scraped):
+    out, records, _ = scraped
+    record = record_for(records, "g")
+    assert (record["status"], record["from_thumbnail"], record["url"]) == ("ok", True, None)
+    assert {record["sha256"]} == server.expected_sha256("ok_thumbnail")
+    assert (out / record["file"]).exists()
+
+
+def test_redirect_chain_within_limit_is_followed(server, scraped):
+    _, records, _ = scraped
+    record = record_for(records, "d")
+    assert record["url"] == server.base + "/hop/3/d.jpg"
+    assert record["status"] == "ok"
+    assert record_for(records, "loop")["error"] == "too_many_redirects"
+
+
+def test_429_and_503_are_retried_and_500_given_up(server, scraped):
+    downloads = server.downloads()
+    assert (downloads["/flaky/f.jpg"], downloads["/busy/h.jpg"]) == (2, 2)
+    assert downloads["/broken/j.jpg"] == 1 + 2  # --retries 2
+
+
+def test_summary_counts_the_folder(server, scraped):
+    _, _, printed = scraped
+    kept = len(expected_kept(server))
+    assert f"candidates {len(server.results)}, downloaded {kept} (1 from thumbnails)" in printed
+    assert f"failed {sum(server.expected_failures().values())}: " in printed
+
+
+def test_rerun_downloads_nothing_new(server, scraped):
+    out, records, _ = scraped
+    before = server.downloads()
+    code, printed = run_scrape(scrape_argv(server, out))
+    assert code == 0
+    assert server.downloads() == before
+    assert manifest(out) == records
+    assert "this run: 0 new candidates" in printed
+
+
+def test_killed_run_resumes_to_the_same_photos(tmp_path):
+    server = FixtureServer(slow_seconds=3.0, image_delay=0.3).start()
+    try:
+        out = tmp_path / "raw"
+        argv = scrape_argv(server, out, "--workers", "1")
+        process = subprocess.Popen([sys.executable, str(ROOT / "scrape.py"), *argv], cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        path = out / scrape.MANIFEST
+        deadline = time.monotonic() + 90
+        while not (path.exists() and path.read_text().count("\n") >= 4):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        finished = [json.loads(line)["url"] for line in path.read_text().splitlines()]
+        assert len(finished) < len(server.results)
+        at_kill = server.downloads()
+
+        code, _ = run_scrape(argv)
+        assert code == 0
+        records = manifest(out)
+        assert kept_files(out) == expected_kept(server)
+        assert collections.Counter(r["key"] for r in records).most_common(1)[0][1] == 1
+        paths = [url.replace(server.base, "") for url in finished if url]
+        assert all(server.downloads()[p] == at_kill[p] for p in paths)
+    finally:
+        server.stop()
+
+
+def test_generic_search_url_reads_linked_images(server, tmp_path):
+    out = tmp_path / "raw"
+    code, _ = run_scrape(["--search-url", server.base + "/gallery?q={query}", "--query", "peaks",
+                          "--out", str(out), "--min-size", "48", "--timeout", "1",
+                          "--host-delay", "0.01", "--scroll-pause", "0.3", "--patience", "1"])
+    assert code == 0
+    assert kept_files(out) == server.gallery_expected_sha256()
+
+
+def test_torn_manifest_line_is_dropped(tmp_path):
+    path = tmp_path / scrape.MANIFEST
+    path.write_text(json.dumps({"key": "a", "status": "failed"}) + "\n" + '{"key": "b", "sta')
+    assert [r["key"] for r in scrape.read_manifest(path)] == ["a"]
+    assert path.read_text().endswith("}\n")
+
+
+def test_download_refuses_non_http_schemes():
+    with pytest.raises(scrape.FetchError) as failure:
+        scrape.fetch("file:///etc/passwd", scrape.FetchSettings(), scrape.HostPacer(0))
+    assert failure.value.reason == "bad_scheme"
+
+
+def test_near_duplicate_detection_can_be_turned_off(server, tmp_path):
+    collection = scrape.Collection(tmp_path, near_dup_threshold=-1, min_size=48)
+    statuses = []
+    for path in ("/img/b.png", "/img/b-resized.jpg"):
+        body, kind = server.files[path]
+        extension, image = scrape.check_image(body, kind, max_pixels=10 ** 6)
+        candidate = {"url": server.base + path, "thumbnail": None, "page_url": None}
+        result = {"body": body, "extension": extension, "image": image,
+                  "from_thumbnail": False, "error": None}
+        statuses.append(collection.add(QUERY, "fixture", candidate, result)["status"])
+    collection.close()
+    assert statuses == ["ok", "ok"]
+
+
+def test_scraped_folder_builds_a_dataset(server, scraped, tmp_path):
+    out, records, _ = scraped
+    assert dataset.main(["--images", str(out), "--out", str(tmp_path / "ds"), "--size", "32",
+                         "--workers", "1"]) == 0
+    meta = dataset.read_meta(tmp_path / "ds")
+    assert sum(meta["counts"].values()) == sum(r["status"] == "ok" for r in records)
