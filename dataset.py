@@ -165,6 +165,7 @@ def needed_side(width, height, fit):
 def open_photo(data, size, fit, draft):
     """Bytes -> a Pillow image, checked for bombs and size, in draft mode when asked."""
     try:
+        Image.open(io.BytesIO(data)).verify()  # PNG: chunk checksums, which decoding ignores
         image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Skip("decompression bomb", str(exc)) from None
