@@ -1,0 +1,77 @@
+"""models.py: the seed graphs' exact sizes, fully convolutional shapes, strides and budgets."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+import models
+
+SEED_PARAMETERS = {"autoencoder": 109_378, "resnet": 52_338, "unet": 1_089_794}
+# Forward GFLOP per 128x128 image of the seed graphs, measured independently (DESIGN.md).
+SEED_GFLOP = {"autoencoder": 0.61, "resnet": 1.71, "unet": 0.67}
+ALL = [(name, preset) for preset in models.PRESETS for name in models.MODELS]
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_seed_preset_has_the_seed_studys_parameter_count(name):
+    model = models.build_model(name, "seed", input_shape=(128, 128, 1))
+    assert model.count_params() == SEED_PARAMETERS[name]
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_seed_flop_count_matches_the_reference_measurement(name):
+    model = models.build_model(name, "seed", input_shape=(128, 128, 1))
+    assert models.forward_flops(model) / 1e9 == pytest.approx(SEED_GFLOP[name], abs=0.01)
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+@pytest.mark.parametrize("height, width", [(32, 32), (64, 96)])
+def test_model_maps_l_to_ab_of_the_same_size(name, preset, height, width):
+    model = models.build_model(name, preset)
+    output = model(np.zeros((2, height, width, 1), np.float32), training=False)
+    assert tuple(output.shape) == (2, height, width, 2)
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+def test_total_stride_by_name_matches_the_built_graph(name, preset):
+    assert models.total_stride(name, preset) == models.total_stride(models.build_model(name, preset))
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_large_preset_costs_one_to_one_and_a_half_gflop(name):
+    model = models.build_model(name, "large", input_shape=(128, 128, 1))
+    assert 1.0 <= models.forward_flops(model) / 1e9 <= 1.5
+
+
+def test_large_resnet_uses_identity_add_blocks_and_sees_the_whole_image():
+    model = models.build_model("resnet", "large", input_shape=(128, 128, 1))
+    assert any(isinstance(layer, keras.layers.Add) for layer in model.layers)
+    assert models.describe("resnet", "large")["receptive_field"] >= 128
+
+
+def test_large_autoencoder_has_no_skip_connections():
+    model = models.build_model("autoencoder", "large")
+    merges = (keras.layers.Add, keras.layers.Concatenate)
+    assert not any(isinstance(layer, merges) for layer in model.layers)
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+def test_output_stays_float32_under_mixed_bfloat16(name, preset):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = models.build_model(name, preset)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    output = model(np.zeros((1, 32, 32, 1), np.float32), training=False)
+    assert model.layers[1].compute_dtype == "bfloat16"
+    assert keras.backend.standardize_dtype(output.dtype) == "float32"
+
+
+def test_unknown_model_name_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build_model("vgg")
