@@ -42,7 +42,7 @@ BAND_ROWS = 256  # rows per band of full-size work: small float temporaries, one
 # ---------------------------------------------------------------- the model and its run folder
 
 def resolve_model_path(path):
-    """A run folder means the model.keras inside it; a missing model gets the command that trains one."""
+    """A run folder means its model.keras; a missing model gets the command that trains one."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.keras"
@@ -82,20 +82,15 @@ def worker_count():
         return max(1, min(8, os.cpu_count() or 1))
 
 
-def in_bands(function, out, *arrays):
-    """out[rows] = function(*(a[rows] for a in arrays)) over horizontal bands, in threads.
+def in_bands(height, work):
+    """Call work(rows) for horizontal bands of `height` rows, in threads.
 
-    skimage's Lab conversion is single-threaded numpy, which releases the GIL: bands in threads
-    use every core, and each band's float temporaries stay a few MB instead of gigabytes.
+    skimage's Lab conversion and Pillow's resampling are single-threaded but release the GIL:
+    bands in threads use every core, and each band's float temporaries stay a few MB.
     """
-    def run(start):
-        rows = slice(start, start + BAND_ROWS)
-        out[rows] = function(*(array[rows] for array in arrays))
-
-    starts = range(0, out.shape[0], BAND_ROWS)
+    bands = [slice(start, min(start + BAND_ROWS, height)) for start in range(0, height, BAND_ROWS)]
     with ThreadPoolExecutor(worker_count()) as pool:
-        list(pool.map(run, starts))
-    return out
+        list(pool.map(work, bands))
 
 
 # ---------------------------------------------------------------- reading a photo
@@ -160,7 +155,11 @@ def photo_lightness(image):
         levels, count = gray
         return gray_lightness_table(count)[levels], alpha
     lightness = np.empty(rgb.shape[:2], np.float32)
-    in_bands(lambda band: lab.rgb_to_l(band, np.float32)[..., 0], lightness, rgb)
+
+    def convert_band(rows):
+        lightness[rows] = lab.rgb_to_l(rgb[rows], np.float32)[..., 0]
+
+    in_bands(len(lightness), convert_band)
     return lightness, alpha
 
 
@@ -199,20 +198,37 @@ def predict_ab(model, lightness, render_size, stride):
 
 
 def upsample_ab(ab, height, width):
-    """Smooth (bicubic) a*b* at full size, as two (H, W) float32 planes."""
-    return [np.asarray(Image.fromarray(np.ascontiguousarray(ab[..., channel]))
-                       .resize((width, height), Image.Resampling.BICUBIC))
-            for channel in range(2)]
+    """Smooth (bicubic) a*b* at full size, as two (H, W) float32 planes.
+
+    Each band is resampled from its own box of the small prediction, which gives the same
+    pixels as one big resize, in parallel.
+    """
+    small_height, small_width = ab.shape[:2]
+    small = [Image.fromarray(np.ascontiguousarray(ab[..., channel])) for channel in range(2)]
+    planes = [np.empty((height, width), np.float32) for _ in small]
+
+    def resample_band(rows):
+        scale = small_height / height
+        box = (0, rows.start * scale, small_width, rows.stop * scale)
+        for small_plane, plane in zip(small, planes):
+            plane[rows] = small_plane.resize((width, rows.stop - rows.start),
+                                             Image.Resampling.BICUBIC, box=box)
+
+    in_bands(height, resample_band)
+    return planes
 
 
 def lab_to_rgb_full(lightness, a_plane, b_plane):
     """uint8 sRGB (H, W, 3) from full-size L*, a*, b*: the photo's own L*, the network's colour."""
-    def band_rgb(band_l, band_a, band_b):
-        band_lab = lab.join_lab(band_l[..., None], np.stack([band_a, band_b], axis=-1))
-        return lab.lab_to_rgb_uint8(band_lab, np.float32)
-
     rgb = np.empty((*lightness.shape, 3), np.uint8)
-    return in_bands(band_rgb, rgb, lightness, a_plane, b_plane)
+
+    def convert_band(rows):
+        band_ab = np.stack([a_plane[rows], b_plane[rows]], axis=-1)
+        band_lab = lab.join_lab(lightness[rows, :, None], band_ab)
+        rgb[rows] = lab.lab_to_rgb_uint8(band_lab, np.float32)
+
+    in_bands(len(rgb), convert_band)
+    return rgb
 
 
 def colorize_image(model, image, render_size, stride):
@@ -272,8 +288,8 @@ def plan_outputs(inputs, out_dir, requested_format, side_by_side):
         for target in filter(None, (output, pair)):
             resolved = target.resolve()
             if resolved in sources:
-                raise SystemExit(f"refusing to write {target}: it is the input {sources[resolved]}; "
-                                 f"choose another --out")
+                raise SystemExit(f"refusing to write {target}: it is the input "
+                                 f"{sources[resolved]}; choose another --out")
             if resolved in written:
                 raise SystemExit(f"{written[resolved]} and {source} would both be written to "
                                  f"{target}; colorize them into different --out folders")
