@@ -10,6 +10,7 @@ DEMO_DATA := data/mountains-synth-demo
 DEMO_IMAGES ?= 600
 DEMO_EPOCHS ?= 5
 SEED ?= 0
+DEMO_MODELS := autoencoder resnet unet
 
 .PHONY: setup demo data train evaluate test bench browser clean
 
@@ -31,7 +32,14 @@ browser:
 data: setup
 	$(PY) dataset.py --synthetic $(DEMO_IMAGES) --size 128 --seed $(SEED) --out $(DEMO_DATA)
 
-demo: data
+# The three seed-preset networks on the demo data; a finished run is skipped, a killed one resumes.
+train: data
+	@for model in $(DEMO_MODELS); do \
+		$(PY) train.py --model $$model --data $(DEMO_DATA) --epochs $(DEMO_EPOCHS) \
+			--seed $(SEED) --verbose 2 || exit 1; \
+	done
+
+demo: train
 
 test: setup browser
 	$(PY) -m pytest -q tests
