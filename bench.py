@@ -82,9 +82,107 @@ def bench_train(args):
     raise NotImplementedError
 
 
+def photo_like_pixels(height, width, seed=0):
+    """uint8 (height, width, 3) with smooth colour regions and fine grain, so that JPEG coding
+    costs what it costs on a real photo (flat or pure-noise images would flatter or punish it)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    smooth = np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC))
+    grain = rng.normal(0.0, 8.0, (height, width, 1)).astype(np.float32)
+    return np.clip(smooth + grain, 0, 255).astype(np.uint8)
+
+
+def timed(function, *args):
+    import time
+
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def colorize_phases(model, path, out_path, render_size, stride):
+    """Seconds of each phase of colorize.colorize_file, run one after the other as it does."""
+    import numpy as np
+    from PIL import Image
+
+    import colorize
+
+    seconds = {}
+    photo, seconds["decode"] = timed(colorize.read_photo, path)
+    (lightness, _), seconds["L"] = timed(colorize.photo_lightness, photo)
+    ab, seconds["predict"] = timed(colorize.predict_ab, model, lightness, render_size, stride)
+    planes, seconds["upsample"] = timed(colorize.upsample_ab, ab, *lightness.shape)
+    rgb, seconds["Lab->RGB"] = timed(colorize.lab_to_rgb_full, lightness, *planes)
+    _, seconds["encode"] = timed(colorize.save_atomic, Image.fromarray(rgb), out_path, "JPEG")
+    seconds["sum"] = float(np.sum(list(seconds.values())))
+    return seconds
+
+
+def float64_reference(path):
+    """The straightforward path, whole image in float64 through lab.py, for comparison."""
+    import numpy as np
+    from PIL import Image
+
+    import lab
+
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    lightness, l_seconds = timed(lab.rgb_to_l, rgb)
+    ab = np.zeros((*lightness.shape[:2], 2), np.float32)
+    _, rgb_seconds = timed(lambda: lab.lab_to_rgb_uint8(lab.join_lab(lightness, ab)))
+    return l_seconds, rgb_seconds
+
+
 def bench_colorize(args):
-    """Seconds for one 4000x3000 photo (owned by the colorize work)."""
-    raise NotImplementedError
+    """Seconds for one 4000x3000 JPEG through the seed U-Net at render size 128, end to end
+    (colorize.colorize_file, model loaded once) and by phase, for a colour and a gray photo."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import colorize
+    import models
+
+    height, width, render_size = 3000, 4000, 128
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        stride = models.total_stride("unet", "seed")
+        models.build_model("unet", "seed").save(folder / "model.keras")
+        (folder / "config.json").write_text(json.dumps({"image_size": render_size,
+                                                        "stride": stride}))
+        model, load_seconds = timed(colorize.load_model, folder / "model.keras")
+        print(f"workers {colorize.worker_count()}, model load {load_seconds:.2f} s (once per run)")
+
+        pixels = photo_like_pixels(height, width)
+        photos = {"rgb": folder / "photo.jpg", "gray": folder / "scan.jpg"}
+        Image.fromarray(pixels).save(photos["rgb"], quality=90)
+        Image.fromarray(pixels).convert("L").save(photos["gray"], quality=90)
+        out = folder / "out.jpg"
+        colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride)
+
+        for kind, path in photos.items():
+            end_to_end, phases = [], []
+            for _ in range(args.repeats):
+                _, seconds = timed(colorize.colorize_file, model, path, out, None, "JPEG",
+                                   render_size, stride)
+                end_to_end.append(seconds)
+                phases.append(colorize_phases(model, path, out, render_size, stride))
+            print(f"{kind} {width}x{height} JPEG, end to end: median {np.median(end_to_end):.2f} s,"
+                  f" min {np.min(end_to_end):.2f} s over {args.repeats}")
+            print("    phases (median s): " + ", ".join(
+                f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
+
+        l_seconds, rgb_seconds = float64_reference(photos["rgb"])
+        print(f"reference, whole image in float64 on one core: L {l_seconds:.2f} s, "
+              f"Lab->RGB {rgb_seconds:.2f} s")
 
 
 BENCHMARKS = {
