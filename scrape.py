@@ -1,8 +1,9 @@
 """Collect real mountain photos from an image search engine, full size, resumably.
 
-    python scrape.py --query "alps summer" --query "mountain landscape" --max-images 2500 --out data/raw
+    python scrape.py --query "alps summer" --query "mountain landscape" \
+        --max-images 2500 --out data/raw
     python scrape.py --engine bing --query "dolomites" --out data/raw
-    python scrape.py --search-url "https://example.org/gallery?q={query}" --query peaks --out data/raw
+    python scrape.py --search-url "https://example.org/s?q={query}" --query peaks --out data/raw
     python dataset.py --images data/raw --out data/mountains-real
 
 A headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing is ever
@@ -46,7 +47,7 @@ INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
 USER_AGENT = "Mozilla/5.0 (compatible; mountain-photo-scraper/1.0)"
 MANIFEST = "manifest.jsonl"
 PARTIAL_PREFIX = ".partial-"
-MANIFEST_FIELDS = ("query", "engine", "url", "thumbnail", "page_url", "status", "error",
+MANIFEST_FIELDS = ("query", "engine", "url", "thumbnail", "page_url", "key", "status", "error",
                    "from_thumbnail", "sha256", "phash", "width", "height", "file")
 # Chromium as root on a machine without (or with a closed) network: no sandbox, no GPU, and none
 # of the background traffic (updates, sync, field trials) that would only produce refused
@@ -120,7 +121,7 @@ def generic_engine(search_url):
 
 
 def load_engine_file(path):
-    """An engine definition in JSON, with the fields of Engine; used for unknown or changed sites."""
+    """An engine in JSON, with the fields of Engine: for other sites, or a layout changed today."""
     try:
         fields = json.loads(Path(path).read_text())
         return Engine(**fields)
@@ -167,6 +168,7 @@ def open_browser(browser_path, driver_path, profile_dir):
     """
     os.environ.setdefault("SE_OFFLINE", "true")
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
@@ -174,7 +176,12 @@ def open_browser(browser_path, driver_path, profile_dir):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    except WebDriverException as error:
+        first_line = (error.msg or str(error)).strip().splitlines()[0]
+        raise SystemExit(f"Could not start {browser_path} through {driver_path}: {first_line}\n"
+                         f"Chromium and chromedriver must be the same version: {INSTALL_HINT}")
     driver.set_page_load_timeout(60)
     return driver
 
@@ -269,7 +276,7 @@ def reveal_in_preview(driver, engine, index, previous, preview_timeout):
             return fresh[0], preview["page_url"]
         if time.monotonic() > deadline:
             return None, preview["page_url"]
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
@@ -529,9 +536,10 @@ def download_candidate(candidate, settings, pacer, max_pixels, min_size):
             extension, image = check_image(body, content_type, max_pixels)
             if is_thumbnail and min(image.size) < min_size:
                 continue
-        except FetchError as failure:
+        except Exception as failure:  # one odd URL must not end a run of thousands
             if not is_thumbnail:
-                error = failure.reason
+                error = failure.reason if isinstance(failure, FetchError) else \
+                    type(failure).__name__
             continue
         return {"body": body, "extension": extension, "image": image,
                 "from_thumbnail": is_thumbnail, "error": None if not is_thumbnail else error}
@@ -622,6 +630,7 @@ class Collection:
             stream.write(body)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temp, 0o644)  # mkstemp makes files private; photos are for everyone's tools
         os.replace(temp, self.out / name)
 
     def append(self, record):
@@ -757,7 +766,16 @@ def parse_args(argv=None):
     return args
 
 
+def explain_no_results(engine, query):
+    return (f"No results for '{query}' on {engine.search_url.replace('{query}', query)} with the "
+            f"tile selector {engine.tile!r}. The page layout may have changed: fix the "
+            f"'{engine.name}' entry of ENGINES in scrape.py, or describe the page in a JSON file "
+            f"for --engine-file.")
+
+
 def main(argv=None):
+    from selenium.common.exceptions import WebDriverException
+
     args = parse_args(argv)
     engine = choose_engine(args)
     browser = find_executable(args.browser, ("chromium", "chromium-browser", "google-chrome"),
@@ -766,7 +784,7 @@ def main(argv=None):
     collection = Collection(args.out, args.near_dup_threshold, args.min_size)
     goal = math.ceil(args.max_images / len(args.query))
     before = len(collection.records)
-    driver = None
+    driver, problems = None, []
     with tempfile.TemporaryDirectory(prefix="scrape-profile-") as profile:
         try:
             for query in args.query:
@@ -776,16 +794,24 @@ def main(argv=None):
                     continue
                 driver = driver or open_browser(browser, driver_path, profile)
                 wanted = math.ceil(needed * args.oversample)
-                candidates = collect_candidates(driver, engine, query, wanted, args,
-                                                collection.done,
-                                                len(collection.keys_for(query)))
+                try:
+                    candidates = collect_candidates(driver, engine, query, wanted, args,
+                                                    collection.done,
+                                                    len(collection.keys_for(query)))
+                except WebDriverException as error:
+                    problems.append(f"'{query}': the browser failed: {error.msg or error}")
+                    continue
+                if not candidates and not collection.keys_for(query):
+                    problems.append(explain_no_results(engine, query))
                 download_all(collection, query, engine.name, candidates, needed, args)
         finally:
             if driver is not None:
                 driver.quit()
             collection.close()
     print(format_summary(summarize(collection.records), len(collection.records) - before))
-    return 0
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -178,8 +178,18 @@ def test_rerun_downloads_nothing_new(server, scraped):
     assert "this run: 0 new candidates" in printed
 
 
+def test_query_with_enough_photos_is_not_searched_again(server, scraped):
+    out, records, _ = scraped
+    kept = sum(r["status"] == "ok" for r in records)
+    before = server.requests.copy()
+    code, printed = run_scrape(scrape_argv(server, out, "--max-images", str(kept)))
+    assert code == 0
+    assert f"'{QUERY}': {kept} photos already collected" in printed
+    assert server.requests == before  # neither the browser nor the downloader asked for anything
+
+
 def test_killed_run_resumes_to_the_same_photos(tmp_path):
-    server = FixtureServer(slow_seconds=3.0, image_delay=0.3).start()
+    server = FixtureServer(slow_seconds=3.0, image_delay=0.15).start()
     try:
         out = tmp_path / "raw"
         argv = scrape_argv(server, out, "--workers", "1")
@@ -214,6 +224,13 @@ def test_generic_search_url_reads_linked_images(server, tmp_path):
                           "--host-delay", "0.01", "--scroll-pause", "0.3", "--patience", "1"])
     assert code == 0
     assert kept_files(out) == server.gallery_expected_sha256()
+
+
+def test_page_without_results_names_the_selector_to_fix(server, tmp_path, capsys):
+    code = scrape.main(["--search-url", server.base + "/visit/{query}", "--query", "peaks",
+                        "--out", str(tmp_path), "--scroll-pause", "0.3", "--patience", "1"])
+    assert code == 1
+    assert "--engine-file" in capsys.readouterr().err
 
 
 def test_torn_manifest_line_is_dropped(tmp_path):

@@ -44,7 +44,8 @@ def draw_photo(seed, size):
     draw = ImageDraw.Draw(image)
     for y in range(height):
         t = y / max(1, height - 1)
-        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        colour = tuple(int(a + (b - a) * t) for a, b in zip(top, bottom))
+        draw.line([(0, y), (width, y)], fill=colour)
     for _ in range(12):
         x0, y0 = rng.randrange(width), rng.randrange(height)
         x1, y1 = x0 + rng.randrange(8, width // 2), y0 + rng.randrange(8, height // 2)
@@ -243,7 +244,7 @@ class FixtureServer:
         handler.wfile.write(body)
 
     def gallery_page(self):
-        """A plain page for the generic mode: linked thumbnails, one bare image, one link to HTML."""
+        """A plain page for the generic mode: linked thumbnails, a bare image, a link to HTML."""
         by_id = {r.id: r for r in self.results}
         items = [f'<a href="/img/c.jpg"><img src="{by_id["c"].thumb}"></a>',
                  '<a href="/img/h.jpg"><img src="/img/h.jpg" width="60"></a>',
