@@ -309,12 +309,18 @@ def make_loss(bins, weights, neighbours=NEIGHBOURS, sigma=SIGMA, target_stride=T
 # Heads: logits for training, annealed-mean ab for the saved model
 
 
-def classification_head(features, num_bins, name="ab_logits"):
-    """Shared by all three families: a 1x1 conv from features at 1/4 resolution to Q logits.
+def classification_head(features, num_bins, downsample=1, name="ab_logits"):
+    """Shared by all three families: features -> Q logits at 1/4 of the input resolution.
 
-    float32 so that the softmax is exact under a mixed-precision policy.
+    Features already at 1/4 resolution get a 1x1 conv. Finer features (a ResNet's full
+    resolution: downsample=4; a U-Net's 1/2: downsample=2) get a conv with kernel and stride
+    `downsample`, a linear map from each patch to its logits. float32, so that the softmax
+    and the loss stay exact under a mixed-precision policy.
     """
-    return layers.Conv2D(num_bins, 1, dtype="float32", name=name)(features)
+    if downsample < 1:
+        raise ValueError(f"downsample must be a positive integer, got {downsample}")
+    return layers.Conv2D(num_bins, downsample, strides=downsample, dtype="float32",
+                         name=name)(features)
 
 
 def decode_annealed_mean(logits, bins, temperature=TEMPERATURE, upsample=TARGET_STRIDE):

@@ -197,6 +197,14 @@ def logits_model(num_bins):
     return keras.Model(inputs, ab_classes.classification_head(features, num_bins))
 
 
+def test_head_on_full_resolution_features_gives_quarter_resolution_logits(bins):
+    inputs = keras.Input((None, None, 1))
+    features = layers.Conv2D(8, 3, padding="same")(inputs)
+    model = keras.Model(inputs, ab_classes.classification_head(features, len(bins), 4))
+    logits = model.predict(np.zeros((1, SIZE, 2 * SIZE, 1), np.float32), verbose=0)
+    assert logits.shape == (1, SIZE // 4, SIZE // 2, len(bins)) and logits.dtype == np.float32
+
+
 def test_one_hot_logits_at_small_temperature_decode_to_that_bins_centre(bins):
     logits = keras.Input((None, None, len(bins)))
     decoder = keras.Model(logits, ab_classes.decode_annealed_mean(logits, bins, 0.01))
