@@ -266,7 +266,9 @@ class RebalancedClassLoss(keras.losses.Loss):
         if self.bins.ndim != 2 or self.bins.shape[1] != 2:
             raise ValueError(f"bins must have shape (Q, 2), got {self.bins.shape}")
         if self.weights.shape != (len(self.bins),):
-            raise ValueError(f"weights must have shape ({len(self.bins)},), got {self.weights.shape}")
+            raise ValueError(
+                f"weights must have shape ({len(self.bins)},), got {self.weights.shape}"
+            )
         self.neighbours = int(neighbours)
         self.sigma = float(sigma)
         self.target_stride = int(target_stride)
