@@ -126,16 +126,22 @@ def split_alpha(image):
 
 
 def gray_levels(image):
-    """(integer gray levels, number of levels) for a grayscale image, None for a colour one."""
+    """(integer gray levels, number of levels) for a grayscale image, None for a colour one.
+
+    Modes I and F do not say their range: the smallest of 0..1, 0..255, 0..65535 and
+    the image's own maximum that holds every value is taken as white.
+    """
     if image.mode == "1":
         image = image.convert("L")
     if image.mode == "L":
         return np.asarray(image), 256
-    if image.mode.startswith("I"):  # 16-bit scans (I;16*), and I, which Pillow uses for them too
-        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16), 65536
-    if image.mode == "F":  # floating point gray in [0, 1], quantised to 16 bits
-        levels = np.round(np.clip(np.asarray(image), 0.0, 1.0) * 65535.0)
-        return levels.astype(np.uint16), 65536
+    if image.mode.startswith("I;16"):
+        return np.asarray(image).astype(np.uint16, copy=False), 65536
+    if image.mode in ("I", "F"):  # the range is not in the mode: take the smallest that fits
+        values = np.clip(np.asarray(image, dtype=np.float64), 0.0, None)
+        top = values.max(initial=0.0)
+        full_scale = next(scale for scale in (1.0, 255.0, 65535.0, top) if top <= scale)
+        return np.round(values * (65535.0 / full_scale)).astype(np.uint16), 65536
     return None
 
 

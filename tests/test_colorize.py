@@ -210,3 +210,30 @@ def test_missing_model_names_the_train_command(tmp_path):
 def test_model_without_config_gets_seed_study_defaults(tmp_path):
     size_and_stride = colorize.read_model_config(tmp_path / "model.keras")
     assert size_and_stride == (colorize.DEFAULT_RENDER_SIZE, colorize.DEFAULT_STRIDE)
+
+
+@pytest.mark.parametrize("mode, name", [("1", "bw.png"), ("LA", "la.png"), ("P", "palette.gif"),
+                                        ("CMYK", "print.jpg"), ("I", "int.tiff"),
+                                        ("F", "float.tiff")])
+def test_other_pillow_modes_are_colorized(run_folder, tmp_path, mode, name):
+    Image.fromarray(gray_picture(50, 30)).convert(mode).save(tmp_path / name)
+    assert run_colorize(run_folder, tmp_path / name, "--out", tmp_path / "out") == 0
+    (output,) = (tmp_path / "out").iterdir()
+    out_lab = output_lab(output)
+    assert out_lab.shape[:2] == (30, 50)
+    assert np.hypot(out_lab[..., 1], out_lab[..., 2]).mean() > MIN_MEAN_CHROMA
+
+
+@pytest.mark.parametrize("mode, full_scale", [("I", 255), ("I", 65535), ("F", 1), ("F", 255)])
+def test_int_and_float_modes_take_white_from_their_value_range(run_folder, tmp_path, mode,
+                                                               full_scale):
+    levels = gray_picture(50, 30)
+    values = levels / 255.0 * full_scale
+    values[0, 0] = full_scale  # one white pixel, so the range is unambiguous
+    image = Image.fromarray(values.astype(np.int32 if mode == "I" else np.float32))
+    image.save(tmp_path / "scan.tiff")
+    assert run_colorize(run_folder, tmp_path / "scan.tiff", "--out", tmp_path / "out") == 0
+    expected = gray_lightness(np.round(values), full_scale) if mode == "I" else \
+        gray_lightness(values, full_scale)
+    difference = np.abs(output_lab(tmp_path / "out" / "scan.tiff")[..., 0] - expected)
+    assert np.median(difference) < L_TOLERANCE_MEAN
