@@ -1,16 +1,536 @@
-"""Procedural, photo-like mountain landscapes: the built-in data set (placeholder, being replaced)."""
+"""Procedural, photo-like mountain landscapes: the built-in data set.
+
+A colorization model can only learn what the data makes it need: if colour were a function of
+lightness, a lookup table would do. So the scenes vary the things that decouple ab from L in
+photos: sky and weather (clear, hazy, overcast, sunset), aerial perspective that pulls far ridges
+toward the horizon colour, snow, rock, forest and meadow at the same lightness, lakes that mirror
+the scene, and per-scene jitter of every hue. Colours stay muted, as in real photos: a model
+should learn that a confident wrong colour costs more than a pale one.
+
+    python mountains.py --contact-sheet images/landscapes.png --count 32 --size 128 --seed 0
+
+Everything is vectorised numpy and deterministic from the seed (an int or a tuple of ints).
+Rendering happens at twice the size in linear light and is then box-downsampled (anti-aliasing),
+tone-mapped to sRGB, slightly blurred and given light sensor noise.
+"""
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
 
 import numpy as np
 
+SKIES = ("clear", "hazy", "overcast", "sunset")
+SKY_WEIGHTS = (0.42, 0.2, 0.2, 0.18)
+SEASONS = ("summer", "dry", "autumn", "spring")
+SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
+RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsample
+
+# Linear-light albedos and sky colours; every draw is jittered per scene.
+SKY_PALETTES = {  # zenith, horizon
+    "clear": ((0.04, 0.11, 0.38), (0.40, 0.52, 0.70)),
+    "hazy": ((0.15, 0.24, 0.45), (0.58, 0.62, 0.68)),
+    "overcast": ((0.30, 0.32, 0.36), (0.52, 0.53, 0.56)),
+    "sunset": ((0.10, 0.12, 0.28), (0.95, 0.50, 0.22)),
+}
+ROCKS = ((0.20, 0.19, 0.18), (0.23, 0.18, 0.13), (0.16, 0.15, 0.15), (0.26, 0.17, 0.11),
+         (0.12, 0.11, 0.10))
+SNOW = (0.80, 0.83, 0.88)
+VEGETATION = {  # forest, meadow
+    "summer": ((0.035, 0.060, 0.025), (0.11, 0.16, 0.045)),
+    "spring": ((0.045, 0.075, 0.030), (0.14, 0.22, 0.05)),
+    "dry": ((0.05, 0.06, 0.03), (0.26, 0.21, 0.11)),
+    "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
+}
+WATER = (0.03, 0.06, 0.07)
+
+
+@dataclass
+class Scene:
+    """The random choices that make one landscape; tests check their variety."""
+
+    sky: str
+    season: str
+    sun_elevation: float  # degrees above the horizon
+    sun_azimuth: float  # degrees; 0 = behind the camera, +-90 = from the right/left
+    sun_visible: bool
+    cloud_cover: float  # 0..1
+    horizon: float  # row of the farthest ridge's base, as a fraction of the height
+    ridges: int
+    haze: float  # extinction per unit distance (Koschmieder beta)
+    snow_line: float  # altitude fraction of a ridge above which snow lies; > 1: no snow
+    tree_line: float  # altitude fraction below which forest and meadow grow
+    lake: bool
+    lake_level: float  # row of the shore line as a fraction of the height
+
+    @property
+    def has_snow(self):
+        return self.snow_line < 0.9
+
+
+def sample_scene(rng):
+    """Draw the scene parameters: weather first, because it sets light, haze and snow odds."""
+    sky = SKIES[rng.choice(len(SKIES), p=SKY_WEIGHTS)]
+    season = SEASONS[rng.choice(len(SEASONS), p=SEASON_WEIGHTS)]
+    if sky == "sunset":
+        elevation = rng.uniform(-2.0, 8.0)
+    else:
+        elevation = rng.uniform(12.0, 60.0)
+    azimuth = rng.uniform(-160.0, 160.0)
+    sun_visible = sky in ("clear", "hazy", "sunset") and abs(azimuth) > 120 and rng.random() < 0.7
+    cloud_cover = {"clear": rng.uniform(0.0, 0.45), "hazy": rng.uniform(0.0, 0.35),
+                   "overcast": rng.uniform(0.6, 1.0), "sunset": rng.uniform(0.1, 0.7)}[sky]
+    haze = {"clear": rng.uniform(0.15, 0.6), "hazy": rng.uniform(0.6, 1.4),
+            "overcast": rng.uniform(0.4, 1.0), "sunset": rng.uniform(0.3, 0.9)}[sky]
+    snowy = rng.random() < (0.3 if season == "dry" else 0.6)
+    snow_line = rng.uniform(0.25, 0.8) if snowy else 2.0
+    tree_line = rng.uniform(0.15, 0.75) if season != "dry" else rng.uniform(0.05, 0.4)
+    lake = rng.random() < 0.25
+    horizon = rng.uniform(0.35, 0.68)
+    return Scene(sky=sky, season=season, sun_elevation=float(elevation),
+                 sun_azimuth=float(azimuth), sun_visible=bool(sun_visible),
+                 cloud_cover=float(cloud_cover), horizon=float(horizon),
+                 ridges=int(rng.integers(2, 5)), haze=float(haze), snow_line=float(snow_line),
+                 tree_line=float(tree_line), lake=bool(lake),
+                 lake_level=float(rng.uniform(horizon + 0.08, min(horizon + 0.3, 0.88))))
+
+
+# --------------------------------------------------------------------------- noise
+
+
+def interpolation_taps(rng, cells, n):
+    """Left node index and smoothstep weight of n samples across a random grid of `cells` cells.
+
+    The random phase keeps octaves from sharing grid lines. Gathers and blends instead of
+    matrix products: BLAS threads oversubscribe a busy machine or a process pool.
+    """
+    pos = rng.uniform(0.0, 1.0) + np.arange(n) * (cells / n)
+    i0 = pos.astype(np.int64)
+    f = (pos - i0).astype(np.float32)
+    return i0, f * f * (3.0 - 2.0 * f)
+
+
+def value_noise(rng, shape, cells_y, cells_x):
+    """Smooth random field in [0, 1] with the given number of cells along each axis."""
+    grid = rng.random((cells_y + 2, cells_x + 2), dtype=np.float32)
+    iy, sy = interpolation_taps(rng, cells_y, shape[0])
+    ix, sx = interpolation_taps(rng, cells_x, shape[1])
+    across = grid[:, ix] + (grid[:, ix + 1] - grid[:, ix]) * sx
+    top = across[iy]
+    return top + (across[iy + 1] - top) * sy[:, None]
+
+
+def fbm(rng, shape, cells=(2, 2), octaves=5, gain=0.5, ridged=False):
+    """Fractal Brownian motion in [0, 1]; ridged octaves (1 - |n|)^2 give sharp crests."""
+    h, w = shape
+    total = np.zeros(shape, np.float32)
+    amp, norm = 1.0, 0.0
+    for o in range(octaves):
+        noise = value_noise(rng, shape, min(cells[0] << o, h), min(cells[1] << o, w))
+        if ridged:
+            noise = (1.0 - np.abs(2.0 * noise - 1.0)) ** 2
+        total += amp * noise
+        norm += amp
+        amp *= gain
+    return total / norm
+
+
+def profile(rng, n, cells=3, octaves=7, gain=0.5):
+    """A 1-D fractal line in [0, 1]; linear interpolation of random nodes gives crisp peaks."""
+    x = np.arange(n) / n
+    total = np.zeros(n, np.float32)
+    amp, norm = 1.0, 0.0
+    for o in range(octaves):
+        c = cells << o
+        nodes = rng.random(c + 2)
+        total += amp * np.interp(rng.uniform() + x * c, np.arange(c + 2), nodes)
+        norm += amp
+        amp *= gain
+    total /= norm
+    return (total - total.min()) / max(total.max() - total.min(), 1e-6)
+
+
+def smoothstep(lo, hi, x):
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def jitter(rng, colour, hue=0.08, value=0.15):
+    """Colour with per-channel and overall random gain, so that no material is a constant."""
+    colour = np.asarray(colour, np.float32)
+    return colour * np.exp(rng.normal(0.0, hue, 3) + rng.normal(0.0, value)).astype(np.float32)
+
+
+def smooth_1d(values, width):
+    width = max(int(width), 1)
+    kernel = np.ones(width) / width
+    padded = np.pad(values, width, mode="edge")
+    return np.convolve(padded, kernel, mode="same")[width:-width]
+
+
+# --------------------------------------------------------------------------- lighting
+
+
+@dataclass
+class Light:
+    direction: np.ndarray  # unit vector (x right, y up, z toward the camera)
+    sun: np.ndarray  # linear RGB of direct sunlight
+    ambient: np.ndarray  # linear RGB of sky light
+    zenith: np.ndarray
+    horizon: np.ndarray
+
+
+def make_light(scene, rng):
+    """Sun and sky colours: low sun is warm and weak, overcast light is diffuse and gray."""
+    el, az = np.radians(scene.sun_elevation), np.radians(scene.sun_azimuth)
+    direction = np.array([np.cos(el) * np.sin(az), np.sin(max(el, 0.02)),
+                          np.cos(el) * np.cos(az)], np.float32)
+    zenith, horizon = (jitter(rng, c, 0.06, 0.12) for c in SKY_PALETTES[scene.sky])
+    warmth = smoothstep(25.0, -2.0, scene.sun_elevation)  # 0 at noon, 1 at sunset
+    sun = np.array([1.0, 0.93, 0.82]) * (1 - warmth) + np.array([1.0, 0.55, 0.25]) * warmth
+    sun = jitter(rng, sun, 0.04, 0.1) * {"clear": 1.6, "hazy": 1.2, "overcast": 0.25,
+                                          "sunset": 1.1}[scene.sky]
+    ambient = 0.22 * zenith + 0.1 * horizon
+    if scene.sky == "overcast":
+        ambient = 0.7 * horizon
+    return Light(direction / np.linalg.norm(direction), sun.astype(np.float32),
+                 ambient.astype(np.float32), zenith, horizon)
+
+
+# --------------------------------------------------------------------------- sky
+
+
+def render_sky(scene, light, rng, h, w, horizon_row):
+    """Zenith-to-horizon gradient, sun glow and fBm clouds lit from the sun's side."""
+    rows = np.arange(h, dtype=np.float32)[:, None] / max(horizon_row, 1.0)
+    t = np.clip(rows, 0.0, 1.0) ** rng.uniform(0.6, 1.6)
+    sky = light.zenith * (1 - t[..., None]) + light.horizon * t[..., None]
+    sky = np.broadcast_to(sky, (h, w, 3)).copy()
+
+    sun_x = 0.5 - 0.5 * np.sin(np.radians(scene.sun_azimuth)) * rng.uniform(0.6, 1.0)
+    sun_y = horizon_row / h - np.sin(np.radians(max(scene.sun_elevation, 0.0))) * 1.2
+    yy = np.arange(h, dtype=np.float32)[:, None] / h
+    xx = np.arange(w, dtype=np.float32)[None, :] / w
+    dist = np.hypot(xx - sun_x, (yy - sun_y) * 1.3)
+    facing = 0.5 + 0.5 * np.cos(np.radians(scene.sun_azimuth - 180.0))
+    glow_strength = {"clear": 0.25, "hazy": 0.5, "overcast": 0.05, "sunset": 0.9}[scene.sky]
+    glow = glow_strength * facing * np.exp(-dist / rng.uniform(0.15, 0.35))
+    sky += glow[..., None] * light.sun
+    if scene.sun_visible:
+        disk = smoothstep(0.035, 0.02, dist) * (0.3 if scene.sky == "hazy" else 1.0)
+        sky += disk[..., None] * light.sun * 3.0
+
+    if scene.cloud_cover > 0.02:
+        stretch = rng.uniform(1.0, 3.0)
+        density = fbm(rng, (h, w), cells=(max(int(3 * stretch), 2), 2), octaves=6, gain=0.55)
+        threshold = np.quantile(density, 1.0 - scene.cloud_cover)
+        cover = smoothstep(threshold - 0.02, threshold + rng.uniform(0.04, 0.12), density)
+        cover *= smoothstep(1.02, 0.6, rows)  # thin out toward the horizon
+        lit = np.clip((density - np.roll(density, max(h // 40, 1), axis=0)) * 12 + 0.5, 0, 1)
+        if scene.sky == "overcast":
+            bright, dark = light.horizon * 1.1, light.horizon * 0.55
+        else:
+            bright = 0.35 * light.sun + 0.5 * light.horizon
+            dark = 0.7 * light.horizon * np.array([0.85, 0.88, 0.95], np.float32)
+            if scene.sky == "sunset":
+                dark = 0.5 * light.zenith + 0.2 * light.sun
+        cloud = dark + (bright - dark) * lit[..., None]
+        sky = sky * (1 - cover[..., None]) + cloud * cover[..., None]
+    return sky
+
+
+# --------------------------------------------------------------------------- terrain
+
+
+@dataclass
+class Fields:
+    """Shared full-frame noise, sliced and mirrored per ridge, so each ridge costs little."""
+
+    gullies: np.ndarray  # ridged, stretched vertically: erosion channels
+    detail: np.ndarray  # fine texture of rock
+    trees: np.ndarray  # crowns and gaps of forest
+    patches: np.ndarray  # which material where: forest vs meadow, snow patches
+    bumps: np.ndarray  # mid-scale relief
+
+
+def make_fields(rng, h, w):
+    return Fields(gullies=fbm(rng, (h, w), cells=(5, 7), octaves=3, gain=0.5, ridged=True),
+                  detail=fbm(rng, (h, w), cells=(24, 24), octaves=2, gain=0.6),
+                  trees=value_noise(rng, (h, w), min(h // 4, 64), min(w // 4, 64)),
+                  patches=fbm(rng, (h, w), cells=(3, 4), octaves=4, gain=0.55),
+                  bumps=fbm(rng, (h, w), cells=(4, 6), octaves=3, gain=0.5))
+
+
+def oriented(field, band, orientation):
+    """Rows `band` of a shared field, mirrored one of four ways so ridges do not repeat it.
+
+    Mirroring is a free view and, unlike a roll, leaves no seam whose gradient would shade.
+    """
+    if orientation & 2:
+        field = field[::-1]
+    return field[band, ::-1] if orientation & 1 else field[band]
+
+
+def ridge_lines(scene, rng, h, w):
+    """Crest rows of each ridge, far to near, and the row of each ridge's base."""
+    horizon = scene.horizon * h
+    crests, bases, distances = [], [], []
+    for k in range(scene.ridges):
+        near = k / max(scene.ridges - 1, 1)  # 0 far .. 1 near
+        base = horizon + (h * 1.05 - horizon) * near ** 1.4
+        if k == 0:
+            height = rng.uniform(0.12, 0.45) * h
+        else:
+            height = rng.uniform(0.06, 0.25) * h * (1.0 - 0.4 * near) + (base - horizon) * 0.5
+        shape = profile(rng, w, cells=int(rng.integers(2, 5)), octaves=7,
+                        gain=rng.uniform(0.42, 0.58))
+        shape = shape ** rng.uniform(1.0, 1.8)  # sharper peaks, wider valleys
+        crest = base - height * (0.25 + 0.75 * shape)
+        if k == scene.ridges - 1 and scene.season != "dry" and rng.random() < 0.6:
+            crest -= profile(rng, w, cells=w // 6, octaves=2) * h * 0.02  # tree crowns
+        crests.append(crest.astype(np.float32))
+        bases.append(base)
+        distances.append(1.0 - 0.9 * near)
+    return crests, bases, distances
+
+
+def shade_ridge(rows, band, crest, base, fields, light, orientation, rng):
+    """Lambert hillshade of a ridge: the crest's slope sets the faces, gullies add relief."""
+    w = crest.shape[0]
+    height = max(base - crest.min(), 1.0)
+    depth = np.clip((rows[:, None] - crest[None, :]) / height, 0.0, None)  # 0 at the crest
+    slope_near = np.gradient(smooth_1d(crest, w / 20)) * (w / height) * 0.3
+    slope_far = np.gradient(smooth_1d(crest, w / 6)) * (w / height) * 0.3
+    mix = np.clip(depth * 2.0, 0.0, 1.0)
+    gullies = oriented(fields.gullies, band, orientation)
+    bumps = oriented(fields.bumps, band, orientation)
+    # the crest's faces continue downhill, fading into the relief below
+    slope = (slope_near[None, :] * (1 - mix) + slope_far[None, :] * mix) * (1.4 - bumps - 0.5 * mix)
+    relief = gullies * rng.uniform(0.15, 0.5) + bumps * 1.5
+    gx = np.gradient(relief, axis=1) * (w * 0.02)
+    gy = np.gradient(relief, axis=0) * (w * 0.02)
+    nx = slope + gx  # crest rising to the right: face turned left
+    ny = 0.7 - gy - 0.3 * np.minimum(depth, 1.0)
+    norm = np.sqrt(nx * nx + ny * ny + 1.0)
+    d = light.direction
+    lambert = np.clip((nx * d[0] + ny * d[1] + d[2]) / norm, 0.0, 1.0)
+    steep = np.clip(np.abs(nx) / norm * 1.3, 0.0, 1.0)
+    return lambert, steep
+
+
+def material_weights(scene, rows, band, crest, base, near, steep, fields, orientation, palette):
+    """Per-pixel weights of rock, forest, meadow and snow (band, w, 4), textures folded in.
+
+    Snow lies high and on gentle slopes, rock shows on steep ones, forest and meadow grow below
+    a noisy tree line. Keeping materials as weights lets one matrix product colour them.
+    """
+    altitude = np.clip((base - rows[:, None]) / max(base - crest.min(), 1.0), 0.0, 1.0)
+    detail = oriented(fields.detail, band, orientation)
+    patches = oriented(fields.patches, band, orientation)
+    strata = 0.9 + 0.1 * np.sin((rows[:, None] + 20 * patches) * palette["strata"])
+    rock_texture = (0.6 + 0.8 * detail) * strata
+
+    tree_line = scene.tree_line + 0.6 * near  # near ridges are lower hills: greener
+    vegetation = smoothstep(tree_line + 0.1, tree_line - 0.1,
+                            altitude + 0.3 * (patches - 0.5)) * (1 - 0.7 * steep)
+    forest = smoothstep(0.45, 0.6, patches + 0.25 * (altitude - 0.3) + palette["forest_bias"])
+    weights = np.empty(rows.shape + crest.shape + (4,), np.float32)
+    trees = oriented(fields.trees, band, orientation)
+    weights[..., 1] = vegetation * forest * (0.2 + 2.0 * trees * trees) * (0.6 + 0.8 * detail)
+    weights[..., 2] = vegetation * (1 - forest) * (0.8 + 0.4 * detail)
+    weights[..., 0] = (1 - vegetation) * rock_texture
+    if scene.has_snow:
+        streaks = oriented(fields.gullies, band, orientation)
+        snow_line = scene.snow_line + 0.8 * near  # near ridges are lower: less snow
+        snow = smoothstep(snow_line - 0.04, snow_line + 0.04,
+                          altitude + 0.3 * (patches - 0.5) + 0.35 * (streaks - 0.4)
+                          + 0.15 * (detail - 0.5))
+        snow *= smoothstep(0.95, 0.55, steep + 0.4 * (detail - 0.5))
+        weights[..., :3] *= (1 - snow)[..., None]
+        weights[..., 3] = snow
+    else:
+        weights[..., 3] = 0.0
+    return weights
+
+
+def scene_palette(scene, rng):
+    forest, meadow = VEGETATION[scene.season]
+    rock = ROCKS[rng.integers(len(ROCKS))]
+    return {"albedo": np.stack([jitter(rng, rock, 0.06, 0.2), jitter(rng, forest, 0.1, 0.2),
+                                jitter(rng, meadow, 0.1, 0.2), jitter(rng, SNOW, 0.02, 0.05)]),
+            "strata": rng.uniform(0.05, 0.4), "forest_bias": rng.uniform(-0.2, 0.2)}
+
+
+def palette_near(palette, rng):
+    """Nearer ridges share the scene's materials with a small drift."""
+    drift = np.exp(rng.normal(0.0, 0.04, (4, 3)) + rng.normal(0.0, 0.08, (4, 1)))
+    return dict(palette, albedo=(palette["albedo"] * drift).astype(np.float32))
+
+
+def haze_colour_of(scene, light, rng):
+    """The colour far ridges fade to: the horizon sky, less fiery than the sunset glow itself."""
+    if scene.sky == "sunset":
+        return (0.3 * light.horizon + 0.6 * light.zenith) * rng.uniform(0.8, 1.2)
+    return light.horizon * rng.uniform(0.85, 1.0)
+
+
+def render_ridges(scene, light, rng, image):
+    """Paint ridges far to near; each fades toward the horizon colour with its distance."""
+    h, w, _ = image.shape
+    fields = make_fields(rng, h, w)
+    crests, bases, distances = ridge_lines(scene, rng, h, w)
+    haze_colour = haze_colour_of(scene, light, rng)
+    fog_depth = rng.uniform(0.05, 0.3) * h
+    fog_amount = rng.uniform(0.0, 0.4) if scene.sky in ("hazy", "overcast") else rng.uniform(0, 0.15)
+    palette = scene_palette(scene, rng)
+    orientations = rng.permutation(4)
+    for k, (crest, base, distance) in enumerate(zip(crests, bases, distances)):
+        if k:
+            palette = palette_near(palette, rng)
+        hidden = min((c.max() for c in crests[k + 1:]), default=h)  # rows fully covered below
+        r0, r1 = int(max(np.floor(crest.min()), 0)), int(min(np.ceil(hidden) + 1, h))
+        if r1 <= r0:
+            continue
+        rows = np.arange(r0, r1, dtype=np.float32)
+        band = slice(r0, r1)
+        orientation = int(orientations[k % 4])
+        lambert, steep = shade_ridge(rows, band, crest, base, fields, light, orientation, rng)
+        weights = material_weights(scene, rows, band, crest, base, 1.0 - distance, steep,
+                                   fields, orientation, palette)
+        albedo = (weights.reshape(-1, 4) @ palette["albedo"]).reshape(weights.shape[:2] + (3,))
+        transmission = np.exp(-scene.haze * distance)
+        fog = fog_amount * np.exp(-np.clip(base - rows, 0, None) / fog_depth)
+        t = (transmission * (1 - fog)).astype(np.float32)[:, None, None]
+        colour = lambert[..., None] * (light.sun * t)
+        colour += light.ambient * t
+        colour *= albedo
+        colour += haze_colour * (1 - t)
+        edge = int(min(np.ceil(crest.max() + 0.5), r1)) - r0  # rows below are fully covered
+        coverage = np.clip(rows[:edge, None] - crest[None, :] + 0.5, 0.0, 1.0)[..., None]
+        image[r0:r0 + edge] += (colour[:edge] - image[r0:r0 + edge]) * coverage
+        image[r0 + edge:r1] = colour[edge:]
+    return image
+
+
+def render_lake(scene, rng, image):
+    """Below the shore line the scene mirrors itself, darkened, tinted and rippled."""
+    h, w, _ = image.shape
+    shore = int(scene.lake_level * h)
+    rows = np.arange(shore, h)
+    source = np.clip(2 * shore - rows, 0, h - 1)
+    grazing = (rows - shore) / max(h - shore, 1)
+    ripple_amp = (0.5 + rng.uniform(0.5, 4.0) * grazing) * (w / 256)
+    phase = rng.uniform(0, 2 * np.pi)
+    offsets = np.round(ripple_amp * np.sin(rows * rng.uniform(0.3, 1.2) + phase)).astype(int)
+    cols = (np.arange(w)[None, :] + offsets[:, None]) % w
+    mirror = image[source[:, None], cols]
+    mirror = 0.5 * mirror + 0.25 * np.roll(mirror, 1, axis=0) + 0.25 * np.roll(mirror, -1, axis=0)
+    reflectance = (rng.uniform(0.55, 0.85) * (1 - 0.4 * grazing))[:, None, None]
+    water = jitter(rng, WATER, 0.15, 0.2)
+    image[shore:] = mirror * reflectance + water * (1 - reflectance)
+    return image
+
+
+# --------------------------------------------------------------------------- camera
+
+
+def develop(linear, rng):
+    """Linear light -> sRGB like a camera: exposure, soft highlights, muted saturation, noise."""
+    h, w, _ = linear.shape
+    image = sum(linear[i::RENDER_SCALE, j::RENDER_SCALE] for i in range(RENDER_SCALE)
+                for j in range(RENDER_SCALE)) * (1.0 / RENDER_SCALE ** 2)
+    image = image * np.exp(rng.normal(0.0, 0.03, 3)).astype(np.float32)  # white balance
+    image = image * rng.uniform(0.6, 1.05)
+    image = image / (1.0 + 0.35 * image)  # soft shoulder instead of a hard clip
+    srgb = np.clip(image * 1.2, 0.0, 1.0) ** (1 / 2.2)
+    gray = srgb.mean(axis=2, keepdims=True)
+    srgb = gray + (srgb - gray) * rng.uniform(1.0, 1.4)
+    if rng.random() < 0.6:
+        weight = rng.uniform(0.1, 0.25)
+        padded = np.pad(srgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        blurred = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:])
+        srgb = srgb * (1 - weight) + blurred * (weight / 4)
+    sigma = rng.uniform(0.002, 0.007)
+    srgb = srgb + sigma * rng.standard_normal(srgb.shape[:2] + (1,), dtype=np.float32)
+    srgb = srgb + (0.4 * sigma) * rng.standard_normal(srgb.shape, dtype=np.float32)
+    return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def render_scene(scene, rng, size):
+    side = size * RENDER_SCALE
+    light = make_light(scene, rng)
+    # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
+    sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
+    image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
+    image = render_ridges(scene, light, rng, image)
+    if scene.lake:
+        image = render_lake(scene, rng, image)
+    return develop(image, rng)
+
 
 def render_landscape(seed, size=128):
-    """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple of ints)."""
+    """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple)."""
+    if int(size) < 4:
+        raise ValueError(f"size must be at least 4 pixels, got {size}")
     rng = np.random.default_rng(seed)
-    y = np.linspace(0.0, 1.0, size)[:, None, None]
-    sky = np.array([0.3, 0.5, 0.9]) * (1 - y) + np.array([0.8, 0.85, 0.95]) * y
-    img = np.broadcast_to(sky, (size, size, 3)).copy()
-    x = np.linspace(0, 1, size)
-    ridge = 0.5 + 0.2 * np.sin(x * rng.uniform(3, 9) + rng.uniform(0, 6))
-    below = y[:, :, 0] > ridge[None, :]
-    img[below] = np.array([0.2, 0.45, 0.2]) * rng.uniform(0.6, 1.2)
-    return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+    return render_scene(sample_scene(rng), rng, int(size))
+
+
+def landscape_scene(seed):
+    """The Scene that render_landscape(seed, ...) draws (the first draws of the same stream)."""
+    return sample_scene(np.random.default_rng(seed))
+
+
+# --------------------------------------------------------------------------- contact sheet
+
+
+def contact_sheet(images, columns=8, gap=2):
+    """A grid of images with a thin white gap, as one uint8 array."""
+    n, size = len(images), images[0].shape[0]
+    rows = -(-n // columns)
+    sheet = np.full((rows * (size + gap) - gap, columns * (size + gap) - gap, 3), 255, np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        sheet[r * (size + gap):r * (size + gap) + size, c * (size + gap):c * (size + gap) + size] = image
+    return sheet
+
+
+def save_png(array, path):
+    """Write atomically: a killed run never leaves half a PNG behind."""
+    from PIL import Image
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    Image.fromarray(array).save(tmp, format="PNG", optimize=True)
+    os.replace(tmp, path)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--contact-sheet", required=True, metavar="PNG",
+                        help="where to write a grid of sample landscapes")
+    parser.add_argument("--count", type=int, default=32, help="number of landscapes")
+    parser.add_argument("--size", type=int, default=128, help="side of each landscape in pixels")
+    parser.add_argument("--columns", type=int, default=8, help="landscapes per row")
+    parser.add_argument("--seed", type=int, default=0, help="seed; landscape i uses (seed, i)")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.columns < 1:
+        parser.error("--count and --columns must be at least 1")
+    if args.size < 4:
+        parser.error("--size must be at least 4")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    images = [render_landscape((args.seed, i), args.size) for i in range(args.count)]
+    save_png(contact_sheet(images, args.columns), args.contact_sheet)
+    print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

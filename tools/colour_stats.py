@@ -1,0 +1,127 @@
+"""Colour statistics of photo folders and of the built-in landscapes, side by side.
+
+The generator is tuned toward real photos by comparing these numbers, never by copying photos:
+
+    python tools/colour_stats.py ../shared/realdata --synthetic 300
+    python tools/colour_stats.py --synthetic 300 --size 128 --seed 0
+
+Each column is one source; rows are chroma percentiles, mean a/b and the ab spread per L bin
+(mean distance of a pixel's ab to its bin's mean ab: zero when colour is a function of L),
+and the share of pixels with sky-, vegetation-, warm- and neutral-like colours.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import lab  # noqa: E402
+import mountains  # noqa: E402
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+L_BINS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 101)]
+
+
+def load_folder(folder, size):
+    """Every photo under `folder`, centre-cropped to a square and resized like dataset.py does."""
+    from PIL import Image, ImageOps
+
+    images = []
+    for path in sorted(Path(folder).rglob("*")):
+        if path.suffix.lower() not in PHOTO_SUFFIXES:
+            continue
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            side = min(im.size)
+            left, top = (im.width - side) // 2, (im.height - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+            images.append(np.asarray(im))
+    if not images:
+        raise SystemExit(f"no photos found under {folder}")
+    return np.stack(images)
+
+
+def render_synthetic(count, size, seed):
+    return np.stack([mountains.render_landscape((seed, i), size) for i in range(count)])
+
+
+def ab_spread(lab_pixels, lo, hi):
+    """Mean distance of ab to the bin's mean ab over pixels with lo <= L < hi (nan if none)."""
+    in_bin = (lab_pixels[:, 0] >= lo) & (lab_pixels[:, 0] < hi)
+    if not in_bin.any():
+        return float("nan")
+    ab = lab_pixels[in_bin, 1:]
+    return float(np.mean(np.hypot(*(ab - ab.mean(axis=0)).T)))
+
+
+def colour_stats(images):
+    """A flat dict of named statistics of a stack of uint8 RGB images."""
+    pixels = lab.rgb_to_lab(images).reshape(-1, 3)
+    lightness, a, b = pixels.T
+    chroma = np.hypot(a, b)
+    stats = {"images": len(images), "L mean": lightness.mean(), "a mean": a.mean(),
+             "b mean": b.mean()}
+    for q in (10, 50, 90, 99):
+        stats[f"chroma p{q}"] = np.percentile(chroma, q)
+    stats["chroma mean"] = chroma.mean()
+    for lo, hi in L_BINS:
+        in_bin = (lightness >= lo) & (lightness < hi)
+        name = f"L{lo}-{min(hi, 100)}"
+        stats[f"{name} share"] = in_bin.mean()
+        stats[f"{name} a"] = a[in_bin].mean() if in_bin.any() else np.nan
+        stats[f"{name} b"] = b[in_bin].mean() if in_bin.any() else np.nan
+        stats[f"{name} chroma"] = chroma[in_bin].mean() if in_bin.any() else np.nan
+        stats[f"{name} ab spread"] = ab_spread(pixels, lo, hi)
+    stats["sky-like (b<-8)"] = np.mean(b < -8)
+    stats["green (a<-4,b>4)"] = np.mean((a < -4) & (b > 4))
+    stats["warm (a>4,b>8)"] = np.mean((a > 4) & (b > 8))
+    stats["yellow (b>15)"] = np.mean(b > 15)
+    stats["neutral (C<6)"] = np.mean(chroma < 6)
+    stats["snow/cloud (L>80,C<8)"] = np.mean((lightness > 80) & (chroma < 8))
+    return stats
+
+
+def print_table(columns):
+    names = list(columns)
+    rows = list(next(iter(columns.values())))
+    print(f"{'statistic':24s}" + "".join(f"{n[-18:]:>20s}" for n in names))
+    for row in rows:
+        cells = []
+        for n in names:
+            value = columns[n][row]
+            cells.append(f"{value:20.0f}" if row == "images" else f"{value:20.3f}"
+                         if "share" in row or "like" in row or "(" in row else f"{value:20.2f}")
+        print(f"{row:24s}" + "".join(cells))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("folders", nargs="*", help="folders of photos (searched recursively)")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="also measure this many built-in landscapes")
+    parser.add_argument("--size", type=int, default=128, help="image side in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the built-in landscapes")
+    args = parser.parse_args(argv)
+    if not args.folders and args.synthetic <= 0:
+        parser.error("give at least one folder or --synthetic N")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    columns = {}
+    for folder in args.folders:
+        columns[str(folder)] = colour_stats(load_folder(folder, args.size))
+    if args.synthetic > 0:
+        images = render_synthetic(args.synthetic, args.size, args.seed)
+        columns[f"synthetic s{args.seed}"] = colour_stats(images)
+    print_table(columns)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
