@@ -77,9 +77,100 @@ def bench_ingest(args):
               f"{medians['draft'] / medians['full decode']:.2f}x")
 
 
+TRAIN_IMAGES = 128  # per timed fit: 4 steps of batch 32 at 128x128
+TRAIN_SIZE = 128
+
+
+def write_train_bench_dataset(folder):
+    """A train-only dataset of noise images: the content does not change the cost of a step."""
+    import hashlib
+
+    import numpy as np
+
+    import dataset
+
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(TRAIN_IMAGES):
+        rgb = rng.integers(0, 256, (TRAIN_SIZE, TRAIN_SIZE, 3), dtype=np.uint8)
+        items.append({"digest": hashlib.sha256(rgb.tobytes()).hexdigest(), "id": f"noise-{i}",
+                      "rgb": rgb})
+    meta = {"source": "bench noise", "size": TRAIN_SIZE, "skipped": [],
+            "split": {"rule": "all train", "fractions": [1.0, 0.0, 0.0]}}
+    dataset.write_dataset(folder, items, meta)
+    return dataset.load_split(folder, "train")
+
+
+def seed_style_fit(name):
+    """(a) the seed's setup: float32, whole arrays in memory straight into fit, RMSprop."""
+    import keras
+    import numpy as np
+
+    import lab
+    import models
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = models.build_model(name, "seed")
+    model.compile(optimizer=keras.optimizers.RMSprop(), loss="mse", jit_compile=False)
+
+    def fit(lightness, ab):
+        x, y = np.array(lab.encode_l(lightness)), np.array(lab.encode_ab(ab))
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    return fit
+
+
+def pipeline_fit(name):
+    """(b) train.py: its tf.data pipeline, its model building and default precision/optimizer."""
+    import keras
+
+    import train
+
+    args = train.parse_args(["--model", name])
+    policy = train.resolve_precision(args.precision)
+    keras.mixed_precision.set_global_policy(policy)
+    model = train.build_compiled_model(args)
+    keras.mixed_precision.set_global_policy("float32")
+
+    def fit(lightness, ab):
+        data = train.make_dataset(lightness, ab, args.batch_size, shuffle=True, flip=args.flip)
+        model.fit(data, epochs=1, verbose=0)
+    return fit, policy
+
+
 def bench_train(args):
-    """Training images/s, seed-style vs train.py (owned by the training work)."""
-    raise NotImplementedError
+    """Training images/s of each seed model at 128x128, batch 32: (a) seed-style vs (b) train.py.
+
+    Both run side by side, alternating, after one warm-up fit each; the figure is the median.
+    GFLOP/s counts training as 3x the analytic forward FLOPs (models.py).
+    """
+    import os
+    import statistics
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import models
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lightness, ab = write_train_bench_dataset(os.path.join(tmp, "noise"))
+        print(f"{TRAIN_IMAGES} images of {TRAIN_SIZE}x{TRAIN_SIZE} per fit, batch 32, "
+              f"{args.repeats} alternating repeats, median images/s")
+        for name in models.MODELS:
+            seed_fit = seed_style_fit(name)
+            ours_fit, policy = pipeline_fit(name)
+            seed_fit(lightness, ab)
+            ours_fit(lightness, ab)
+            rates = {"seed": [], "ours": []}
+            for _ in range(args.repeats):
+                for key, fit in (("seed", seed_fit), ("ours", ours_fit)):
+                    _, seconds = timed(fit, lightness, ab)
+                    rates[key].append(TRAIN_IMAGES / seconds)
+            seed_rate, ours_rate = (statistics.median(rates[k]) for k in ("seed", "ours"))
+            gflop = models.describe(name, "seed")["gflop"] * 3
+            print(f"{name:<12} (a) seed-style float32 {seed_rate:6.1f} img/s "
+                  f"{seed_rate * gflop:6.0f} GFLOP/s | (b) train.py {policy} "
+                  f"{ours_rate:6.1f} img/s {ours_rate * gflop:6.0f} GFLOP/s | b/a "
+                  f"{ours_rate / seed_rate:.2f}x   (runs: a {', '.join(f'{r:.0f}' for r in rates['seed'])};"
+                  f" b {', '.join(f'{r:.0f}' for r in rates['ours'])})")
 
 
 def photo_like_pixels(height, width, seed=0):
@@ -101,6 +192,16 @@ def timed(function, *args):
     start = time.perf_counter()
     result = function(*args)
     return result, time.perf_counter() - start
+
+
+def cpu_timed(function, *args):
+    """(result, wall seconds, CPU seconds of all this process's threads): on a shared machine
+    the CPU time says more than the wall time about what 2 free cores would take."""
+    import time
+
+    start_cpu = time.process_time()
+    result, wall = timed(function, *args)
+    return result, wall, time.process_time() - start_cpu
 
 
 def colorize_phases(model, path, out_path, render_size, stride):
@@ -141,6 +242,7 @@ def bench_colorize(args):
     (colorize.colorize_file, model loaded once) and by phase, for a colour and a gray photo."""
     import json
     import os
+    import resource
     import tempfile
     from pathlib import Path
 
@@ -169,17 +271,21 @@ def bench_colorize(args):
         colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride)
 
         for kind, path in photos.items():
-            end_to_end, phases = [], []
+            end_to_end, cpu, phases = [], [], []
             for _ in range(args.repeats):
-                _, seconds = timed(colorize.colorize_file, model, path, out, None, "JPEG",
-                                   render_size, stride)
-                end_to_end.append(seconds)
+                _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, model, path, out, None,
+                                                 "JPEG", render_size, stride)
+                end_to_end.append(wall)
+                cpu.append(cpu_seconds)
                 phases.append(colorize_phases(model, path, out, render_size, stride))
             print(f"{kind} {width}x{height} JPEG, end to end: median {np.median(end_to_end):.2f} s,"
-                  f" min {np.min(end_to_end):.2f} s over {args.repeats}")
+                  f" min {np.min(end_to_end):.2f} s over {args.repeats}; "
+                  f"CPU time median {np.median(cpu):.2f} s")
             print("    phases (median s): " + ", ".join(
                 f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
 
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory so far {peak_mb:.0f} MB (TensorFlow included)")
         l_seconds, rgb_seconds = float64_reference(photos["rgb"])
         print(f"reference, whole image in float64 on one core: L {l_seconds:.2f} s, "
               f"Lab->RGB {rgb_seconds:.2f} s")
