@@ -303,9 +303,11 @@ def score_predictor(name, predict, lightness, true_ab, true_rgb, batch_size, kee
 
 
 def model_predictor(model):
+    import keras
+
     def predict(lightness):
-        output = model.predict_on_batch(lab.encode_l(lightness))
-        return lab.decode_ab(np.asarray(output, dtype=np.float32))
+        output = model(lab.encode_l(lightness), training=False)  # eager: no retracing per shape
+        return lab.decode_ab(keras.ops.convert_to_numpy(output).astype(np.float32))
     return predict
 
 
@@ -409,6 +411,8 @@ def table_rows(groups, baselines, labels):
         cells = {}
         for metric, _, decimals, _ in METRICS:
             mean, std, n = summarize(entries, metric)
+            if metric == "colorfulness_original":
+                n = 1  # the same originals for every seed: a spread would be fake
             cells[metric] = format_value(mean, std, n, decimals)
         rows.append((labels[key], key[0], f"n={len(entries)}", cells))
     for name, entry in baselines.items():
@@ -491,6 +495,9 @@ def readme_block(rows, comparisons, source, figure_paths, other_paths):
         seed_table(rows), "", quality_table(rows), "",
         "Paired differences over the same images (bootstrap 95% interval):", "",
         comparison_table(comparisons, README_COMPARED), ""]
+    if figure_paths:
+        lines += ["Each figure is one test image: the grayscale input, what each model made of it "
+                  "(its first seed), and the original.", ""]
     for index, path in enumerate(figure_paths, start=1):
         lines.append(f"![Figure {index}]({path})")
         lines.append("")
@@ -575,8 +582,15 @@ def new_figure(height_in, width_in=FIGURE_WIDTH_IN):
 
 
 def save_figure(fig, path):
+    """PNG without the alpha channel matplotlib adds: a tenth smaller, looks the same."""
+    from PIL import Image
+
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format="png", dpi=FIGURE_DPI)
+    rendered.seek(0)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, pil_kwargs={"optimize": True})
+    with Image.open(rendered) as image:
+        image.convert("RGB").save(buffer, format="PNG", optimize=True)
     write_atomic(path, buffer.getvalue())
 
 
@@ -621,15 +635,16 @@ def curves_figure(path, groups, labels):
                 if records and column in records[0]:
                     values = [float(r[column]) for r in records]
                     positive &= min(values) > 0
+                    part = "train" if column == "loss" else "val"
                     ax.plot(epochs, values, style, color=f"C{colour}",
-                            label=f"seed {entry['config']['seed']} {column.replace('_', ' ')}")
+                            label=f"seed {entry['config']['seed']} {part}")
         if positive and ax.lines:
             ax.set_yscale("log")
         ax.set_title(f"{labels[key]} ({key[2]} loss)", fontsize=11)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
         if ax.lines:
-            ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7)
+            ax.legend(fontsize=8)
     axes.flat[0].set_ylabel("loss")
     fig.tight_layout()
     save_figure(fig, path)
@@ -661,32 +676,28 @@ def auc_figure(path, groups, baselines, labels):
 
 def colorfulness_figure(path, groups, baselines, labels):
     """Mean colorfulness of each result beside the originals': desaturation MSE does not show."""
-    names, means, spreads, colours = [], [], [], []
+    bars = []  # (name, mean, std or None, colour)
     for colour, (key, entries) in enumerate(groups.items()):
         mean, std, n = summarize(entries, "colorfulness")
-        names.append(f"{labels[key]}\n(n={n})")
-        means.append(mean)
-        spreads.append(std if n > 1 else 0.0)
-        colours.append(f"C{colour}")
+        bars.append((f"{labels[key]}\n(n={n})", mean, std if n > 1 else None, f"C{colour}"))
     for entry in baselines.values():
-        names.append(entry["label"])
-        means.append(float(np.mean(entry["scores"]["colorfulness"])))
-        spreads.append(0.0)
-        colours.append("0.6")
-    any_entry = next(iter(baselines.values()))
-    original = float(np.mean(any_entry["scores"]["colorfulness_original"]))
-    names.append("original")
-    means.append(original)
-    spreads.append(0.0)
-    colours.append("0.2")
+        bars.append((entry["short"], float(np.mean(entry["scores"]["colorfulness"])), None, "0.65"))
+    original = float(np.mean(next(iter(baselines.values()))["scores"]["colorfulness_original"]))
+    bars.append(("original", original, None, "0.25"))
     fig = new_figure(4.0)
     ax = fig.add_subplot()
-    positions = np.arange(len(names))
-    ax.bar(positions, means, yerr=spreads, color=colours, capsize=4)
-    ax.axhline(original, color="0.2", lw=1, ls="--")
-    for x, value in zip(positions, means):
-        ax.text(x, value, f"{value:.1f}", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(positions, names, fontsize=9)
+    positions = np.arange(len(bars))
+    ax.bar(positions, [b[1] for b in bars], color=[b[3] for b in bars], width=0.7)
+    for x, (_, mean, std, _) in zip(positions, bars):
+        top = mean
+        if std is not None:
+            ax.errorbar(x, mean, yerr=std, color="black", capsize=5)
+            top += std
+        ax.text(x, top + 0.01 * max(original, 1), f"{mean:.1f}", ha="center", va="bottom",
+                fontsize=10)
+    ax.axhline(original, color="0.25", lw=1, ls="--")
+    ax.set_ylim(0, 1.15 * max(max(b[1] + (b[2] or 0) for b in bars), 1e-6))
+    ax.set_xticks(positions, [b[0] for b in bars], fontsize=9)
     ax.set_ylabel("colorfulness (Hasler & Süsstrunk)")
     ax.set_title("Mean colorfulness of the results and of the originals "
                  "(error bars: std over seeds)")
@@ -742,29 +753,19 @@ def load_test_data(data):
 
 
 def load_photos(folder, size):
-    """(L, ab, ids) of a folder of real photos, decoded and resized the way dataset.py does."""
-    prepare = getattr(dataset, "prepare_photos", None)
-    if prepare is None:
-        raise SystemExit("--photos needs dataset.prepare_photos, which this dataset.py lacks")
+    """(L, ab, ids) of a folder of real photos, decoded and cropped the way dataset.py does."""
+    if not Path(folder).is_dir():
+        raise SystemExit(f"--photos {folder}: no such folder")
     try:
-        prepared = prepare(folder, size)
+        rgb, ids, skipped = dataset.prepare_photos(folder, size)
     except (dataset.DatasetError, ValueError, OSError) as exc:
         raise SystemExit(f"--photos {folder}: {exc}") from exc
-    return photos_to_arrays(prepared, folder)
-
-
-def photos_to_arrays(prepared, folder):
-    """Accept what prepare_photos gives (items with rgb and id, or arrays) as L, ab, ids."""
-    items = prepared[0] if isinstance(prepared, tuple) and isinstance(prepared[0], list) \
-        else prepared
-    if isinstance(items, dict):
-        items = items.get("items", [])
-    rgbs = [item["rgb"] for item in items]
-    if not rgbs:
-        raise SystemExit(f"--photos {folder}: no usable photos there")
-    lightness, ab = lab.split_lab(lab.rgb_to_lab(np.stack(rgbs)))
-    ids = [str(item.get("id", i)) for i, item in enumerate(items)]
-    return lightness.astype(np.float32), ab.astype(np.float32), ids
+    for entry in skipped:
+        print(f"skipped {entry['id']}: {entry['reason']}", file=sys.stderr)
+    if len(rgb) == 0:
+        raise SystemExit(f"--photos {folder}: no usable photos there ({len(skipped)} skipped)")
+    lightness, ab = lab.split_lab(lab.rgb_to_lab(rgb))
+    return lightness.astype(np.float32), ab.astype(np.float32), list(ids)
 
 
 def photo_size(folders, requested):
@@ -825,20 +826,21 @@ def parse_args(argv=None):
 
 def baseline_entries(args, lightness, ab, true_rgb, keep):
     """Gray, and the train split's mean colour where a train split is at hand."""
-    baselines = {"gray": {"label": "gray baseline (ab = 0)", "predict": constant_predictor([0, 0])}}
+    baselines = {"gray": {"label": "gray baseline (ab = 0)", "short": "gray\n(ab = 0)",
+                          "predict": constant_predictor([0, 0])}}
     try:
         mean_ab = train_mean_ab(args.data)
     except dataset.DatasetError:
         mean_ab = None  # only with --photos and no dataset: the gray baseline still stands
     if mean_ab is not None:
-        baselines["mean"] = {"label": "train-mean colour baseline",
+        baselines["mean"] = {"label": "train-mean colour baseline", "short": "train-mean\ncolour",
                              "predict": constant_predictor(mean_ab)}
     entries = {}
     for name, spec in baselines.items():
         scores = score_predictor(name, spec["predict"], lightness, ab, true_rgb, args.batch_size,
                                  keep)
         entries[name] = {"name": f"baseline-{name}", "kind": "baseline", "label": spec["label"],
-                         "scores": scores, "config": None}
+                         "short": spec["short"], "scores": scores, "config": None}
     return entries
 
 

@@ -313,3 +313,28 @@ def test_empty_test_split_is_an_error(project, tmp_path):
             "--images", str(tmp_path / "images")]
     with pytest.raises(SystemExit, match="test split is empty"):
         evaluate.main(argv)
+
+
+def write_photos(folder, count=3):
+    """Real image files of another shape than the runs': prepare_photos crops and resizes them."""
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(count):
+        rgb = np.asarray(Image.fromarray(smooth_image(rng)).resize((48, 40)))
+        Image.fromarray(rgb).save(folder / f"photo-{i}.png")
+
+
+def test_photos_are_scored_whatever_dataset_the_runs_saw(project, tmp_path):
+    write_photos(tmp_path / "photos")
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
+    assert evaluate.main(argv + ["--photos", str(tmp_path / "photos")]) == 0
+    rows = read_csv(tmp_path / "out" / "per_image.csv")
+    assert {row["image_id"] for row in rows} == {"photo-0.png", "photo-1.png", "photo-2.png"}
+    assert "unet-seed-mse-s0" in {row["name"] for row in rows}
+
+
+def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
+    write_photos(tmp_path / "photos")
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on 64x64"):
+        evaluate.main(argv + ["--photos", str(tmp_path / "photos")])
