@@ -197,7 +197,11 @@ def discover_runs(runs_dir):
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise SystemExit(f"--runs {runs_dir}: no such folder; train a model with train.py first")
-    return sorted(path.parent for path in runs_dir.rglob("config.json"))
+    found = []
+    for folder in sorted(path.parent for path in runs_dir.rglob("config.json")):
+        if not any(run in folder.parents for run in found):  # not a file inside a run
+            found.append(folder)
+    return found
 
 
 def read_config(folder):
@@ -543,7 +547,7 @@ def csv_bytes(header, rows):
     return buffer.getvalue().encode()
 
 
-def number(value):
+def csv_number(value):
     return f"{value:.6g}" if np.isfinite(value) else "nan"
 
 
@@ -555,7 +559,7 @@ def metrics_csv(entries):
         rows.append([e["name"], e["kind"], e["label"], config.get("model", ""),
                      config.get("preset", ""), config.get("loss", ""), config.get("seed", ""),
                      len(e["scores"]["seed_loss"])]
-                    + [number(np.nanmean(e["scores"][m])) for m in METRIC_KEYS])
+                    + [csv_number(np.nanmean(e["scores"][m])) for m in METRIC_KEYS])
     return csv_bytes(header, rows)
 
 
@@ -565,7 +569,7 @@ def per_image_csv(entries, image_ids):
     for e in entries:
         for i, image_id in enumerate(image_ids):
             rows.append([e["name"], e["kind"], i, image_id]
-                        + [number(e["scores"][m][i]) for m in METRIC_KEYS])
+                        + [csv_number(e["scores"][m][i]) for m in METRIC_KEYS])
     return csv_bytes(header, rows)
 
 
@@ -613,8 +617,6 @@ def comparison_figure(path, panels):
 
 def curves_figure(path, groups, labels):
     """Train (solid) and val (dashed) loss per epoch, one panel per group, one colour per seed."""
-    import csv as csv_module
-
     keys = list(groups)
     columns = min(3, max(1, len(keys)))
     rows = -(-len(keys) // columns) if keys else 1
@@ -629,7 +631,7 @@ def curves_figure(path, groups, labels):
             if not history.is_file():
                 continue
             with open(history) as f:
-                records = list(csv_module.DictReader(f))
+                records = list(csv.DictReader(f))
             epochs = [int(r["epoch"]) + 1 for r in records if "epoch" in r]
             for column, style in (("loss", "-"), ("val_loss", "--")):
                 if records and column in records[0]:
@@ -710,16 +712,17 @@ def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, ind
     """All README figures; returns (figure paths, [(title, path)] of the plots)."""
     images_dir = Path(images_dir)
     figure_paths = []
-    for number_, index in enumerate(tqdm(indices, desc="figures", unit="fig", leave=False), 1):
-        gray = lab.lab_to_rgb_uint8(lab.join_lab(lightness[index], np.zeros_like(true_ab[index])))
-        panels = [("grayscale input", gray)]
+    def rgb(index, ab):
+        return lab.lab_to_rgb_uint8(lab.join_lab(lightness[index], ab))
+
+    progress = tqdm(indices, desc="figures", unit="fig", leave=False)
+    for figure_number, index in enumerate(progress, start=1):
+        panels = [("grayscale input", rgb(index, np.zeros_like(true_ab[index])))]
         for key, entries in groups.items():
-            first = entries[0]["scores"]["figure_ab"][number_ - 1]
-            panels.append((labels[key], lab.lab_to_rgb_uint8(lab.join_lab(lightness[index],
-                                                                          first))))
-        panels.append(("original", lab.lab_to_rgb_uint8(lab.join_lab(lightness[index],
-                                                                     true_ab[index]))))
-        path = images_dir / f"Figure_{number_}.png"
+            first_seed_ab = entries[0]["scores"]["figure_ab"][figure_number - 1]
+            panels.append((labels[key], rgb(index, first_seed_ab)))
+        panels.append(("original", rgb(index, true_ab[index])))
+        path = images_dir / f"Figure_{figure_number}.png"
         comparison_figure(path, panels)
         figure_paths.append(path)
     for stale in images_dir.glob("Figure_*.png"):

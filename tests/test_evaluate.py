@@ -338,3 +338,11 @@ def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
     with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on 64x64"):
         evaluate.main(argv + ["--photos", str(tmp_path / "photos")])
+
+
+def test_discover_runs_ignores_config_files_inside_a_run(tmp_path):
+    for folder in ("a-run", "a-run/backup", "b-run"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "config.json").write_text("{}")
+    found = evaluate.discover_runs(tmp_path)
+    assert [path.name for path in found] == ["a-run", "b-run"]
