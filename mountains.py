@@ -38,8 +38,8 @@ ROCKS = ((0.20, 0.19, 0.18), (0.23, 0.18, 0.13), (0.16, 0.15, 0.15), (0.26, 0.17
          (0.12, 0.11, 0.10))
 SNOW = (0.80, 0.83, 0.88)
 VEGETATION = {  # forest, meadow
-    "summer": ((0.035, 0.060, 0.025), (0.11, 0.16, 0.045)),
-    "spring": ((0.045, 0.075, 0.030), (0.14, 0.22, 0.05)),
+    "summer": ((0.035, 0.060, 0.022), (0.12, 0.17, 0.035)),
+    "spring": ((0.045, 0.075, 0.025), (0.14, 0.22, 0.04)),
     "dry": ((0.05, 0.06, 0.03), (0.26, 0.21, 0.11)),
     "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
 }
@@ -85,7 +85,7 @@ def sample_scene(rng):
             "overcast": rng.uniform(0.4, 1.0), "sunset": rng.uniform(0.3, 0.9)}[sky]
     snowy = rng.random() < (0.3 if season == "dry" else 0.6)
     snow_line = rng.uniform(0.25, 0.8) if snowy else 2.0
-    tree_line = rng.uniform(0.15, 0.75) if season != "dry" else rng.uniform(0.05, 0.4)
+    tree_line = rng.uniform(0.2, 0.85) if season != "dry" else rng.uniform(0.05, 0.4)
     lake = rng.random() < 0.25
     horizon = rng.uniform(0.35, 0.68)
     return Scene(sky=sky, season=season, sun_elevation=float(elevation),
@@ -282,7 +282,7 @@ def ridge_lines(scene, rng, h, w):
         if k == 0:
             height = rng.uniform(0.12, 0.45) * h
         else:
-            height = rng.uniform(0.06, 0.25) * h * (1.0 - 0.4 * near) + (base - horizon) * 0.5
+            height = rng.uniform(0.06, 0.25) * h * (1.0 - 0.4 * near) + (base - horizon) * 0.7
         shape = profile(rng, w, cells=int(rng.integers(2, 5)), octaves=7,
                         gain=rng.uniform(0.42, 0.58))
         shape = shape ** rng.uniform(1.0, 1.8)  # sharper peaks, wider valleys
@@ -400,7 +400,7 @@ def render_ridges(scene, light, rng, image):
                                    fields, orientation, palette)
         albedo = (weights.reshape(-1, 4) @ palette["albedo"]).reshape(weights.shape[:2] + (3,))
         transmission = np.exp(-scene.haze * distance)
-        fog = fog_amount * np.exp(-np.clip(base - rows, 0, None) / fog_depth)
+        fog = fog_amount * distance * np.exp(-np.clip(base - rows, 0, None) / fog_depth)
         t = (transmission * (1 - fog)).astype(np.float32)[:, None, None]
         colour = lambert[..., None] * (light.sun * t)
         colour += light.ambient * t
@@ -441,9 +441,11 @@ def develop(linear, rng):
     image = sum(linear[i::RENDER_SCALE, j::RENDER_SCALE] for i in range(RENDER_SCALE)
                 for j in range(RENDER_SCALE)) * (1.0 / RENDER_SCALE ** 2)
     image = image * np.exp(rng.normal(0.0, 0.03, 3)).astype(np.float32)  # white balance
-    image = image * rng.uniform(0.6, 1.05)
+    image = image * rng.uniform(0.55, 1.1)
     image = image / (1.0 + 0.35 * image)  # soft shoulder instead of a hard clip
     srgb = np.clip(image * 1.2, 0.0, 1.0) ** (1 / 2.2)
+    contrast = rng.uniform(0.0, 0.7)  # an S-curve: deeper shadows, brighter clouds and snow
+    srgb = srgb - contrast * np.sin(2 * np.pi * srgb) / (2 * np.pi)
     gray = srgb.mean(axis=2, keepdims=True)
     srgb = gray + (srgb - gray) * rng.uniform(1.0, 1.4)
     if rng.random() < 0.6:

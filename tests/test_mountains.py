@@ -1,0 +1,142 @@
+"""The built-in landscapes: deterministic, well-formed, varied, and not colourable from L alone."""
+
+import numpy as np
+from PIL import Image
+
+import lab
+import mountains
+
+# Within a narrow L bin, the mean distance of a pixel's ab to the bin's mean ab. A colouring that
+# is a function of L puts every pixel of a 2-wide bin within about one ab unit of the mean (the
+# recoloured sanity check below measures at most about 3, from rounding and gamut clipping);
+# the landscapes measure 6 or more in every bin, real photos 8-23 in 20-wide bins.
+MIN_AB_SPREAD = 5.0
+L_BIN_WIDTH = 2.0
+
+
+def ab_spread_per_l_bin(images, min_share=0.005):
+    """Spread of ab in each narrow L bin that holds at least `min_share` of the pixels."""
+    pixels = lab.rgb_to_lab(images).reshape(-1, 3)
+    bins = np.floor(pixels[:, 0] / L_BIN_WIDTH).astype(int)
+    spreads = {}
+    for b in np.unique(bins):
+        ab = pixels[bins == b, 1:]
+        if len(ab) >= min_share * len(pixels):
+            spreads[int(b)] = float(np.mean(np.hypot(*(ab - ab.mean(axis=0)).T)))
+    return spreads
+
+
+def recolour_by_lightness(images):
+    """The same images coloured by the best function of L alone: each L bin's mean ab."""
+    pixels = lab.rgb_to_lab(images)
+    flat = pixels.reshape(-1, 3)
+    bins = np.clip((flat[:, 0] * 4).astype(int), 0, 400)  # 0.25-wide L steps
+    counts = np.bincount(bins, minlength=401)
+    for channel in (1, 2):
+        sums = np.bincount(bins, weights=flat[:, channel], minlength=401)
+        flat[:, channel] = (sums / np.maximum(counts, 1))[bins]
+    return lab.lab_to_rgb_uint8(pixels)
+
+
+def sample_images(count, size, seed=7):
+    return np.stack([mountains.render_landscape((seed, i), size) for i in range(count)])
+
+
+def test_same_seed_gives_same_bytes():
+    assert mountains.render_landscape((3, 5), 48).tobytes() == \
+        mountains.render_landscape((3, 5), 48).tobytes()
+    assert mountains.render_landscape(11, 32).tobytes() == mountains.render_landscape(11, 32).tobytes()
+
+
+def test_different_seeds_give_different_images():
+    images = [mountains.render_landscape((0, i), 32).tobytes() for i in range(6)]
+    assert len(set(images)) == 6
+    assert mountains.render_landscape((1, 0), 32).tobytes() != images[0]
+
+
+def test_shape_and_dtype_at_several_sizes():
+    for size in (8, 32, 33, 64, 97):
+        image = mountains.render_landscape((0, size), size)
+        assert image.shape == (size, size, 3)
+        assert image.dtype == np.uint8
+
+
+def test_too_small_size_is_rejected():
+    try:
+        mountains.render_landscape(0, 2)
+    except ValueError as error:
+        assert "size" in str(error)
+    else:
+        raise AssertionError("size 2 was accepted")
+
+
+def test_images_are_not_flat_or_clipped():
+    images = sample_images(24, 32)
+    per_image_std = images.reshape(len(images), -1).std(axis=1)
+    assert per_image_std.min() > 5.0
+    saturated = np.mean((images == 0) | (images == 255))
+    assert saturated < 0.05
+
+
+def test_colour_is_not_a_function_of_lightness():
+    images = sample_images(240, 32)
+    spreads = ab_spread_per_l_bin(images)
+    assert len(spreads) >= 20, "the images should cover a wide range of lightness"
+    assert min(spreads.values()) > MIN_AB_SPREAD, spreads
+
+
+def test_lightness_only_recolouring_fails_the_same_measure():
+    images = sample_images(60, 32)
+    spreads = ab_spread_per_l_bin(recolour_by_lightness(images))
+    assert max(spreads.values()) < MIN_AB_SPREAD, spreads
+
+
+def test_scene_kinds_vary():
+    scenes = [mountains.landscape_scene((0, i)) for i in range(300)]
+    assert {s.sky for s in scenes} == set(mountains.SKIES)
+    assert {s.season for s in scenes} == set(mountains.SEASONS)
+    assert {s.ridges for s in scenes} == {2, 3, 4}
+    for kind, share in (("lake", np.mean([s.lake for s in scenes])),
+                        ("snow", np.mean([s.has_snow for s in scenes])),
+                        ("visible sun", np.mean([s.sun_visible for s in scenes]))):
+        assert 0.05 < share < 0.8, f"{kind} in {share:.0%} of scenes"
+    horizons = [s.horizon for s in scenes]
+    assert max(horizons) - min(horizons) > 0.2
+
+
+def test_scene_is_the_one_rendered():
+    scene = mountains.landscape_scene((4, 2))
+    rng = np.random.default_rng((4, 2))
+    assert mountains.sample_scene(rng) == scene
+    rendered = mountains.render_scene(scene, rng, 32)
+    assert rendered.tobytes() == mountains.render_landscape((4, 2), 32).tobytes()
+
+
+def test_sunset_scenes_are_warmer_than_clear_ones():
+    warm = {"sunset": [], "clear": []}
+    for i in range(120):
+        scene = mountains.landscape_scene((5, i))
+        if scene.sky in warm:
+            image_lab = lab.rgb_to_lab(mountains.render_landscape((5, i), 24))
+            warm[scene.sky].append(image_lab[:8, :, 2].mean())  # b* of the upper sky
+    assert np.mean(warm["sunset"]) > np.mean(warm["clear"]) + 10
+
+
+def test_contact_sheet_is_a_png_of_the_expected_size(tmp_path):
+    out = tmp_path / "sheet.png"
+    assert mountains.main(["--contact-sheet", str(out), "--count", "6", "--size", "20",
+                           "--columns", "3", "--seed", "1"]) == 0
+    with Image.open(out) as sheet:
+        assert sheet.format == "PNG"
+        assert sheet.size == (3 * 20 + 2 * 2, 2 * 20 + 1 * 2)
+        assert sheet.mode == "RGB"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_contact_sheet_rejects_a_bad_count(tmp_path):
+    try:
+        mountains.main(["--contact-sheet", str(tmp_path / "x.png"), "--count", "0"])
+    except SystemExit as error:
+        assert error.code != 0
+    else:
+        raise AssertionError("--count 0 was accepted")
