@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 import lab
 
-TRAIN_HINT = ("train one first, e.g. `make data` then "
-              "`python train.py --model unet --data data/mountains-synth-demo` (or `make train`)")
+TRAIN_HINT = ("train one first: `make train` (the seed networks on the built-in landscapes), "
+              "or `make data` then `python train.py --model unet --data data/mountains-synth-demo`")
 DEFAULT_RENDER_SIZE = 128  # the seed study's training size, used when a model has no config.json
 DEFAULT_STRIDE = 32  # the seed U-Net's total stride, used when a model has no config.json
 FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
