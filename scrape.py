@@ -160,7 +160,7 @@ def find_executable(given, names, what):
                      f"{INSTALL_HINT}  (or point to one with --browser / --driver)")
 
 
-def open_browser(browser_path, driver_path, profile_dir):
+def open_browser(browser_path, driver_path, profile_dir, extra_flags=()):
     """Headless Chromium through the given chromedriver; Selenium Manager is never consulted.
 
     An explicit Service path makes Selenium skip its driver manager, and SE_OFFLINE keeps it
@@ -173,7 +173,7 @@ def open_browser(browser_path, driver_path, profile_dir):
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser_path
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *extra_flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     try:
@@ -728,6 +728,9 @@ def parse_args(argv=None):
                         help="JSON engine definition (the fields of scrape.Engine)")
     parser.add_argument("--browser", default=None, help="Chromium binary (default: from PATH)")
     parser.add_argument("--driver", default=None, help="chromedriver binary (default: from PATH)")
+    parser.add_argument("--browser-arg", action="append", default=[], metavar="FLAG",
+                        help="extra Chromium command-line flag; repeat for several (e.g. "
+                             "--browser-arg=--proxy-server=host:port)")
     parser.add_argument("--min-size", type=int, default=128,
                         help="drop photos whose shorter side is below this many pixels")
     parser.add_argument("--near-dup-threshold", type=int, default=6,
@@ -792,7 +795,7 @@ def main(argv=None):
                 if needed <= 0:
                     print(f"'{query}': {goal} photos already collected")
                     continue
-                driver = driver or open_browser(browser, driver_path, profile)
+                driver = driver or open_browser(browser, driver_path, profile, args.browser_arg)
                 wanted = math.ceil(needed * args.oversample)
                 try:
                     candidates = collect_candidates(driver, engine, query, wanted, args,

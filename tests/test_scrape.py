@@ -24,6 +24,9 @@ from search_fixture.server import ENGINE_FILE, FixtureServer
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = "alpine lakes"
+# Chromium resolves a few Google hosts on its own (sign-in, extension updates); in the tests it may
+# resolve nothing but the fixture's address.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
 def scrape_argv(server, out, *extra):
@@ -32,7 +35,8 @@ def scrape_argv(server, out, *extra):
             "--query", QUERY, "--out", str(out), "--max-images", "100", "--min-size", "48",
             "--timeout", "1", "--max-bytes", "100000", "--max-redirects", "5", "--retries", "2",
             "--backoff", "0.05", "--host-delay", "0.01", "--scroll-pause", "0.6",
-            "--patience", "2", "--preview-timeout", "1", "--workers", "4", *extra]
+            "--patience", "2", "--preview-timeout", "1", "--workers", "4",
+            "--browser-arg=" + OFFLINE, *extra]
 
 
 def run_scrape(argv):
@@ -104,7 +108,7 @@ def test_browser_starts_without_selenium_manager(server, tmp_path, monkeypatch):
     monkeypatch.setattr(SeleniumManager, "binary_paths", refuse)
     driver = scrape.open_browser(scrape.find_executable(None, ("chromium",), "Chromium"),
                                  scrape.find_executable(None, ("chromedriver",), "chromedriver"),
-                                 tmp_path)
+                                 tmp_path, [OFFLINE])
     try:
         driver.get(server.base + "/search?q=peaks")
         assert driver.title == "Fixture image search"
@@ -221,14 +225,16 @@ def test_generic_search_url_reads_linked_images(server, tmp_path):
     out = tmp_path / "raw"
     code, _ = run_scrape(["--search-url", server.base + "/gallery?q={query}", "--query", "peaks",
                           "--out", str(out), "--min-size", "48", "--timeout", "1",
-                          "--host-delay", "0.01", "--scroll-pause", "0.3", "--patience", "1"])
+                          "--host-delay", "0.01", "--scroll-pause", "0.3", "--patience", "1",
+                          "--browser-arg=" + OFFLINE])
     assert code == 0
     assert kept_files(out) == server.gallery_expected_sha256()
 
 
 def test_page_without_results_names_the_selector_to_fix(server, tmp_path, capsys):
     code = scrape.main(["--search-url", server.base + "/visit/{query}", "--query", "peaks",
-                        "--out", str(tmp_path), "--scroll-pause", "0.3", "--patience", "1"])
+                        "--out", str(tmp_path), "--scroll-pause", "0.3", "--patience", "1",
+                        "--browser-arg=" + OFFLINE])
     assert code == 1
     assert "--engine-file" in capsys.readouterr().err
 
