@@ -602,7 +602,9 @@ def comparison_figure(path, panels):
     """One row of images with a title above each: panels = [(title, uint8 RGB)]; 960 px wide."""
     columns = len(panels)
     panel_in = FIGURE_WIDTH_IN / columns
-    title_in = 0.4
+    if columns > 5:  # narrow panels: "U-Net (large, mse)" goes on two lines
+        panels = [(title.replace(" (", "\n("), image) for title, image in panels]
+    title_in = 0.4 if all("\n" not in title for title, _ in panels) else 0.6
     fig = new_figure(panel_in + title_in)
     height = panel_in + title_in
     gap = 0.04  # inches between images
@@ -806,7 +808,7 @@ def parse_args(argv=None):
     parser.add_argument("--photos", type=Path, metavar="DIR",
                         help="score a folder of real photos instead of the test split")
     parser.add_argument("--size", type=int, default=None,
-                        help="with --photos: image side to prepare them at (default: the runs')")
+                        help="with --photos: image side to prepare them at (None: the runs' size)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per prediction batch")
     parser.add_argument("--bootstrap", type=int, default=2000,
                         help="bootstrap resamples of the paired comparisons")
