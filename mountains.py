@@ -29,10 +29,10 @@ RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsam
 
 # Linear-light albedos and sky colours; every draw is jittered per scene.
 SKY_PALETTES = {  # zenith, horizon
-    "clear": ((0.04, 0.11, 0.38), (0.40, 0.52, 0.70)),
-    "hazy": ((0.15, 0.24, 0.45), (0.58, 0.62, 0.68)),
-    "overcast": ((0.30, 0.32, 0.36), (0.52, 0.53, 0.56)),
-    "sunset": ((0.10, 0.12, 0.28), (0.95, 0.50, 0.22)),
+    "clear": ((0.05, 0.13, 0.45), (0.52, 0.64, 0.82)),
+    "hazy": ((0.18, 0.28, 0.52), (0.72, 0.76, 0.80)),
+    "overcast": ((0.36, 0.38, 0.42), (0.64, 0.65, 0.68)),
+    "sunset": ((0.12, 0.14, 0.32), (1.05, 0.58, 0.28)),
 }
 ROCKS = ((0.20, 0.19, 0.18), (0.23, 0.18, 0.13), (0.16, 0.15, 0.15), (0.26, 0.17, 0.11),
          (0.12, 0.11, 0.10))
@@ -231,7 +231,7 @@ def render_sky(scene, light, rng, h, w, horizon_row):
         if scene.sky == "overcast":
             bright, dark = light.horizon * 1.1, light.horizon * 0.55
         else:
-            bright = 0.35 * light.sun + 0.5 * light.horizon
+            bright = 0.4 * light.sun + 0.6 * light.horizon
             dark = 0.7 * light.horizon * np.array([0.85, 0.88, 0.95], np.float32)
             if scene.sky == "sunset":
                 dark = 0.5 * light.zenith + 0.2 * light.sun
@@ -254,12 +254,18 @@ class Fields:
     bumps: np.ndarray  # mid-scale relief
 
 
-def make_fields(rng, h, w):
-    return Fields(gullies=fbm(rng, (h, w), cells=(5, 7), octaves=3, gain=0.5, ridged=True),
-                  detail=fbm(rng, (h, w), cells=(24, 24), octaves=2, gain=0.6),
-                  trees=value_noise(rng, (h, w), min(h // 4, 64), min(w // 4, 64)),
-                  patches=fbm(rng, (h, w), cells=(3, 4), octaves=4, gain=0.55),
-                  bumps=fbm(rng, (h, w), cells=(4, 6), octaves=3, gain=0.5))
+def make_fields(rng, rows, h, w):
+    """Noise for the lowest `rows` rows of an (h, w) frame: the sky above needs none."""
+    shape = (rows, w)
+
+    def cells(per_frame):  # keep feature sizes those of a full frame
+        return max(int(round(per_frame * rows / h)), 1)
+
+    return Fields(gullies=fbm(rng, shape, cells=(cells(5), 7), octaves=3, gain=0.5, ridged=True),
+                  detail=fbm(rng, shape, cells=(cells(24), 24), octaves=2, gain=0.6),
+                  trees=value_noise(rng, shape, cells(min(h // 4, 64)), min(w // 4, 64)),
+                  patches=fbm(rng, shape, cells=(cells(3), 4), octaves=4, gain=0.55),
+                  bumps=fbm(rng, shape, cells=(cells(4), 6), octaves=3, gain=0.5))
 
 
 def oriented(field, band, orientation):
@@ -372,14 +378,15 @@ def haze_colour_of(scene, light, rng):
     """The colour far ridges fade to: the horizon sky, less fiery than the sunset glow itself."""
     if scene.sky == "sunset":
         return (0.3 * light.horizon + 0.6 * light.zenith) * rng.uniform(0.8, 1.2)
-    return light.horizon * rng.uniform(0.85, 1.0)
+    return light.horizon * rng.uniform(0.7, 0.9)
 
 
 def render_ridges(scene, light, rng, image):
     """Paint ridges far to near; each fades toward the horizon colour with its distance."""
     h, w, _ = image.shape
-    fields = make_fields(rng, h, w)
     crests, bases, distances = ridge_lines(scene, rng, h, w)
+    top = int(max(np.floor(min(c.min() for c in crests)), 0))
+    fields = make_fields(rng, h - top, h, w)
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
     fog_amount = rng.uniform(0.0, 0.4) if scene.sky in ("hazy", "overcast") else rng.uniform(0, 0.15)
@@ -393,7 +400,7 @@ def render_ridges(scene, light, rng, image):
         if r1 <= r0:
             continue
         rows = np.arange(r0, r1, dtype=np.float32)
-        band = slice(r0, r1)
+        band = slice(r0 - top, r1 - top)  # the ridge's rows in the noise fields
         orientation = int(orientations[k % 4])
         lambert, steep = shade_ridge(rows, band, crest, base, fields, light, orientation, rng)
         weights = material_weights(scene, rows, band, crest, base, 1.0 - distance, steep,
