@@ -551,7 +551,7 @@ def download_candidate(candidate, settings, pacer, max_pixels, min_size):
 # --------------------------------------------------------------------------------------------
 
 def read_manifest(path):
-    """The manifest's complete lines; a line torn by a kill is dropped (and cut off the file)."""
+    """The manifest's complete records; a line torn by a kill is dropped (and cut off the file)."""
     if not path.exists():
         return []
     raw = path.read_bytes()
@@ -562,9 +562,11 @@ def read_manifest(path):
     records = []
     for line in complete.decode("utf-8", errors="replace").splitlines():
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue
+        if isinstance(record, dict) and {"key", "status", "query"} <= set(record):
+            records.append(record)
     return records
 
 
@@ -578,7 +580,7 @@ class Collection:
             leftover.unlink()
         self.manifest_path = self.out / MANIFEST
         self.records = read_manifest(self.manifest_path)
-        self.done = {record["key"] for record in self.records if "key" in record}
+        self.done = {record["key"] for record in self.records}
         kept = [record for record in self.records if record["status"] == "ok"]
         self.sha256s = {record["sha256"] for record in kept}
         self.phashes = [record["phash"] for record in kept]
@@ -590,7 +592,7 @@ class Collection:
         return sum(1 for r in self.records if r["status"] == "ok" and r["query"] == query)
 
     def keys_for(self, query):
-        return {r["key"] for r in self.records if r["query"] == query and "key" in r}
+        return {r["key"] for r in self.records if r["query"] == query}
 
     def add(self, query, engine, candidate, result):
         """Decides what happens to one downloaded candidate and records it; returns its record."""

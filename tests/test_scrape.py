@@ -241,7 +241,8 @@ def test_page_without_results_names_the_selector_to_fix(server, tmp_path, capsys
 
 def test_torn_manifest_line_is_dropped(tmp_path):
     path = tmp_path / scrape.MANIFEST
-    path.write_text(json.dumps({"key": "a", "status": "failed"}) + "\n" + '{"key": "b", "sta')
+    line = json.dumps({"key": "a", "status": "failed", "query": QUERY})
+    path.write_text(line + "\n" + '{"key": "b", "sta')
     assert [r["key"] for r in scrape.read_manifest(path)] == ["a"]
     assert path.read_text().endswith("}\n")
 
