@@ -40,6 +40,7 @@ LOSSES = ("mse", "mae", "huber")
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+NOT_COMPARED_ON_RESUME = ("verbose",)  # presentation only; every other argument must match
 REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
                       "amx_bf16", "amx_int8")
 
@@ -60,12 +61,14 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0):
         rows = np.sort(indices)
         return lab.encode_l(lightness[rows]), lab.encode_ab(ab[rows])
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph only warns about closures
     def read_batch(indices):
         x, y = tf.numpy_function(gather, [indices], (tf.float32, tf.float32), stateful=False)
         x.set_shape((None, height, width, 1))
         y.set_shape((None, height, width, 2))
         return x, y
 
+    @tf.autograph.experimental.do_not_convert
     def random_flip(x, y):
         mirrored = tf.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=seed) < 0.5
         return (tf.where(mirrored, tf.reverse(x, axis=[2]), x),
@@ -190,7 +193,8 @@ def open_run_dir(args, meta, stride, policy):
         with open(config_path) as f:
             config = json.load(f)
         old, new = config.get("arguments", {}), arguments_of(args)
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        changed = sorted(k for k in set(old) | set(new)
+                         if old.get(k) != new.get(k) and k not in NOT_COMPARED_ON_RESUME)
         if changed:
             details = ", ".join(f"--{k.replace('_', '-')} was {old.get(k)!r}, now {new.get(k)!r}"
                                 for k in changed)
