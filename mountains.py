@@ -29,16 +29,16 @@ RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsam
 
 # Linear-light albedos and sky colours; every draw is jittered per scene.
 SKY_PALETTES = {  # zenith, horizon
-    "clear": ((0.05, 0.13, 0.45), (0.52, 0.64, 0.82)),
-    "hazy": ((0.18, 0.28, 0.52), (0.72, 0.76, 0.80)),
+    "clear": ((0.05, 0.16, 0.45), (0.52, 0.65, 0.82)),
+    "hazy": ((0.18, 0.30, 0.52), (0.72, 0.76, 0.80)),
     "overcast": ((0.36, 0.38, 0.42), (0.64, 0.65, 0.68)),
-    "sunset": ((0.12, 0.14, 0.32), (1.05, 0.58, 0.28)),
+    "sunset": ((0.10, 0.15, 0.30), (1.05, 0.58, 0.28)),
 }
-ROCKS = ((0.20, 0.19, 0.18), (0.23, 0.18, 0.13), (0.16, 0.15, 0.15), (0.26, 0.17, 0.11),
+ROCKS = ((0.20, 0.19, 0.18), (0.22, 0.19, 0.15), (0.16, 0.15, 0.15), (0.24, 0.18, 0.13),
          (0.12, 0.11, 0.10))
 SNOW = (0.80, 0.83, 0.88)
 VEGETATION = {  # forest, meadow
-    "summer": ((0.035, 0.060, 0.022), (0.12, 0.17, 0.035)),
+    "summer": ((0.035, 0.060, 0.020), (0.13, 0.17, 0.03)),
     "spring": ((0.045, 0.075, 0.025), (0.14, 0.22, 0.04)),
     "dry": ((0.05, 0.06, 0.03), (0.26, 0.21, 0.11)),
     "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
@@ -188,7 +188,7 @@ def make_light(scene, rng):
                           np.cos(el) * np.cos(az)], np.float32)
     zenith, horizon = (jitter(rng, c, 0.06, 0.12) for c in SKY_PALETTES[scene.sky])
     warmth = smoothstep(25.0, -2.0, scene.sun_elevation)  # 0 at noon, 1 at sunset
-    sun = np.array([1.0, 0.93, 0.82]) * (1 - warmth) + np.array([1.0, 0.55, 0.25]) * warmth
+    sun = np.array([1.0, 0.92, 0.78]) * (1 - warmth) + np.array([1.0, 0.55, 0.25]) * warmth
     sun = jitter(rng, sun, 0.04, 0.1) * {"clear": 1.6, "hazy": 1.2, "overcast": 0.25,
                                           "sunset": 1.1}[scene.sky]
     ambient = 0.22 * zenith + 0.1 * horizon
@@ -392,6 +392,8 @@ def render_ridges(scene, light, rng, image):
     fog_amount = rng.uniform(0.0, 0.4) if scene.sky in ("hazy", "overcast") else rng.uniform(0, 0.15)
     palette = scene_palette(scene, rng)
     orientations = rng.permutation(4)
+    # fBm values gather around 0.5: below this level a cloud shades the land
+    shadow_cover = 0.0 if scene.sky == "overcast" else 0.3 + 0.4 * scene.cloud_cover
     for k, (crest, base, distance) in enumerate(zip(crests, bases, distances)):
         if k:
             palette = palette_near(palette, rng)
@@ -403,6 +405,9 @@ def render_ridges(scene, light, rng, image):
         band = slice(r0 - top, r1 - top)  # the ridge's rows in the noise fields
         orientation = int(orientations[k % 4])
         lambert, steep = shade_ridge(rows, band, crest, base, fields, light, orientation, rng)
+        if shadow_cover > 0.32:  # cloud shadows: the clouds' pattern, seen from another side
+            lambert *= 0.25 + 0.75 * smoothstep(shadow_cover - 0.08, shadow_cover + 0.06,
+                                  oriented(fields.patches, band, 3 - orientation))
         weights = material_weights(scene, rows, band, crest, base, 1.0 - distance, steep,
                                    fields, orientation, palette)
         albedo = (weights.reshape(-1, 4) @ palette["albedo"]).reshape(weights.shape[:2] + (3,))
@@ -451,10 +456,10 @@ def develop(linear, rng):
     image = image * rng.uniform(0.55, 1.1)
     image = image / (1.0 + 0.35 * image)  # soft shoulder instead of a hard clip
     srgb = np.clip(image * 1.2, 0.0, 1.0) ** (1 / 2.2)
-    contrast = rng.uniform(0.0, 0.7)  # an S-curve: deeper shadows, brighter clouds and snow
+    contrast = rng.uniform(0.2, 0.9)  # an S-curve: deeper shadows, brighter clouds and snow
     srgb = srgb - contrast * np.sin(2 * np.pi * srgb) / (2 * np.pi)
     gray = srgb.mean(axis=2, keepdims=True)
-    srgb = gray + (srgb - gray) * rng.uniform(1.0, 1.4)
+    srgb = gray + (srgb - gray) * rng.uniform(0.95, 1.3)
     if rng.random() < 0.6:
         weight = rng.uniform(0.1, 0.25)
         padded = np.pad(srgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
