@@ -389,7 +389,8 @@ def render_ridges(scene, light, rng, image):
     fields = make_fields(rng, h - top, h, w)
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
-    fog_amount = rng.uniform(0.0, 0.4) if scene.sky in ("hazy", "overcast") else rng.uniform(0, 0.15)
+    misty = scene.sky in ("hazy", "overcast")
+    fog_amount = rng.uniform(0.0, 0.4) if misty else rng.uniform(0.0, 0.15)
     palette = scene_palette(scene, rng)
     orientations = rng.permutation(4)
     # fBm values gather around 0.5: below this level a cloud shades the land
@@ -506,7 +507,8 @@ def contact_sheet(images, columns=8, gap=2):
     sheet = np.full((rows * (size + gap) - gap, columns * (size + gap) - gap, 3), 255, np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        sheet[r * (size + gap):r * (size + gap) + size, c * (size + gap):c * (size + gap) + size] = image
+        top, left = r * (size + gap), c * (size + gap)
+        sheet[top:top + size, left:left + size] = image
     return sheet
 
 

@@ -52,7 +52,8 @@ def sample_images(count, size, seed=7):
 def test_same_seed_gives_same_bytes():
     assert mountains.render_landscape((3, 5), 48).tobytes() == \
         mountains.render_landscape((3, 5), 48).tobytes()
-    assert mountains.render_landscape(11, 32).tobytes() == mountains.render_landscape(11, 32).tobytes()
+    assert mountains.render_landscape(11, 32).tobytes() == \
+        mountains.render_landscape(11, 32).tobytes()
 
 
 def test_different_seeds_give_different_images():
