@@ -263,7 +263,7 @@ def make_fields(rng, rows, h, w):
 
     return Fields(gullies=fbm(rng, shape, cells=(cells(5), 7), octaves=3, gain=0.5, ridged=True),
                   detail=fbm(rng, shape, cells=(cells(24), 24), octaves=2, gain=0.6),
-                  trees=value_noise(rng, shape, cells(min(h // 4, 64)), min(w // 4, 64)),
+                  trees=value_noise(rng, shape, cells(min(h // 3, 64)), min(w // 3, 64)),
                   patches=fbm(rng, shape, cells=(cells(3), 4), octaves=4, gain=0.55),
                   bumps=fbm(rng, shape, cells=(cells(4), 6), octaves=3, gain=0.5))
 
@@ -382,10 +382,19 @@ def haze_colour_of(scene, light, rng):
 
 
 def render_ridges(scene, light, rng, image):
-    """Paint ridges far to near; each fades toward the horizon colour with its distance."""
-    h, w, _ = image.shape
-    crests, bases, distances = ridge_lines(scene, rng, h, w)
-    top = int(max(np.floor(min(c.min() for c in crests)), 0))
+    """Paint ridges far to near; each fades toward the horizon colour with its distance.
+
+    Silhouettes are what aliases: the crest lines and their coverage use the render size.
+    Shading and materials are computed at the output size and repeated, since the final box
+    downsampling would average finer detail away anyway; that makes a ridge four times cheaper.
+    """
+    s = RENDER_SCALE
+    big_h, big_w, _ = image.shape
+    h, w = big_h // s, big_w // s
+    fine_crests, fine_bases, distances = ridge_lines(scene, rng, big_h, big_w)
+    crests = [(c.reshape(w, s).mean(axis=1) - (s - 1) / 2) / s for c in fine_crests]
+    bases = [b / s for b in fine_bases]
+    top = int(max(np.floor((min(c.min() for c in fine_crests) - 0.5) / s), 0))
     fields = make_fields(rng, h - top, h, w)
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
@@ -395,11 +404,14 @@ def render_ridges(scene, light, rng, image):
     orientations = rng.permutation(4)
     # fBm values gather around 0.5: below this level a cloud shades the land
     shadow_cover = 0.0 if scene.sky == "overcast" else 0.3 + 0.4 * scene.cloud_cover
-    for k, (crest, base, distance) in enumerate(zip(crests, bases, distances)):
+    for k, (crest, fine_crest, base, distance) in enumerate(
+            zip(crests, fine_crests, bases, distances)):
         if k:
             palette = palette_near(palette, rng)
-        hidden = min((c.max() for c in crests[k + 1:]), default=h)  # rows fully covered below
-        r0, r1 = int(max(np.floor(crest.min()), 0)), int(min(np.ceil(hidden) + 1, h))
+        # rows below `hidden` (render size) are covered by nearer ridges in every column
+        hidden = min((c.max() for c in fine_crests[k + 1:]), default=big_h)
+        r0 = int(max(np.floor((fine_crest.min() - 0.5) / s), 0))
+        r1 = int(min(np.ceil((hidden + 0.5) / s) + 1, h))
         if r1 <= r0:
             continue
         rows = np.arange(r0, r1, dtype=np.float32)
@@ -408,7 +420,7 @@ def render_ridges(scene, light, rng, image):
         lambert, steep = shade_ridge(rows, band, crest, base, fields, light, orientation, rng)
         if shadow_cover > 0.32:  # cloud shadows: the clouds' pattern, seen from another side
             lambert *= 0.25 + 0.75 * smoothstep(shadow_cover - 0.08, shadow_cover + 0.06,
-                                  oriented(fields.patches, band, 3 - orientation))
+                                                oriented(fields.patches, band, 3 - orientation))
         weights = material_weights(scene, rows, band, crest, base, 1.0 - distance, steep,
                                    fields, orientation, palette)
         albedo = (weights.reshape(-1, 4) @ palette["albedo"]).reshape(weights.shape[:2] + (3,))
@@ -419,11 +431,19 @@ def render_ridges(scene, light, rng, image):
         colour += light.ambient * t
         colour *= albedo
         colour += haze_colour * (1 - t)
-        edge = int(min(np.ceil(crest.max() + 0.5), r1)) - r0  # rows below are fully covered
-        coverage = np.clip(rows[:edge, None] - crest[None, :] + 0.5, 0.0, 1.0)[..., None]
-        image[r0:r0 + edge] += (colour[:edge] - image[r0:r0 + edge]) * coverage
-        image[r0 + edge:r1] = colour[edge:]
+        paint_ridge(image, np.repeat(np.repeat(colour, s, axis=0), s, axis=1), fine_crest, r0 * s)
     return image
+
+
+def paint_ridge(image, colour, crest, first_row):
+    """Lay a ridge's colour over the image below its crest, anti-aliased along the crest."""
+    last_row = first_row + colour.shape[0]
+    rows = np.arange(first_row, last_row, dtype=np.float32)
+    edge = int(np.clip(np.ceil(crest.max() + 0.5), first_row, last_row)) - first_row
+    coverage = np.clip(rows[:edge, None] - crest[None, :] + 0.5, 0.0, 1.0)[..., None]
+    image[first_row:first_row + edge] += (colour[:edge] - image[first_row:first_row + edge]) \
+        * coverage
+    image[first_row + edge:last_row] = colour[edge:]
 
 
 def render_lake(scene, rng, image):
