@@ -14,6 +14,13 @@ Presets
          (no skips, 8x8 spatial code), a ResNet with identity-add residual blocks at 1/4 and
          1/8 resolution whose receptive field spans the image, and a U-Net with skips.
 
+Heads
+- regression:     ab/128 at full resolution, the seed study's output layer (train.py --loss mse).
+- classification: logits over the quantized ab gamut at 1/4 resolution (Zhang et al. 2016),
+                  from one head all families share (ab_classes.classification_head) on the same
+                  last features the regression output sees; ab_classes.ab_output_model turns
+                  it back into ab/128 at full resolution.
+
 Only built-in Keras layers are used, so a saved model.keras loads in safe mode without this
 file. The output layer computes in float32 (dtype="float32"), so that under the
 mixed_bfloat16 policy the predictions and the loss stay float32.
@@ -29,8 +36,11 @@ import sys
 import keras
 from keras import layers
 
+import ab_classes
+
 MODELS = ("autoencoder", "resnet", "unet")
 PRESETS = ("seed", "large")
+HEADS = ("regression", "classification")
 INPUT_SHAPE = (None, None, 1)
 SEED_DROPOUT = 0.2
 
@@ -71,8 +81,7 @@ def seed_autoencoder(inputs, width=1.0):
     x = layers.Dropout(SEED_DROPOUT)(x)
     x = layers.UpSampling2D()(x)
     x = conv(x, w(16))
-    x = layers.Dropout(SEED_DROPOUT)(x)
-    return output_conv(x)
+    return layers.Dropout(SEED_DROPOUT)(x)  # full resolution
 
 
 def seed_resnet(inputs, width=1.0):
@@ -83,8 +92,7 @@ def seed_resnet(inputs, width=1.0):
         y = conv(y, scaled(filters, width))
         x = layers.Concatenate()([x, y])
     x = conv(x, scaled(16, width), kernel=2)
-    x = conv(x, scaled(8, width), kernel=1)
-    return output_conv(x, kernel=1)
+    return conv(x, scaled(8, width), kernel=1)  # full resolution
 
 
 def seed_unet(inputs, width=1.0):
@@ -104,8 +112,13 @@ def seed_unet(inputs, width=1.0):
         x = layers.Concatenate()([x, skip])
         x = conv(x, scaled(filters, width))
         x = conv(x, scaled(filters, width))
+    return x  # half resolution: the seed's output layer upsamples
+
+
+def seed_unet_output(features):
+    """The seed U-Net's output: a stride-2 transposed conv from half resolution."""
     return layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
-                                  dtype="float32", name="ab")(x)
+                                  dtype="float32", name="ab")(features)
 
 
 # --------------------------------------------------------------------------- large preset
@@ -141,7 +154,7 @@ def large_autoencoder(inputs, width=1.0):
     for filters in (128, 64, 32, 16):  # 1/8, 1/4, 1/2, 1/1
         x = upsample(x, w(filters))
         x = conv_bn(x, w(filters))
-    return output_conv(x)
+    return x  # full resolution
 
 
 def large_resnet(inputs, width=1.0):
@@ -157,8 +170,7 @@ def large_resnet(inputs, width=1.0):
         x = residual_block(x, w(128))
     x = upsample(x, w(64))  # 1/4
     x = upsample(x, w(32))  # 1/2
-    x = upsample(x, w(16))  # 1/1
-    return output_conv(x)
+    return upsample(x, w(16))  # 1/1
 
 
 def large_unet(inputs, width=1.0):
@@ -174,16 +186,22 @@ def large_unet(inputs, width=1.0):
         x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same")(x)
         x = layers.Concatenate()([x, skip])
         x = conv_bn(conv_bn(x, filters), filters)
-    return output_conv(x, kernel=1)
+    return x  # full resolution
 
 
+def output_conv_1x1(features):
+    return output_conv(features, kernel=1)
+
+
+# (name, preset) -> (trunk: inputs, width -> last features; the regression output layer;
+#                    the features' resolution as a divisor of the input's)
 BUILDERS = {
-    ("autoencoder", "seed"): seed_autoencoder,
-    ("resnet", "seed"): seed_resnet,
-    ("unet", "seed"): seed_unet,
-    ("autoencoder", "large"): large_autoencoder,
-    ("resnet", "large"): large_resnet,
-    ("unet", "large"): large_unet,
+    ("autoencoder", "seed"): (seed_autoencoder, output_conv, 1),
+    ("resnet", "seed"): (seed_resnet, output_conv_1x1, 1),
+    ("unet", "seed"): (seed_unet, seed_unet_output, 2),
+    ("autoencoder", "large"): (large_autoencoder, output_conv, 1),
+    ("resnet", "large"): (large_resnet, output_conv, 1),
+    ("unet", "large"): (large_unet, output_conv_1x1, 1),
 }
 
 STRIDES = {
@@ -196,9 +214,14 @@ STRIDES = {
 }
 
 
-def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE):
-    """A functional Keras model L/50-1 (H, W, 1) -> ab/128 (H, W, 2), named `{name}-{preset}`.
+def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE, head="regression",
+                num_bins=None):
+    """A functional Keras model of L/50-1 (H, W, 1), named `{name}-{preset}`.
 
+    head="regression": ab/128 (H, W, 2) out, the seed study's output layer.
+    head="classification": logits over `num_bins` ab bins at (H/4, W/4), float32, from the
+    head every family shares (ab_classes.classification_head on the same last features);
+    wrap it with ab_classes.ab_output_model to get ab/128 at (H, W) back.
     `width` scales every hidden layer's filters (1.0 = the documented graph). Build under the
     precision policy you want (keras.mixed_precision.set_global_policy) before calling this.
     """
@@ -208,20 +231,35 @@ def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE):
         raise ValueError(f"unknown preset {preset!r}; choose one of {PRESETS}")
     if width <= 0:
         raise ValueError(f"width must be positive, got {width}")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+    if head == "classification" and not (num_bins and num_bins > 1):
+        raise ValueError(f"a classification head needs num_bins > 1, got {num_bins}")
+    trunk, regression_output, feature_scale = BUILDERS[(name, preset)]
     inputs = keras.Input(shape=input_shape, name="L")
-    outputs = BUILDERS[(name, preset)](inputs, width)
+    features = trunk(inputs, width)
+    if head == "regression":
+        outputs = regression_output(features)
+    else:
+        outputs = ab_classes.classification_head(
+            features, num_bins, downsample=ab_classes.TARGET_STRIDE // feature_scale)
     return keras.Model(inputs, outputs, name=f"{name}-{preset}")
 
 
-def total_stride(model_or_name, preset="seed"):
+def total_stride(model_or_name, preset="seed", head="regression"):
     """The factor that input H and W must be multiples of (pad photos to it before predicting).
 
-    Accepts a model name (with its preset) or a built model, whose layers are then inspected.
+    Accepts a model name (with its preset and head) or a built model, whose layers are then
+    inspected. The classification head's logits are at 1/4 resolution, so its stride is the
+    least common multiple of the trunk's and 4.
     """
     if isinstance(model_or_name, str):
         if (model_or_name, preset) not in STRIDES:
             raise ValueError(f"unknown model/preset {model_or_name!r}/{preset!r}")
-        return STRIDES[(model_or_name, preset)]
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+        stride = STRIDES[(model_or_name, preset)]
+        return math.lcm(stride, ab_classes.TARGET_STRIDE) if head == "classification" else stride
     return max_stride(model_or_name)
 
 

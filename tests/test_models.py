@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+import ab_classes
 import models
 
 SEED_PARAMETERS = {"autoencoder": 109_378, "resnet": 52_338, "unet": 1_089_794}
@@ -75,3 +76,49 @@ def test_output_stays_float32_under_mixed_bfloat16(name, preset):
 def test_unknown_model_name_is_a_value_error():
     with pytest.raises(ValueError, match="unknown model"):
         models.build_model("vgg")
+
+
+# --------------------------------------------------------------------------- classification head
+
+NUM_BINS = 229  # ab_classes.quantized_gamut() at grid 10
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+@pytest.mark.parametrize("height, width", [(32, 32), (64, 96)])
+def test_classification_head_gives_bin_logits_at_quarter_resolution(name, preset, height, width):
+    model = models.build_model(name, preset, head="classification", num_bins=NUM_BINS)
+    logits = model(np.zeros((2, height, width, 1), np.float32), training=False)
+    assert tuple(logits.shape) == (2, height // 4, width // 4, NUM_BINS)
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+def test_wrapped_classification_model_outputs_full_size_ab(name, preset):
+    bins = ab_classes.quantized_gamut()
+    logits_model = models.build_model(name, preset, head="classification", num_bins=len(bins))
+    ab_model = ab_classes.ab_output_model(logits_model, bins)
+    ab = ab_model(np.zeros((2, 64, 96, 1), np.float32), training=False)
+    assert tuple(ab.shape) == (2, 64, 96, 2)
+    assert np.abs(keras.ops.convert_to_numpy(ab)).max() <= 1.0  # a mean of bin centres / 128
+
+
+@pytest.mark.parametrize("name, preset", ALL)
+def test_classification_stride_by_name_matches_the_built_graph(name, preset):
+    built = models.build_model(name, preset, head="classification", num_bins=NUM_BINS)
+    by_name = models.total_stride(name, preset, head="classification")
+    assert by_name == models.total_stride(built)
+    assert by_name % 4 == 0 and by_name % models.total_stride(name, preset) == 0
+
+
+def test_classification_head_shares_the_regression_trunk():
+    regression = models.build_model("unet", "large")
+    classification = models.build_model("unet", "large", head="classification",
+                                        num_bins=NUM_BINS)
+    assert ([type(layer) for layer in regression.layers[:-1]]
+            == [type(layer) for layer in classification.layers[:-1]])
+    assert classification.layers[-1].name == "ab_logits"
+
+
+def test_classification_head_without_bins_is_a_value_error():
+    with pytest.raises(ValueError, match="num_bins"):
+        models.build_model("unet", head="classification")
