@@ -210,7 +210,7 @@ def to_srgb(image):
 
 
 def apply_icc(image, icc):
-    """Convert from the embedded profile to sRGB; an unusable profile leaves the pixels as they are."""
+    """Embedded profile -> sRGB; an unusable profile leaves the pixels as they are."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if "srgb" in ImageCms.getProfileDescription(source).lower():
@@ -233,7 +233,8 @@ def fit_square(image, size, fit):
     scale = size / max(width, height)
     inner = (max(1, round(width * scale)), max(1, round(height * scale)))
     canvas = Image.new("RGB", (size, size), PAD_COLOUR)
-    canvas.paste(image.resize(inner, Image.LANCZOS), ((size - inner[0]) // 2, (size - inner[1]) // 2))
+    offset = ((size - inner[0]) // 2, (size - inner[1]) // 2)
+    canvas.paste(image.resize(inner, Image.LANCZOS), offset)
     return canvas
 
 
@@ -528,7 +529,7 @@ def pid_alive(pid):
 
 
 def remove_leftovers(out):
-    """Delete .<name>.tmp-PID / .old-PID folders of dead runs; restore an old one if `out` is gone."""
+    """Delete .<name>.tmp-PID / .old-PID folders of dead runs; restore .old if `out` is gone."""
     out = Path(out)
     pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)")
     if not out.parent.is_dir():

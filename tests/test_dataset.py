@@ -383,7 +383,8 @@ def test_split_fractions_flag_is_used(tmp_path):
 
 def test_split_fractions_that_do_not_sum_to_one_are_refused(tmp_path):
     with pytest.raises(SystemExit):
-        dataset.parse_args(["--images", str(tmp_path), "--out", "x", "--split", "0.5", "0.1", "0.1"])
+        dataset.parse_args(["--images", str(tmp_path), "--out", "x",
+                            "--split", "0.5", "0.1", "0.1"])
 
 
 # --------------------------------------------------------------------------- splits, duplicates
