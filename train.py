@@ -2,12 +2,14 @@
 
     python train.py --model unet --data data/mountains-synth --epochs 30 --seed 0
     python train.py --model resnet --optimizer rmsprop --batch-size 32   # the seed's setup
+    python train.py --model unet --loss classification   # Zhang-style colour classes
 
 writes runs/<run>/ (default <run> = {model}-{preset}-{loss}-s{seed}):
 
     model.keras   the best-val-loss model (L/50-1 in, ab/128 out, float32 output)
     history.csv   one row per finished epoch (Keras CSVLogger)
     config.json   every argument, versions, CPU features, dataset checksum, image size, stride
+    ab_classes.json   --loss classification only: bin centres, prior, rebalancing weights
     backup/       the resume state while a run is unfinished
 
 Re-running the same command after a crash or Ctrl-C continues from the last finished epoch;
@@ -32,11 +34,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import ab_classes  # noqa: E402
 import dataset  # noqa: E402
 import lab  # noqa: E402
 import models  # noqa: E402
 
-LOSSES = ("mse", "mae", "huber")
+LOSSES = ("mse", "mae", "huber", "classification")
+LOSS_DESCRIPTIONS = {
+    "mse": "mean squared error of ab/128",
+    "mae": "mean absolute error of ab/128",
+    "huber": "Huber loss of ab/128",
+    "classification": "class-rebalanced cross-entropy over quantized ab bins "
+                      "(not comparable with the regression losses)",
+}
+CLASSES_FILE = "ab_classes.json"
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -129,16 +140,64 @@ def build_optimizer(name, learning_rate):
     raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
 
 
-def build_compiled_model(args):
+def head_of(args):
+    return "classification" if args.loss == "classification" else "regression"
+
+
+def prepare_classes(args, run_dir, train_ab):
+    """The ab classes of a classification run: read back on resume, else computed and written.
+
+    The prior comes from the train split at the loss's resolution; reading it back keeps a
+    resumed run on exactly the loss it started with.
+    """
+    path = Path(run_dir) / CLASSES_FILE
+    if not path.is_file():
+        bins = ab_classes.quantized_gamut()
+        try:
+            prior = ab_classes.class_prior(train_ab, bins, sigma=args.sigma,
+                                           progress=args.verbose > 0)
+        except ValueError as error:
+            raise SystemExit(f"train.py: --loss classification: {error}") from None
+        weights = ab_classes.rebalancing_weights(prior, args.rebalance_mix)
+        ab_classes.write_classes(path, bins, prior, weights, neighbours=args.neighbours,
+                                 sigma=args.sigma, rebalance_mix=args.rebalance_mix,
+                                 temperature=args.temperature,
+                                 target_stride=ab_classes.TARGET_STRIDE)
+    return ab_classes.read_classes(path)
+
+
+def build_compiled_model(args, classes=None):
     """The network of --model/--preset/--width, compiled with the loss and optimizer of args.
 
-    Build under the wanted precision policy; XLA stays off unless --xla (it was 3 to 8x
-    slower on the reference CPU).
+    For --loss classification (classes from prepare_classes) it is the logits model, trained
+    on ab/128 targets by the rebalanced loss; save model_to_save(...) of it. Build under the
+    wanted precision policy; XLA stays off unless --xla (3 to 8x slower on the reference CPU).
     """
-    model = models.build_model(args.model, args.preset, args.width)
-    model.compile(optimizer=build_optimizer(args.optimizer, args.learning_rate),
-                  loss=build_loss(args.loss, args.huber_delta), jit_compile=args.xla)
+    optimizer = build_optimizer(args.optimizer, args.learning_rate)
+    if args.loss != "classification":
+        model = models.build_model(args.model, args.preset, args.width)
+        model.compile(optimizer=optimizer, loss=build_loss(args.loss, args.huber_delta),
+                      jit_compile=args.xla)
+        return model
+    if classes is None:
+        raise ValueError("--loss classification needs the run's classes (prepare_classes)")
+    model = models.build_model(args.model, args.preset, args.width, head="classification",
+                               num_bins=len(classes["bins"]))
+    model.compile(optimizer=optimizer, jit_compile=args.xla,
+                  loss=ab_classes.make_loss(classes["bins"], classes["weights"],
+                                            args.neighbours, args.sigma))
     return model
+
+
+def model_to_save(model, args, classes=None):
+    """What model.keras holds: L/50-1 in, ab/128 out at full size, whatever the loss.
+
+    A classification model is wrapped in its annealed-mean decoder (shared layers, built-in
+    Keras only), so evaluate.py and colorize.py need no special case.
+    """
+    if args.loss != "classification":
+        return model
+    return ab_classes.ab_output_model(model, classes["bins"], args.temperature)
 
 
 # --------------------------------------------------------------------------- run folder
@@ -273,9 +332,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Save the model whenever val_loss improves; the file is renamed into place, never torn."""
 
-    def __init__(self, path, best=math.inf, monitor="val_loss"):
+    def __init__(self, path, best=math.inf, monitor="val_loss", saved_model=None):
         super().__init__()
         self.path, self.best, self.monitor = Path(path), best, monitor
+        self.saved_model = saved_model  # None: the model being trained
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -283,7 +343,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(value)
         tmp = self.path.with_name(f".incoming-{os.getpid()}.keras")
-        self.model.save(tmp)
+        (self.saved_model or self.model).save(tmp)
         os.replace(tmp, self.path)
 
 
@@ -305,10 +365,13 @@ class TrainingSpeed(keras.callbacks.Callback):
         return self.images_per_epoch * self.epochs / self.seconds if self.seconds else 0.0
 
 
-def make_callbacks(args, run_dir, best, speed):
-    """Order matters: the CSV row and the best model are written before the backup."""
+def make_callbacks(args, run_dir, best, speed, saved_model=None):
+    """Order matters: the CSV row and the best model are written before the backup.
+
+    The backup holds the trained model's weights; model.keras holds saved_model (if given).
+    """
     callbacks = [speed, keras.callbacks.TerminateOnNaN(),
-                 BestModelCheckpoint(run_dir / "model.keras", best=best),
+                 BestModelCheckpoint(run_dir / "model.keras", best=best, saved_model=saved_model),
                  keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
     if args.patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience))
@@ -332,9 +395,23 @@ def parse_args(argv=None):
                         help="dataset folder written by dataset.py")
     parser.add_argument("--epochs", type=int, default=30, help="epochs in total")
     parser.add_argument("--batch-size", type=int, default=32, help="images per step")
-    parser.add_argument("--loss", default="mse", choices=LOSSES, help="loss on ab/128")
+    parser.add_argument("--loss", default="mse", choices=LOSSES,
+                        help="regression on ab/128, or classification over quantized ab "
+                             "(Zhang et al. 2016: soft targets, rebalanced, annealed mean)")
     parser.add_argument("--huber-delta", type=float, default=0.1,
                         help="huber loss: quadratic below this ab/128 error (0.1 = 12.8 ab units)")
+    parser.add_argument("--neighbours", type=int, default=ab_classes.NEIGHBOURS,
+                        help="classification: soft targets on this many nearest bins "
+                             "(the paper 5, its official code 10)")
+    parser.add_argument("--sigma", type=float, default=ab_classes.SIGMA,
+                        help="classification: Gaussian of the soft targets and of the prior's "
+                             "smoothing, in ab units")
+    parser.add_argument("--rebalance-mix", type=float, default=ab_classes.MIX,
+                        help="classification: share of the uniform distribution in the "
+                             "rebalancing prior (lambda; 1 = no rebalancing)")
+    parser.add_argument("--temperature", type=float, default=ab_classes.TEMPERATURE,
+                        help="classification: annealed-mean temperature of the saved model "
+                             "(-> 0: the mode, 1: the mean)")
     parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="optimizer")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -361,6 +438,10 @@ def parse_args(argv=None):
         parser.error("--width, --learning-rate and --huber-delta must be positive")
     if args.patience < 0:
         parser.error("--patience must be 0 (off) or positive")
+    if args.neighbours < 1 or args.sigma <= 0 or args.temperature <= 0:
+        parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
+    if not 0 < args.rebalance_mix <= 1:
+        parser.error("--rebalance-mix must be in (0, 1]")
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
     return args
@@ -369,16 +450,26 @@ def parse_args(argv=None):
 def train(args):
     """Fit one model into its run folder; returns the finished config (with the results)."""
     meta, (train_l, train_ab), (val_l, val_ab) = load_data(args.data)
-    stride = models.total_stride(args.model, args.preset)
+    stride = models.total_stride(args.model, args.preset, head_of(args))
     if meta["size"] % stride:
         raise SystemExit(f"train.py: images of {meta['size']} px are not a multiple of the "
-                         f"{args.model}-{args.preset} stride {stride}")
+                         f"{args.model}-{args.preset} stride {stride} (loss {args.loss})")
     policy = resolve_precision(args.precision)
     run_dir, config = open_run_dir(args, meta, stride, policy)
     if config.get("status") == "finished":
         print(f"{run_dir} is already finished (best val loss {config['best_val_loss']:.5f}); "
               "nothing to do")
         return config
+
+    classes = None
+    if args.loss == "classification":
+        classes = prepare_classes(args, run_dir, train_ab)
+        config["ab_classes"] = {"file": CLASSES_FILE, "bins": len(classes["bins"]),
+                                **{key: classes[key] for key in ("neighbours", "sigma",
+                                                                 "rebalance_mix", "temperature",
+                                                                 "target_stride")}}
+    config["loss_description"] = LOSS_DESCRIPTIONS[args.loss]
+    write_json_atomic(run_dir / "config.json", config)
 
     start = resume_epoch(run_dir / "backup")
     done = trim_history(run_dir / "history.csv", start)
@@ -392,13 +483,14 @@ def train(args):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(args.seed)
-        model = build_compiled_model(args)
+        model = build_compiled_model(args, classes)
         train_data = make_dataset(train_l, train_ab, args.batch_size, shuffle=True,
                                   flip=args.flip, seed=args.seed)
         val_data = make_dataset(val_l, val_ab, args.batch_size)
         speed = TrainingSpeed(len(train_l))
         history = model.fit(train_data, validation_data=val_data, epochs=args.epochs,
-                            callbacks=make_callbacks(args, run_dir, best, speed),
+                            callbacks=make_callbacks(args, run_dir, best, speed,
+                                                     model_to_save(model, args, classes)),
                             shuffle=False, verbose=args.verbose)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)

@@ -1,5 +1,7 @@
-"""ab_classes.py: the quantized sRGB gamut, soft targets, rebalancing, the loss, the decoder,
-and the two-colour problem that shows why colour-as-classes exists."""
+"""ab_classes.py: the quantized sRGB gamut, soft targets, rebalancing, the loss, the decoder.
+
+The two-colour problem that shows why colour-as-classes exists is trained through train.py,
+in tests/test_train.py."""
 
 import os
 import subprocess
@@ -253,73 +255,3 @@ def test_classes_file_round_trips(bins, tmp_path):
     np.testing.assert_array_equal(record["bins"], bins)
     np.testing.assert_allclose(record["weights"], 1.0)
     assert record["temperature"] == 0.38 and not os.path.exists(f"{path}.tmp")
-
-
-# --------------------------------------------------------------------------- two colours
-
-TWO_COLOURS = np.array([[-40.0, 40.0], [40.0, -40.0]], np.float32)  # green, purple; mean gray
-# Both are bins with their four neighbours; (-40, -40) for instance is outside sRGB.
-
-
-def two_colour_problem(rng, patterns=48):
-    """Each L pattern appears twice, once with each colour: nothing in L tells which."""
-    y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
-    frequencies = rng.uniform(1.0, 4.0, (patterns, 2, 1, 1))
-    phases = rng.uniform(0.0, 2 * np.pi, (patterns, 1, 1))
-    lightness = 50.0 + 20.0 * np.sin(2 * np.pi * (frequencies[:, 0] * x + frequencies[:, 1] * y)
-                                     + phases)
-    lightness = np.concatenate([lightness, lightness])[..., None].astype(np.float32)
-    ab = np.repeat(TWO_COLOURS, patterns, axis=0)[:, None, None, :]
-    ab = np.broadcast_to(ab, lightness.shape[:-1] + (2,)).astype(np.float32)
-    return lab.encode_l(lightness), lab.encode_ab(ab)
-
-
-def mean_chroma(ab_over_128):
-    return float(np.linalg.norm(ab_over_128 * lab.AB_SCALE, axis=-1).mean())
-
-
-@pytest.fixture(scope="module")
-def two_colour_models(bins):
-    """The same tiny network trained with MSE and with the classification loss."""
-    keras.utils.set_random_seed(0)
-    lightness, ab = two_colour_problem(np.random.default_rng(11))
-    weights = ab_classes.rebalancing_weights(ab_classes.class_prior(ab * lab.AB_SCALE, bins))
-
-    classifier = logits_model(len(bins))
-    classifier.compile(keras.optimizers.Adam(1e-2), loss=ab_classes.make_loss(bins, weights))
-    classifier.fit(lightness, ab, batch_size=16, epochs=4, shuffle=True, verbose=0)
-
-    trunk = logits_model(len(bins))
-    regression_out = layers.Conv2D(2, 1, activation="tanh")(trunk.layers[-2].output)
-    regression_out = layers.UpSampling2D(4, interpolation="bilinear")(regression_out)
-    regressor = keras.Model(trunk.inputs, regression_out)
-    regressor.compile(keras.optimizers.Adam(1e-2), loss="mse")
-    regressor.fit(lightness, ab, batch_size=16, epochs=4, shuffle=True, verbose=0)
-    return classifier, regressor, lightness
-
-
-def test_mse_on_two_colour_problem_predicts_near_gray(two_colour_models):
-    _, regressor, lightness = two_colour_models
-    assert mean_chroma(regressor.predict(lightness, verbose=0)) < 10.0
-
-
-def test_classification_on_two_colour_problem_predicts_saturated_colours(bins, two_colour_models):
-    """Decoded near the mode (T -> 0), the classifier picks one of the two colours (chroma 57).
-
-    With two exactly equally likely colours the annealed mean at T = 0.38 sits between them,
-    so this test decodes with a small temperature: the distribution is what is being tested.
-    """
-    classifier, _, lightness = two_colour_models
-    decoder = ab_classes.ab_output_model(classifier, bins, temperature=0.01)
-    assert mean_chroma(decoder.predict(lightness, verbose=0)) > 40.0
-
-
-def test_classifier_on_two_colour_problem_splits_its_mass_between_the_two_colours(
-        bins, two_colour_models):
-    classifier, _, lightness = two_colour_models
-    logits = classifier.predict(lightness, verbose=0)
-    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
-    probabilities /= probabilities.sum(-1, keepdims=True)
-    near = np.linalg.norm(bins[:, None] - TWO_COLOURS[None], axis=-1) <= 10.0  # (Q, 2)
-    mass_per_colour = probabilities.reshape(-1, len(bins)) @ near
-    assert mass_per_colour.min() > 0.2  # both colours stay likely at every pixel

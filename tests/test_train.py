@@ -1,4 +1,5 @@
-"""train.py: it learns, it resumes after SIGKILL, it refuses mixed runs, its models stand alone."""
+"""train.py: it learns, it resumes after SIGKILL, it refuses mixed runs, its models stand alone;
+with --loss classification it keeps colours that regression averages to gray."""
 
 import csv
 import hashlib
@@ -16,6 +17,7 @@ import keras
 import numpy as np
 import pytest
 
+import ab_classes
 import dataset
 import lab
 import train
@@ -88,18 +90,23 @@ def test_run_folder_holds_model_history_and_config(ramp_data, finished_run):
     assert json.loads((run_dir / "config.json").read_text())["status"] == "finished"
 
 
-def test_saved_model_loads_in_a_fresh_process_and_predicts_the_same(finished_run, tmp_path):
-    run_dir, _, _ = finished_run
-    x = np.linspace(-1, 1, 2 * SIZE * SIZE, dtype=np.float32).reshape(2, SIZE, SIZE, 1)
-    np.save(tmp_path / "x.npy", x)
+def predict_in_a_fresh_process(model_path, x, folder):
+    """Plain keras.saving.load_model (safe mode) outside the project: no project module."""
+    np.save(folder / "x.npy", x)
     script = ("import sys, keras, numpy as np\n"
               "model = keras.saving.load_model(sys.argv[1])\n"
               "np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))\n")
-    # cwd outside the project: the file must load without any project module.
-    subprocess.run([sys.executable, "-c", script, str(run_dir / "model.keras"),
-                    str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
-                   cwd=tmp_path, check=True, capture_output=True)
-    fresh = np.load(tmp_path / "y.npy")
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-c", script, str(model_path), str(folder / "x.npy"),
+                    str(folder / "y.npy")], cwd=folder, env=environment, check=True,
+                   capture_output=True)
+    return np.load(folder / "y.npy")
+
+
+def test_saved_model_loads_in_a_fresh_process_and_predicts_the_same(finished_run, tmp_path):
+    run_dir, _, _ = finished_run
+    x = np.linspace(-1, 1, 2 * SIZE * SIZE, dtype=np.float32).reshape(2, SIZE, SIZE, 1)
+    fresh = predict_in_a_fresh_process(run_dir / "model.keras", x, tmp_path)
     here = keras.saving.load_model(run_dir / "model.keras").predict(x, verbose=0)
     assert fresh.dtype == np.float32 and fresh.shape == (2, SIZE, SIZE, 2)
     np.testing.assert_allclose(fresh, here, atol=1e-6)
@@ -183,3 +190,106 @@ def test_killed_run_resumes_at_the_next_epoch_with_each_epoch_once(ramp_data, tm
     assert result.returncode == 0, result.stderr
     assert f"resuming {run_dir} at epoch {finished + 1} of {epochs}" in result.stdout
     assert history_epochs(run_dir) == list(range(epochs))
+
+
+# --------------------------------------------------------------------------- classification
+
+TWO_COLOURS = np.array([[-40.0, 40.0], [40.0, -40.0]], np.float32)  # green, purple; mean gray
+# Both are bins of the sRGB gamut with their four neighbours, at every L the images use.
+
+
+def write_two_colour_dataset(folder, patterns=48, seed=11, size=SIZE):
+    """Each L pattern appears twice, once in each colour: nothing in L tells which, so the
+    regression optimum (the mean) is gray, while the true distribution has two modes."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    items = []
+    for i in range(patterns):
+        fy, fx = rng.uniform(1.0, 4.0, 2)
+        lightness = 50.0 + 20.0 * np.sin(2 * np.pi * (fx * x + fy * y) + rng.uniform(0, 2 * np.pi))
+        for colour, ab in enumerate(TWO_COLOURS):
+            lab_image = np.concatenate([lightness[..., None],
+                                        np.broadcast_to(ab, (size, size, 2))], axis=-1)
+            rgb = lab.lab_to_rgb_uint8(lab_image.astype(np.float32))
+            items.append({"digest": hashlib.sha256(rgb.tobytes()).hexdigest(),
+                          "id": f"pattern-{i}-colour-{colour}", "rgb": rgb})
+    meta = {"source": "test two colours", "size": size, "skipped": [],
+            "split": {"rule": "digest", "fractions": [0.75, 0.25, 0.0]}}
+    return dataset.write_dataset(folder, items, meta)
+
+
+def mean_chroma(ab_over_128):
+    return float(np.linalg.norm(ab_over_128 * lab.AB_SCALE, axis=-1).mean())
+
+
+@pytest.fixture(scope="module")
+def two_colour_runs(tmp_path_factory):
+    """The same network trained by train.py with MSE and with --loss classification.
+
+    The classification run decodes at T = 0.01 (near the mode): with two exactly equally
+    likely colours the default annealed mean (T = 0.38) sits between them, by design.
+    """
+    data = tmp_path_factory.mktemp("data") / "two-colours"
+    write_two_colour_dataset(data)
+    runs = tmp_path_factory.mktemp("runs")
+    common = ["--model", "resnet", "--data", str(data), "--runs", str(runs), "--verbose",
+              "0", "--epochs", "5", "--batch-size", "16", "--learning-rate", "0.01",
+              "--precision", "float32"]
+    train.main(common + ["--loss", "mse"])
+    train.main(common + ["--loss", "classification", "--temperature", "0.01"])
+    lightness, _ = dataset.load_split(data, "train")
+    return {"mse": runs / "resnet-seed-mse-s0",
+            "classification": runs / "resnet-seed-classification-s0",
+            "x": lab.encode_l(np.asarray(lightness))}
+
+
+def test_mse_on_two_colour_problem_predicts_near_gray(two_colour_runs):
+    model = keras.saving.load_model(two_colour_runs["mse"] / "model.keras")
+    assert mean_chroma(model.predict(two_colour_runs["x"], verbose=0)) < 10.0
+
+
+def test_classification_on_two_colour_problem_predicts_saturated_colours(two_colour_runs):
+    """Both colours have chroma 57; near the mode the classifier picks one of them."""
+    model = keras.saving.load_model(two_colour_runs["classification"] / "model.keras")
+    assert mean_chroma(model.predict(two_colour_runs["x"], verbose=0)) > 40.0
+
+
+def test_classifier_on_two_colour_problem_splits_its_mass_between_the_two_colours(
+        two_colour_runs):
+    model = keras.saving.load_model(two_colour_runs["classification"] / "model.keras")
+    logits = keras.Model(model.inputs, model.get_layer("ab_logits").output)
+    logits = logits.predict(two_colour_runs["x"], verbose=0)
+    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    bins = ab_classes.read_classes(two_colour_runs["classification"] / "ab_classes.json")["bins"]
+    near = np.linalg.norm(bins[:, None] - TWO_COLOURS[None], axis=-1) <= 10.0  # (Q, 2)
+    mass_per_colour = probabilities.reshape(-1, len(bins)) @ near
+    assert mass_per_colour.min() > 0.2  # both colours stay likely at every pixel
+
+
+def test_classification_run_records_its_classes(two_colour_runs):
+    run_dir = two_colour_runs["classification"]
+    config = json.loads((run_dir / "config.json").read_text())
+    classes = ab_classes.read_classes(run_dir / "ab_classes.json")
+    assert config["ab_classes"]["bins"] == len(classes["bins"]) == len(classes["weights"])
+    assert (config["ab_classes"]["temperature"], config["ab_classes"]["neighbours"],
+            config["ab_classes"]["sigma"], config["ab_classes"]["rebalance_mix"]) == (
+        0.01, ab_classes.NEIGHBOURS, ab_classes.SIGMA, ab_classes.MIX)
+    assert config["stride"] == 4 and "cross-entropy" in config["loss_description"]
+
+
+def test_classification_model_loads_in_a_fresh_process_and_outputs_full_size_ab(
+        two_colour_runs, tmp_path):
+    x = np.linspace(-1, 1, 2 * SIZE * 2 * SIZE, dtype=np.float32).reshape(2, SIZE, 2 * SIZE, 1)
+    ab = predict_in_a_fresh_process(two_colour_runs["classification"] / "model.keras", x,
+                                    tmp_path)
+    assert ab.dtype == np.float32 and ab.shape == (2, SIZE, 2 * SIZE, 2)
+    assert np.abs(ab).max() <= 1.0
+
+
+def test_classification_needs_images_a_multiple_of_four(tmp_path):
+    data = tmp_path / "data"
+    write_two_colour_dataset(data, patterns=4, size=30)  # fine for the seed ResNet's regression
+    with pytest.raises(SystemExit, match="stride 4"):
+        train.main(train_args(data, tmp_path / "runs", "--loss", "classification",
+                              "--epochs", "1"))
