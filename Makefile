@@ -5,14 +5,23 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-# Demo settings: small and quick, the whole pipeline on the built-in landscapes.
+# make demo: the three seed-preset networks, one seed, a few epochs (about 10 min on 2 cores).
 DEMO_DATA := data/mountains-synth-demo
-DEMO_IMAGES ?= 600
-DEMO_EPOCHS ?= 5
-SEED ?= 0
-DEMO_MODELS := autoencoder resnet unet
+DEMO_IMAGES ?= 1000
+DEMO_EPOCHS ?= 6
+DEMO := --data $(DEMO_DATA) --synthetic $(DEMO_IMAGES) --presets seed --seeds 1 \
+	--epochs $(DEMO_EPOCHS) --runs runs/demo --out results/demo --images results/demo/figures \
+	--no-readme
 
-.PHONY: setup demo data train evaluate test bench browser clean
+# make reproduce: the full study (3 models x 2 presets x SEEDS seeds); EPOCHS=0 means the
+# per-preset schedule in study.py. DATA= points at your own dataset (dataset.py --images).
+DATA ?= data/mountains-synth
+EPOCHS ?= 0
+SEEDS ?= 3
+STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
+	$(if $(filter command line environment,$(origin DATA)),--no-build)
+
+.PHONY: setup demo data train reproduce test bench browser clean
 
 setup: $(STAMP)
 
@@ -30,19 +39,34 @@ browser:
 	@./tools/ensure-chromium.sh
 
 data: setup
-	$(PY) dataset.py --synthetic $(DEMO_IMAGES) --size 128 --seed $(SEED) --out $(DEMO_DATA)
+	$(PY) dataset.py --synthetic $(DEMO_IMAGES) --size 128 --seed 0 --out $(DEMO_DATA)
 
-# The three seed-preset networks on the demo data; a finished run is skipped, a killed one resumes.
-train: data
-	@for model in $(DEMO_MODELS); do \
-		$(PY) train.py --model $$model --data $(DEMO_DATA) --epochs $(DEMO_EPOCHS) \
-			--seed $(SEED) --verbose 2 || exit 1; \
-	done
+# Trains what is missing; a finished run is skipped, a killed one resumes.
+train: setup
+	$(PY) study.py $(DEMO) --no-evaluate
 
-demo: train
+demo: setup
+	@start=$$(date +%s); $(PY) study.py $(DEMO) && \
+		echo "demo finished in $$(( ($$(date +%s) - start) / 60 )) min; tables in results/demo," \
+		     "figures in results/demo/figures"
+
+reproduce: setup
+	$(PY) study.py $(STUDY)
 
 test: setup browser
 	$(PY) -m pytest -q tests
+
+# Every run in $(RUNS) scored on a folder of real photos beside the gray baseline, with bootstrap
+# intervals; trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
+RUNS ?= runs
+PHOTOS ?= ../shared/realdata
+REALCHECK_OUT ?= results/realcheck
+
+realcheck: setup
+	@test -d "$(PHOTOS)" || { echo "realcheck: no photo folder $(PHOTOS); pass PHOTOS=DIR"; exit 1; }
+	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)" \
+		--images "$(REALCHECK_OUT)/figures" --figures 0
+	@sed -n '/^## Paired/,$$p' "$(REALCHECK_OUT)/summary.md"
 
 bench: setup
 	$(PY) bench.py

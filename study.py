@@ -1,0 +1,242 @@
+"""The study: every model x preset x seed trained on one dataset, then evaluate.py.
+
+    python study.py                                  # the full study (make reproduce)
+    python study.py --epochs 2 --seeds 1             # a quick rehearsal
+    python study.py --data data/mountains --no-build # your own dataset (dataset.py --images)
+
+It prints the plan and how long it will take before it starts, runs each training
+as its own train.py process (so one run's memory is freed before the next), and
+resumes where it stopped: finished runs are skipped, a killed run continues at its
+last finished epoch. At the end evaluate.py scores all runs on the test split (and
+on a folder of real photos, when --photos exists) and rewrites the README's results.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import dataset  # noqa: E402
+import models  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+# Epochs per preset, chosen so that the 18 runs of the full study fit in about 2 hours on
+# 2 cores (see the README's schedule); --epochs overrides both.
+DEFAULT_EPOCHS = {"seed": 15, "large": 8}
+CALIBRATION_STEPS = 4
+
+
+def planned_runs(args):
+    """Every (model, preset, seed) of the study with its epochs, in the order they will run.
+
+    Seeds are the outer loop, so a study stopped half-way already has one complete
+    comparison rather than three seeds of one model.
+    """
+    plan = []
+    for seed in args.seed_list:
+        for preset in args.presets:
+            for model in args.models:
+                epochs = args.epochs or DEFAULT_EPOCHS[preset]
+                name = f"{model}-{preset}-{args.loss}-s{seed}"
+                plan.append({"model": model, "preset": preset, "seed": seed,
+                             "epochs": epochs, "run": name})
+    return plan
+
+
+def run_status(runs_dir, run):
+    """'finished', 'partial' (resumable), or 'new', read from the run's config.json."""
+    config_path = Path(runs_dir) / run["run"] / "config.json"
+    if not config_path.is_file():
+        return "new"
+    with open(config_path) as f:
+        config = json.load(f)
+    if config.get("epochs") != run["epochs"]:
+        raise SystemExit(f"study.py: {config_path.parent} was started with {config.get('epochs')}"
+                         f" epochs, the plan says {run['epochs']}; pass the same --epochs, "
+                         "another --runs folder, or delete that run")
+    return "finished" if config.get("status") == "finished" else "partial"
+
+
+def finished_epochs(runs_dir, run):
+    history = Path(runs_dir) / run["run"] / "history.csv"
+    if not history.is_file():
+        return 0
+    with open(history) as f:
+        return max(sum(1 for _ in f) - 1, 0)
+
+
+def calibrate(model, preset, size, batch_size):
+    """Training images/s of one model, measured on a few steps of random data.
+
+    Runs in this process with train.py's own model builder, precision policy and
+    optimizer, so the estimate reflects what the runs will do on this machine.
+    """
+    import keras
+
+    import train
+
+    args = train.parse_args(["--model", model, "--preset", preset,
+                             "--batch-size", str(batch_size)])
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(train.resolve_precision(args.precision))
+    try:
+        net = train.build_compiled_model(args)
+        rng = np.random.default_rng(0)
+        x = rng.uniform(-1, 1, (batch_size, size, size, 1)).astype(np.float32)
+        y = rng.uniform(-0.3, 0.3, (batch_size, size, size, 2)).astype(np.float32)
+        net.train_on_batch(x, y)  # trace and warm up
+        started = time.perf_counter()
+        for _ in range(CALIBRATION_STEPS):
+            net.train_on_batch(x, y)
+        seconds = time.perf_counter() - started
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    return CALIBRATION_STEPS * batch_size / seconds
+
+
+def estimate_seconds(plan, meta, args):
+    """Seconds left for the unfinished runs: training epochs plus validation (about 1/3 cost)."""
+    speeds = {}
+    for run in plan:
+        key = (run["model"], run["preset"])
+        if run["status"] != "finished" and key not in speeds:
+            speeds[key] = calibrate(*key, meta["size"], args.batch_size)
+    total = 0.0
+    for run in plan:
+        if run["status"] == "finished":
+            run["estimate"] = 0.0
+            continue
+        per_epoch = (meta["counts"]["train"] + meta["counts"]["val"] / 3) / speeds[
+            (run["model"], run["preset"])]
+        run["estimate"] = per_epoch * (run["epochs"] - finished_epochs(args.runs, run))
+        total += run["estimate"]
+    return total, speeds
+
+
+def print_plan(plan, speeds, total, meta):
+    print(f"dataset {meta.get('source')} at {meta['size']} px: "
+          f"{meta['counts']['train']} train, {meta['counts']['val']} val, "
+          f"{meta['counts']['test']} test images")
+    for (model, preset), speed in sorted(speeds.items()):
+        flops = models.describe(model, preset, meta["size"])["gflop"]
+        print(f"  {model:11s} {preset:5s} {flops:5.2f} GFLOP forward, "
+              f"measured {speed:6.1f} training images/s")
+    for run in plan:
+        note = ("done" if run["status"] == "finished"
+                else f"~{run['estimate'] / 60:5.1f} min" + (" (resumes)" if run["status"] ==
+                                                            "partial" else ""))
+        print(f"  {run['run']:28s} {run['epochs']:3d} epochs  {note}")
+    print(f"estimated time for the training left: {total / 3600:.1f} h "
+          f"({total / 60:.0f} min), plus a few minutes of evaluation")
+
+
+def train_one(run, args):
+    command = [sys.executable, str(HERE / "train.py"), "--model", run["model"],
+               "--preset", run["preset"], "--loss", args.loss, "--seed", str(run["seed"]),
+               "--epochs", str(run["epochs"]), "--batch-size", str(args.batch_size),
+               "--data", str(args.data), "--runs", str(args.runs), "--verbose", "2"]
+    result = subprocess.run(command)
+    if result.returncode:
+        raise SystemExit(f"study.py: {run['run']} failed (exit {result.returncode}); "
+                         "rerun the same command to resume it")
+
+
+def evaluate_all(args):
+    command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
+               "--runs", str(args.runs), "--out", str(args.out), "--images", str(args.images)]
+    if args.update_readme:
+        command.append("--update-readme")
+    subprocess.run(command, check=True)
+    if args.photos and Path(args.photos).is_dir():
+        subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
+                        "--runs", str(args.runs), "--photos", str(args.photos),
+                        "--out", str(Path(args.out) / "real-photos"),
+                        "--images", str(Path(args.out) / "real-photos")], check=True)
+
+
+def build_dataset_if_missing(args):
+    if (Path(args.data) / "meta.json").is_file() or args.no_build:
+        return
+    print(f"building {args.data}: {args.synthetic} built-in landscapes at {args.size} px")
+    subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic",
+                    str(args.synthetic), "--size", str(args.size), "--seed", "0",
+                    "--out", str(args.data)], check=True)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
+                        help="dataset folder; built from the landscapes if missing")
+    parser.add_argument("--synthetic", type=int, default=2500,
+                        help="landscapes to render when --data is missing (80%% train)")
+    parser.add_argument("--size", type=int, default=128, help="image side when rendering")
+    parser.add_argument("--no-build", action="store_true",
+                        help="never build --data; fail if it is missing")
+    parser.add_argument("--models", nargs="+", default=list(models.MODELS),
+                        choices=models.MODELS, help="model families")
+    parser.add_argument("--presets", nargs="+", default=list(models.PRESETS),
+                        choices=models.PRESETS, help="presets")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per model")
+    parser.add_argument("--loss", default="mse", help="train.py --loss")
+    parser.add_argument("--epochs", type=int, default=0,
+                        help=f"epochs of every run (0: per preset, {DEFAULT_EPOCHS})")
+    parser.add_argument("--batch-size", type=int, default=32, help="train.py --batch-size")
+    parser.add_argument("--runs", type=Path, default=Path("runs/study"),
+                        help="folder of the study's run folders")
+    parser.add_argument("--out", type=Path, default=Path("results/study"),
+                        help="evaluate.py --out")
+    parser.add_argument("--images", type=Path, default=Path("images"),
+                        help="evaluate.py --images (the README's figures)")
+    parser.add_argument("--photos", type=Path, default=HERE.parent / "shared" / "realdata",
+                        help="a folder of real photos also scored, if it exists")
+    parser.add_argument("--no-readme", dest="update_readme", action="store_false",
+                        help="do not rewrite the README's results block")
+    parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                        help="train only; skip evaluate.py")
+    parser.add_argument("--plan-only", action="store_true",
+                        help="print the plan and the time estimate, then stop")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or args.epochs < 0 or args.synthetic < 1:
+        parser.error("--seeds and --synthetic must be at least 1, --epochs 0 or more")
+    args.seed_list = list(range(args.seeds))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    build_dataset_if_missing(args)
+    try:
+        meta = dataset.read_meta(args.data)
+    except dataset.DatasetError as error:
+        raise SystemExit(f"study.py: {error}")
+    plan = planned_runs(args)
+    for run in plan:
+        run["status"] = run_status(args.runs, run)
+    total, speeds = estimate_seconds(plan, meta, args)
+    print_plan(plan, speeds, total, meta)
+    if args.plan_only:
+        return 0
+    started = time.perf_counter()
+    todo = [run for run in plan if run["status"] != "finished"]
+    for number, run in enumerate(todo, 1):
+        elapsed = time.perf_counter() - started
+        left = sum(r["estimate"] for r in todo[number - 1:])
+        print(f"\n=== run {number}/{len(todo)}: {run['run']} "
+              f"({elapsed / 60:.0f} min elapsed, ~{left / 60:.0f} min left)", flush=True)
+        train_one(run, args)
+    print(f"\ntraining took {(time.perf_counter() - started) / 60:.1f} min")
+    if args.evaluate:
+        evaluate_all(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
