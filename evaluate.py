@@ -24,6 +24,8 @@ Runs of the same model, preset and loss are one group: the tables show mean +- s
 n. Groups are compared pairwise, and with the gray baseline, on the same test images: a bootstrap
 over images of the per-image difference (each group's per-image metric averaged over its seeds)
 gives a 95% interval; a difference is called significant when that interval excludes zero.
+An MSE- and a classification-trained version of one model (train.py --loss classification) are
+two groups, side by side in every table and figure; the loss curves give each its own axis.
 
 Writes --out/metrics.csv (one row per run and baseline), --out/per_image.csv, --out/summary.md,
 and --images/Figure_1..N.png, curves.png, auc.png, colorfulness.png; --update-readme rewrites the
@@ -57,6 +59,9 @@ CONFIDENCE = 0.95
 
 MODEL_NAMES = {"autoencoder": "Autoencoder", "resnet": "ResNet", "unet": "U-Net"}
 MODEL_ORDER = list(MODEL_NAMES)
+# What history.csv's loss and val_loss mean per train.py --loss: the y axis of the curves.
+LOSS_AXIS_LABELS = {"mse": "MSE of ab/128", "mae": "MAE of ab/128", "huber": "Huber loss of ab/128",
+                    "classification": "rebalanced cross-entropy (ab bins)"}
 # The seed study's test-set table (DESIGN.md): loss = MSE on ab/255, accuracy = categorical.
 SEED_PUBLISHED = {"autoencoder": (0.00312, 0.747), "resnet": (0.00335, 0.719),
                   "unet": (0.00350, 0.755)}
@@ -262,14 +267,16 @@ def group_sort_key(key):
 
 
 def group_labels(keys):
-    """Short display names: the model's name, plus preset and loss where a model has several."""
+    """Short display names: the model's name, plus its preset and/or loss where the model has
+    groups that differ in them (an MSE- and a classification-trained U-Net: "U-Net (mse)")."""
     labels = {}
     for key in keys:
         model, preset, loss = key
         name = MODEL_NAMES.get(model, model)
-        if sum(k[0] == model for k in keys) > 1:
-            name = f"{name} ({preset}, {loss})"
-        labels[key] = name
+        siblings = [k for k in keys if k[0] == model]
+        differing = [part for index, part in ((1, preset), (2, loss))
+                     if len({k[index] for k in siblings}) > 1]
+        labels[key] = f"{name} ({', '.join(differing)})" if differing else name
     return labels
 
 
@@ -618,7 +625,12 @@ def comparison_figure(path, panels):
 
 
 def curves_figure(path, groups, labels):
-    """Train (solid) and val (dashed) loss per epoch, one panel per group, one colour per seed."""
+    """Train (solid) and val (dashed) loss per epoch, one panel per group, one colour per seed.
+
+    Each panel's y axis names its loss: a classification run's cross-entropy and a regression
+    run's MSE are different quantities and never share an axis. Returns (title, y label) of
+    each panel.
+    """
     keys = list(groups)
     columns = min(3, max(1, len(keys)))
     rows = -(-len(keys) // columns) if keys else 1
@@ -644,14 +656,16 @@ def curves_figure(path, groups, labels):
                             label=f"seed {entry['config']['seed']} {part}")
         if positive and ax.lines:
             ax.set_yscale("log")
-        ax.set_title(f"{labels[key]} ({key[2]} loss)", fontsize=11)
+        ax.set_title(labels[key] if key[2] in labels[key] else f"{labels[key]} ({key[2]})",
+                     fontsize=11)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(LOSS_AXIS_LABELS.get(key[2], f"{key[2]} loss"))
         ax.grid(True, alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
-    axes.flat[0].set_ylabel("loss")
     fig.tight_layout()
     save_figure(fig, path)
+    return [(ax.get_title(), ax.get_ylabel()) for ax in axes.flat[:len(keys)]]
 
 
 def auc_figure(path, groups, baselines, labels):

@@ -14,6 +14,7 @@ import pytest
 from keras import layers
 from PIL import Image
 
+import ab_classes
 import dataset
 import evaluate
 
@@ -44,21 +45,35 @@ def write_tiny_dataset(folder, count=12, seed=0, fractions=(0.4, 0.2, 0.4)):
     return dataset.write_dataset(folder, items, meta)
 
 
-def write_run(runs, name, meta, data, model="unet", seed=0, filters=4, image_size=None):
+def tiny_model(filters, loss):
+    """L/50-1 in, ab/128 out; for loss="classification" a stride-4 logits model wrapped in its
+    annealed-mean decoder, the way train.py saves one."""
+    inputs = keras.Input(shape=(None, None, 1))
+    if loss != "classification":
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(inputs)
+        return keras.Model(inputs, layers.Conv2D(2, 3, padding="same", activation="tanh")(x))
+    bins = ab_classes.quantized_gamut()
+    x = layers.Conv2D(filters, 3, padding="same", activation="relu")(inputs)
+    logits = keras.Model(inputs, ab_classes.classification_head(x, len(bins), downsample=4))
+    return ab_classes.ab_output_model(logits, bins)
+
+
+def write_run(runs, name, meta, data, model="unet", seed=0, filters=4, image_size=None,
+              loss="mse"):
     """A real run folder: a tiny functional model honouring the I/O contract, config, history."""
     folder = runs / name
     folder.mkdir(parents=True)
     keras.utils.set_random_seed(seed)
-    inputs = keras.Input(shape=(None, None, 1))
-    x = layers.Conv2D(filters, 3, padding="same", activation="relu")(inputs)
-    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh")(x)
-    keras.Model(inputs, outputs).save(folder / "model.keras")
-    config = {"model": model, "preset": "seed", "loss": "mse", "seed": seed, "data": str(data),
+    tiny_model(filters, loss).save(folder / "model.keras")
+    config = {"model": model, "preset": "seed", "loss": loss, "seed": seed, "data": str(data),
               "dataset_checksum": meta["checksum"], "image_size": image_size or meta["size"],
-              "stride": 1, "versions": {"keras": keras.__version__}, "run_name": name}
+              "stride": 4 if loss == "classification" else 1,
+              "versions": {"keras": keras.__version__}, "run_name": name}
     (folder / "config.json").write_text(json.dumps(config))
+    losses = (4.1, 3.6, 3.4) if loss == "classification" else (0.05, 0.03, 0.02)
     with open(folder / "history.csv", "w") as f:
-        f.write("epoch,loss,val_loss\n0,0.05,0.06\n1,0.03,0.045\n2,0.02,0.04\n")
+        f.write("epoch,loss,val_loss\n" + "".join(f"{epoch},{value},{value * 1.2}\n"
+                                                 for epoch, value in enumerate(losses)))
     return folder
 
 
@@ -346,3 +361,59 @@ def test_discover_runs_ignores_config_files_inside_a_run(tmp_path):
         (tmp_path / folder / "config.json").write_text("{}")
     found = evaluate.discover_runs(tmp_path)
     assert [path.name for path in found] == ["a-run", "b-run"]
+
+
+# --------------------------------------------------------------------------- mse vs classification
+
+
+@pytest.fixture(scope="module")
+def loss_pair(project, tmp_path_factory):
+    """The same model trained with MSE and with the classification loss, evaluated together."""
+    root = tmp_path_factory.mktemp("loss-pair")
+    runs = root / "runs"
+    write_run(runs, "unet-seed-mse-s0", project["meta"], project["data"])
+    write_run(runs, "unet-seed-classification-s0", project["meta"], project["data"],
+              loss="classification")
+    write_run(runs, "resnet-seed-mse-s0", project["meta"], project["data"], "resnet", filters=3)
+    assert evaluate.main(["--data", str(project["data"]), "--runs", str(runs), "--out",
+                          str(root / "results"), "--images", str(root / "images"),
+                          "--figures", "1", "--bootstrap", "200"]) == 0
+    return root
+
+
+def test_labels_name_the_loss_only_where_a_model_has_both():
+    keys = [("unet", "seed", "mse"), ("unet", "seed", "classification"), ("resnet", "seed", "mse")]
+    labels = evaluate.group_labels(keys)
+    assert labels[keys[0]] == "U-Net (mse)" and labels[keys[1]] == "U-Net (classification)"
+    assert labels[keys[2]] == "ResNet"
+
+
+def test_mse_and_classification_versions_of_a_model_sit_side_by_side_in_the_table(loss_pair):
+    lines = (loss_pair / "results" / "summary.md").read_text().splitlines()
+    quality = lines.index("## Colorization metrics")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines[quality + 4:quality + 9]]
+    assert rows[:3] == ["ResNet", "U-Net (classification)", "U-Net (mse)"]
+
+
+def test_figures_show_both_versions_of_a_model(loss_pair):
+    rows = read_csv(loss_pair / "results" / "metrics.csv")
+    assert {row["group"] for row in rows if row["kind"] == "run"} == {
+        "ResNet", "U-Net (classification)", "U-Net (mse)"}
+    # five columns: input, ResNet, two U-Nets, original
+    width, height = png_size(loss_pair / "images" / "Figure_1.png")
+    assert height == round((evaluate.FIGURE_WIDTH_IN / 5 + 0.4) * evaluate.FIGURE_DPI)
+
+
+def test_curves_give_cross_entropy_and_mse_separate_labelled_axes(loss_pair, tmp_path):
+    runs = loss_pair / "runs"
+    groups = {}
+    for folder in evaluate.discover_runs(runs):
+        config = evaluate.read_config(folder)
+        groups.setdefault(evaluate.group_key(config), []).append(
+            {"folder": folder, "config": config})
+    panels = evaluate.curves_figure(tmp_path / "curves.png", groups,
+                                    evaluate.group_labels(list(groups)))
+    by_title = dict(panels)
+    assert len(panels) == 3
+    assert "cross-entropy" in by_title["U-Net (classification)"]
+    assert "MSE" in by_title["U-Net (mse)"] and "MSE" in by_title["ResNet (mse)"]
