@@ -68,18 +68,6 @@ realcheck: setup
 		--images "$(REALCHECK_OUT)/figures" --figures 0
 	@sed -n '/^## Paired/,$$p' "$(REALCHECK_OUT)/summary.md"
 
-# Every run in $(RUNS) scored on a folder of real photos beside the gray baseline, with bootstrap
-# intervals; trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
-RUNS ?= runs
-PHOTOS ?= ../shared/realdata
-REALCHECK_OUT ?= results/realcheck
-
-realcheck: setup
-	@test -d "$(PHOTOS)" || { echo "realcheck: no photo folder $(PHOTOS); pass PHOTOS=DIR"; exit 1; }
-	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)" \
-		--images "$(REALCHECK_OUT)/figures" --figures 0
-	@sed -n '/^## Paired/,$$p' "$(REALCHECK_OUT)/summary.md"
-
 bench: setup
 	$(PY) bench.py
 
