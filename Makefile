@@ -21,7 +21,7 @@ SEEDS ?= 3
 STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 	$(if $(filter command line environment,$(origin DATA)),--no-build)
 
-.PHONY: setup demo data train reproduce test bench browser clean
+.PHONY: setup demo data train reproduce test bench browser clean realcheck
 
 setup: $(STAMP)
 
