@@ -1,0 +1,71 @@
+"""study.py: the plan, the skip of finished runs, and one tiny end-to-end pipeline."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study") / "data"
+    subprocess.run([sys.executable, str(ROOT / "dataset.py"), "--synthetic", "40", "--size", "32",
+                    "--out", str(out), "--workers", "1"], check=True, capture_output=True)
+    return out
+
+
+def test_plan_puts_seeds_outermost_and_uses_per_preset_epochs():
+    args = study.parse_args(["--seeds", "2", "--models", "unet", "resnet"])
+    plan = study.planned_runs(args)
+    assert [run["seed"] for run in plan] == [0] * 4 + [1] * 4
+    assert {run["epochs"] for run in plan if run["preset"] == "seed"} == {
+        study.DEFAULT_EPOCHS["seed"]}
+    assert plan[0]["run"] == "unet-seed-mse-s0"
+
+
+def test_epochs_override_every_preset():
+    plan = study.planned_runs(study.parse_args(["--epochs", "3"]))
+    assert {run["epochs"] for run in plan} == {3}
+
+
+def test_a_run_started_with_other_epochs_is_refused(tmp_path):
+    run = {"run": "unet-seed-mse-s0", "epochs": 5}
+    (tmp_path / run["run"]).mkdir()
+    (tmp_path / run["run"] / "config.json").write_text(json.dumps({"epochs": 4}))
+    with pytest.raises(SystemExit, match="4 epochs"):
+        study.run_status(tmp_path, run)
+
+
+def test_study_trains_evaluates_and_skips_finished_runs_on_rerun(tiny_data, tmp_path):
+    command = [sys.executable, str(ROOT / "study.py"), "--data", str(tiny_data), "--no-build",
+               "--models", "unet", "--presets", "seed", "--seeds", "1", "--epochs", "1",
+               "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "results"),
+               "--images", str(tmp_path / "figures"), "--photos", str(tmp_path / "none"),
+               "--no-readme"]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "estimated time" in first.stdout
+    model = tmp_path / "runs" / "unet-seed-mse-s0" / "model.keras"
+    assert model.is_file()
+    assert (tmp_path / "results" / "metrics.csv").is_file()
+    stamp = model.stat().st_mtime_ns
+
+    second = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "done" in second.stdout
+    assert "run 1/" not in second.stdout
+    assert model.stat().st_mtime_ns == stamp
+
+
+def test_missing_dataset_without_build_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "study.py"), "--data",
+                             str(tmp_path / "nothing"), "--no-build"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "no dataset" in result.stderr
