@@ -115,6 +115,21 @@ def test_tensorflow_soft_encoding_equals_numpy_reference(bins):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 
+def test_neighbours_from_the_candidate_table_are_the_k_nearest_of_all_bins(bins):
+    """Every point of a 1-unit lattice over the whole ab range, gamut edge and beyond included:
+    the k bins found are at the k smallest distances a search over all bins finds."""
+    axis = np.arange(-130.0, 130.5, 1.0, dtype=np.float32)
+    ab = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    distances = ((ab[:, None, :] - bins[None]) ** 2).sum(-1)
+    for neighbours in (1, 5, 10):
+        index, _ = ab_classes.neighbour_weights(ab, bins, neighbours)
+        found = np.sort(np.take_along_axis(distances, index.numpy(), axis=-1), axis=-1)
+        brute = np.sort(distances, axis=-1)[:, :neighbours]
+        np.testing.assert_allclose(found, brute, atol=1e-3)
+        assert index.numpy().max() < len(bins)  # never the padding entry
+        assert all(len(set(row)) == neighbours for row in index.numpy()[::97])
+
+
 # --------------------------------------------------------------------------- rebalancing
 
 
