@@ -51,7 +51,7 @@ CLASSES_FILE = "ab_classes.json"
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-NOT_COMPARED_ON_RESUME = ("verbose",)  # presentation only; every other argument must match
+NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout")  # not results; every other one must match
 REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
                       "amx_bf16", "amx_int8")
 
@@ -59,12 +59,15 @@ REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "a
 # --------------------------------------------------------------------------- data
 
 
-def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0):
+def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0, take=None,
+                 shard=(0, 1)):
     """A tf.data pipeline over (memory-mapped) Lab arrays -> (L/50-1, ab/128) batches.
 
     Only indices live in tf.data: each batch gathers its rows from the arrays with one sorted
     fancy-index read, so a dataset larger than memory is never loaded, let alone twice.
-    Flipping is horizontal and applied to L and ab together.
+    Flipping is horizontal and applied to L and ab together. For tf.distribute (see
+    distributed.py), `take` keeps the first images of each (shuffled) epoch and
+    shard = (index, count) reads every count-th of them: each worker reads only its share.
     """
     count, height, width = lightness.shape[:3]
 
@@ -88,6 +91,10 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0):
     data = tf.data.Dataset.range(count)
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if take is not None:
+        data = data.take(take)
+    if shard[1] > 1:
+        data = data.shard(shard[1], shard[0])
     data = data.batch(batch_size).map(read_batch, num_parallel_calls=tf.data.AUTOTUNE)
     if flip:
         data = data.map(random_flip, num_parallel_calls=tf.data.AUTOTUNE)
@@ -394,7 +401,9 @@ def parse_args(argv=None):
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
                         help="dataset folder written by dataset.py")
     parser.add_argument("--epochs", type=int, default=30, help="epochs in total")
-    parser.add_argument("--batch-size", type=int, default=32, help="images per step")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="images per step; with --distribute the global batch, split "
+                             "evenly across all replicas of all workers")
     parser.add_argument("--loss", default="mse", choices=LOSSES,
                         help="regression on ab/128, or classification over quantized ab "
                              "(Zhang et al. 2016: soft targets, rebalanced, annealed mean)")
@@ -413,7 +422,9 @@ def parse_args(argv=None):
                         help="classification: annealed-mean temperature of the saved model "
                              "(-> 0: the mode, 1: the mean)")
     parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="optimizer")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate")
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="learning rate for the global batch (--batch-size), whatever the "
+                             "number of devices or workers")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32")
@@ -428,6 +439,12 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="folder of run folders")
     parser.add_argument("--run", default=None,
                         help="run folder name (default {model}-{preset}-{loss}-s{seed})")
+    parser.add_argument("--distribute", default="none", choices=("none", "mirrored", "multiworker"),
+                        help="none = model.fit on one device; mirrored = tf.distribute over the "
+                             "local GPUs (or the CPU); multiworker = over the machines listed in "
+                             "the TF_CONFIG environment variable (see distributed.py)")
+    parser.add_argument("--peer-timeout", type=float, default=300,
+                        help="multiworker: seconds to wait for all workers to come up")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="Keras fit verbosity: 1 = progress bar, 2 = one line per epoch")
     args = parser.parse_args(argv)
@@ -438,6 +455,8 @@ def parse_args(argv=None):
         parser.error("--width, --learning-rate and --huber-delta must be positive")
     if args.patience < 0:
         parser.error("--patience must be 0 (off) or positive")
+    if args.peer_timeout <= 0:
+        parser.error("--peer-timeout must be positive")
     if args.neighbours < 1 or args.sigma <= 0 or args.temperature <= 0:
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
     if not 0 < args.rebalance_mix <= 1:
@@ -447,8 +466,27 @@ def parse_args(argv=None):
     return args
 
 
-def train(args):
-    """Fit one model into its run folder; returns the finished config (with the results)."""
+def fit_on_one_device(args, run_dir, best, speed, classes, train_arrays, val_arrays):
+    """Keras' model.fit: the path of --distribute none (distributed.fit drives the same parts)."""
+    model = build_compiled_model(args, classes)
+    train_data = make_dataset(*train_arrays, args.batch_size, shuffle=True, flip=args.flip,
+                              seed=args.seed)
+    val_data = make_dataset(*val_arrays, args.batch_size)
+    return model.fit(train_data, validation_data=val_data, epochs=args.epochs,
+                     callbacks=make_callbacks(args, run_dir, best, speed,
+                                              model_to_save(model, args, classes)),
+                     shuffle=False, verbose=args.verbose)
+
+
+def train(args, fit=fit_on_one_device):
+    """Fit one model into its run folder; returns the finished config (with the results).
+
+    With --distribute, distributed.train_distributed sets up the strategy and calls this with
+    its own fit.
+    """
+    if args.distribute != "none" and fit is fit_on_one_device:
+        import distributed  # it imports this module
+        return distributed.train_distributed(args)
     meta, (train_l, train_ab), (val_l, val_ab) = load_data(args.data)
     stride = models.total_stride(args.model, args.preset, head_of(args))
     if meta["size"] % stride:
@@ -483,15 +521,8 @@ def train(args):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(args.seed)
-        model = build_compiled_model(args, classes)
-        train_data = make_dataset(train_l, train_ab, args.batch_size, shuffle=True,
-                                  flip=args.flip, seed=args.seed)
-        val_data = make_dataset(val_l, val_ab, args.batch_size)
         speed = TrainingSpeed(len(train_l))
-        history = model.fit(train_data, validation_data=val_data, epochs=args.epochs,
-                            callbacks=make_callbacks(args, run_dir, best, speed,
-                                                     model_to_save(model, args, classes)),
-                            shuffle=False, verbose=args.verbose)
+        history = fit(args, run_dir, best, speed, classes, (train_l, train_ab), (val_l, val_ab))
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
 
