@@ -160,3 +160,16 @@ def test_contact_sheet_rejects_a_bad_count(tmp_path):
         assert error.code != 0
     else:
         raise AssertionError("--count 0 was accepted")
+
+
+def test_ridges_standing_mostly_in_a_lake_are_left_out():
+    shore = 60.0
+    far = np.full(100, 30.0)  # the farthest ridge stays even when low
+    clear = np.full(100, 40.0)  # clears the water everywhere
+    islands = np.full(100, 70.0)
+    islands[10:20] = 50.0  # a few peaks above the shore: they would read as islands
+    crests, bases, distances = mountains.above_water(
+        [far, clear, islands], [64.0, 80.0, 100.0], [1.0, 0.5, 0.1], shore, margin=2.0)
+    assert [c is far for c in crests] == [True, False]
+    assert crests[1] is clear
+    assert bases == [64.0, 80.0] and distances == [1.0, 0.5]
