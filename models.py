@@ -43,6 +43,14 @@ PRESETS = ("seed", "large")
 HEADS = ("regression", "classification")
 INPUT_SHAPE = (None, None, 1)
 SEED_DROPOUT = 0.2
+# Keras' default momentum (0.99) averages the inference statistics over ~100 steps; a study
+# run has only 25-60 steps per epoch, so the saved early-epoch models normalised with stale
+# statistics (seed U-Net: val MSE 0.0115 in inference vs 0.0075 with batch statistics).
+BN_MOMENTUM = 0.9
+
+
+def batch_norm(x):
+    return layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
 
 
 def conv(x, filters, kernel=3, strides=1, activation="relu", name=None, **kwargs):
@@ -66,16 +74,16 @@ def scaled(filters, width):
 def seed_autoencoder(inputs, width=1.0):
     w = lambda f: scaled(f, width)  # noqa: E731
     x = conv(inputs, w(8), strides=2)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm(x)
     x = conv(x, w(32))
     x = conv(x, w(32))
     x = conv(x, w(32), strides=2)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm(x)
     x = conv(x, w(64))
     x = conv(x, w(64))
     x = layers.Dropout(SEED_DROPOUT)(x)
     x = layers.UpSampling2D()(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm(x)
     x = conv(x, w(32))
     x = conv(x, w(32))
     x = layers.Dropout(SEED_DROPOUT)(x)
@@ -101,7 +109,7 @@ def seed_unet(inputs, width=1.0):
         x = conv(x, scaled(filters, width))
         x = conv(x, scaled(filters, width))
         if i > 0:
-            x = layers.BatchNormalization()(x)
+            x = batch_norm(x)
         x = layers.MaxPooling2D(2)(x)
         skips.append(x)
     x = conv(x, scaled(64, width), kernel=4, strides=2)  # centre, 1/32 resolution
@@ -127,7 +135,7 @@ def seed_unet_output(features):
 def conv_bn(x, filters, kernel=3, strides=1, activation="relu"):
     """Conv -> BatchNorm -> activation, the modern building block (no bias before BN)."""
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm(x)
     return layers.Activation(activation)(x) if activation else x
 
 
