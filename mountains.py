@@ -11,7 +11,7 @@ should learn that a confident wrong colour costs more than a pale one.
 
 Everything is vectorised numpy and deterministic from the seed (an int or a tuple of ints).
 Rendering happens at twice the size in linear light and is then box-downsampled (anti-aliasing),
-tone-mapped to sRGB with lens vignetting, slightly blurred and given light sensor noise.
+tone-mapped to sRGB, slightly blurred and given light sensor noise.
 """
 
 import argparse
@@ -43,7 +43,7 @@ VEGETATION = {  # forest, meadow
     "dry": ((0.05, 0.06, 0.03), (0.26, 0.21, 0.11)),
     "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
 }
-WATERS = ((0.02, 0.07, 0.07), (0.02, 0.045, 0.08), (0.035, 0.06, 0.04))  # teal, blue, green
+WATER = (0.03, 0.06, 0.07)
 
 
 @dataclass
@@ -191,10 +191,7 @@ def make_light(scene, rng):
     sun = np.array([1.0, 0.92, 0.78]) * (1 - warmth) + np.array([1.0, 0.55, 0.25]) * warmth
     sun = jitter(rng, sun, 0.04, 0.1) * {"clear": 1.6, "hazy": 1.2, "overcast": 0.25,
                                           "sunset": 1.1}[scene.sky]
-    # skylight plus light bounced off the ground: shadows are bluish, not sky-blue, and vary
     ambient = 0.22 * zenith + 0.1 * horizon
-    ground = np.array([0.9, 1.0, 0.75], np.float32) if scene.season != "dry" else 1.0
-    ambient = (0.35 * ambient + 0.65 * ambient.mean() * ground) * rng.uniform(0.45, 1.1)
     if scene.sky == "overcast":
         ambient = 0.7 * horizon
     return Light(direction / np.linalg.norm(direction), sun.astype(np.float32),
@@ -340,7 +337,7 @@ def material_weights(scene, rows, band, crest, base, near, steep, fields, orient
     strata = 0.9 + 0.1 * np.sin((rows[:, None] + 20 * patches) * palette["strata"])
     rock_texture = (0.6 + 0.8 * detail) * strata
 
-    tree_line = scene.tree_line + 0.8 * near  # near ridges are lower hills: greener
+    tree_line = scene.tree_line + 0.6 * near  # near ridges are lower hills: greener
     vegetation = smoothstep(tree_line + 0.1, tree_line - 0.1,
                             altitude + 0.3 * (patches - 0.5)) * (1 - 0.7 * steep)
     forest = smoothstep(0.45, 0.6, patches + 0.25 * (altitude - 0.3) + palette["forest_bias"])
@@ -476,7 +473,7 @@ def render_lake(scene, rng, image):
     mirror = image[source[:, None], cols]
     mirror = 0.5 * mirror + 0.25 * np.roll(mirror, 1, axis=0) + 0.25 * np.roll(mirror, -1, axis=0)
     reflectance = (rng.uniform(0.55, 0.85) * (1 - 0.4 * grazing))[:, None, None]
-    water = jitter(rng, WATERS[rng.integers(len(WATERS))], 0.15, 0.2)
+    water = jitter(rng, WATER, 0.15, 0.2)
     image[shore:] = mirror * reflectance + water * (1 - reflectance)
     return image
 
@@ -490,13 +487,10 @@ def develop(linear, rng):
     image = sum(linear[i::RENDER_SCALE, j::RENDER_SCALE] for i in range(RENDER_SCALE)
                 for j in range(RENDER_SCALE)) * (1.0 / RENDER_SCALE ** 2)
     image = image * np.exp(rng.normal(0.0, 0.03, 3)).astype(np.float32)  # white balance
-    image = image * rng.uniform(0.45, 1.1)
-    yy, xx = np.ogrid[-1.0:1.0:image.shape[0] * 1j, -1.0:1.0:image.shape[1] * 1j]
-    vignette = 1.0 - rng.uniform(0.0, 0.35) * 0.5 * (yy * yy + xx * xx)  # lens falloff
-    image = image * vignette[..., None].astype(np.float32)
+    image = image * rng.uniform(0.55, 1.1)
     image = image / (1.0 + 0.35 * image)  # soft shoulder instead of a hard clip
     srgb = np.clip(image * 1.2, 0.0, 1.0) ** (1 / 2.2)
-    contrast = rng.uniform(0.3, 0.95)  # an S-curve: deeper shadows, brighter clouds and snow
+    contrast = rng.uniform(0.2, 0.9)  # an S-curve: deeper shadows, brighter clouds and snow
     srgb = srgb - contrast * np.sin(2 * np.pi * srgb) / (2 * np.pi)
     gray = srgb.mean(axis=2, keepdims=True)
     srgb = gray + (srgb - gray) * rng.uniform(0.95, 1.3)
