@@ -58,7 +58,8 @@ test: setup browser
 
 # Every run in $(RUNS) scored on a folder of real photos beside the gray baseline, with bootstrap
 # intervals; trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
-RUNS ?= runs
+# One runs folder per dataset: runs of one model from two datasets would be grouped as seeds.
+RUNS ?= runs/study
 PHOTOS ?= ../shared/realdata
 REALCHECK_OUT ?= results/realcheck
 
