@@ -197,14 +197,17 @@ def test_killed_run_resumes_to_the_same_photos(tmp_path):
     try:
         out = tmp_path / "raw"
         argv = scrape_argv(server, out, "--workers", "1")
+        # Its own process group, so the kill takes chromedriver and Chromium with it, as a
+        # killed terminal would; killing the scraper alone leaves an orphaned browser behind.
         process = subprocess.Popen([sys.executable, str(ROOT / "scrape.py"), *argv], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
         path = out / scrape.MANIFEST
         deadline = time.monotonic() + 90
         while not (path.exists() and path.read_text().count("\n") >= 4):
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
-        os.kill(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         finished = [json.loads(line)["url"] for line in path.read_text().splitlines()]
         assert len(finished) < len(server.results)
