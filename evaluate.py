@@ -493,10 +493,25 @@ def summary_markdown(rows, comparisons, bad, source, resamples):
     return "\n".join(parts)
 
 
-def readme_block(rows, comparisons, source, figure_paths, other_paths):
+def training_summary(groups, labels):
+    """One sentence on how long the runs trained, so the block says what produced it."""
+    def epochs_of(config):
+        return str(config.get("epochs_run") or config.get("epochs") or "?")
+
+    epochs = {labels[key]: sorted({epochs_of(e["config"]) for e in entries})
+              for key, entries in groups.items()}
+    spans = {tuple(v) for v in epochs.values()}
+    if len(spans) == 1:
+        (span,) = spans
+        return f"Every run trained for {'/'.join(span)} epochs."
+    return "Epochs per run: " + "; ".join(
+        f"{label} {'/'.join(v)}" for label, v in epochs.items()) + "."
+
+
+def readme_block(rows, comparisons, source, figure_paths, other_paths, trained=""):
     lines = [
         "## Results", "",
-        f"Scored by `evaluate.py` on {source}; means over images, "
+        f"Scored by `evaluate.py` on {source}. {trained} Means over images, "
         "mean ± std over seeds where n > 1. The seed study's published numbers were measured on "
         "its own test set of scraped photos at 128x128: they sit beside ours for reference, not "
         "as a like-for-like comparison. Its `loss` is MSE on ab/255 and its `accuracy` is "
@@ -697,7 +712,8 @@ def colorfulness_figure(path, groups, baselines, labels):
     bars = []  # (name, mean, std or None, colour)
     for colour, (key, entries) in enumerate(groups.items()):
         mean, std, n = summarize(entries, "colorfulness")
-        bars.append((f"{labels[key]}\n(n={n})", mean, std if n > 1 else None, f"C{colour}"))
+        label = labels[key].replace(" (", "\n(")  # one line per word group: no overlap
+        bars.append((f"{label}\n(n={n})", mean, std if n > 1 else None, f"C{colour}"))
     for entry in baselines.values():
         bars.append((entry["short"], float(np.mean(entry["scores"]["colorfulness"])), None, "0.65"))
     original = float(np.mean(next(iter(baselines.values()))["scores"]["colorfulness_original"]))
@@ -917,7 +933,8 @@ def main(argv=None):
         base = args.readme.resolve().parent
         relative = [Path(os.path.relpath(p.resolve(), base)).as_posix() for p in figure_paths]
         others = [(t, Path(os.path.relpath(p.resolve(), base)).as_posix()) for t, p in plots]
-        block = readme_block(rows, comparisons, source, relative, others)
+        block = readme_block(rows, comparisons, source, relative, others,
+                             training_summary(groups, labels))
         changed = update_readme(args.readme, block)
         print(f"{args.readme}: results block {'updated' if changed else 'unchanged'}")
     print(seed_table(rows))

@@ -417,3 +417,12 @@ def test_curves_give_cross_entropy_and_mse_separate_labelled_axes(loss_pair, tmp
     assert len(panels) == 3
     assert "cross-entropy" in by_title["U-Net (classification)"]
     assert "MSE" in by_title["U-Net (mse)"] and "MSE" in by_title["ResNet (mse)"]
+
+
+def test_readme_block_says_how_long_the_runs_trained():
+    groups = {("unet", "seed", "mse"): [{"config": {"epochs": 9, "epochs_run": 5}}],
+              ("resnet", "seed", "mse"): [{"config": {"epochs": 5}}]}
+    labels = {("unet", "seed", "mse"): "U-Net", ("resnet", "seed", "mse"): "ResNet"}
+    assert evaluate.training_summary(groups, labels) == "Every run trained for 5 epochs."
+    groups[("resnet", "seed", "mse")][0]["config"]["epochs"] = 7
+    assert evaluate.training_summary(groups, labels) == "Epochs per run: U-Net 5; ResNet 7."
