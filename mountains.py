@@ -506,7 +506,6 @@ def develop(linear, rng):
 
 
 def render_scene(scene, rng, size):
-    side = size * RENDER_SCALE
     light = make_light(scene, rng)
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)

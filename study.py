@@ -21,10 +21,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dataset  # noqa: E402
 import models  # noqa: E402
+import train  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores:
@@ -79,10 +81,6 @@ def calibrate(model, preset, size, batch_size):
     Runs in this process with train.py's own model builder, precision policy and
     optimizer, so the estimate reflects what the runs will do on this machine.
     """
-    import keras
-
-    import train
-
     args = train.parse_args(["--model", model, "--preset", preset,
                              "--batch-size", str(batch_size)])
     previous = keras.mixed_precision.global_policy()

@@ -152,7 +152,7 @@ def test_mirrored_on_one_device_trains_like_model_fit(ramp_data, tmp_path):
         config = train.train(train.parse_args([*base, "--runs", str(runs), "--distribute", mode]))
         with open(runs / "resnet-seed-mse-s0" / "history.csv", newline="") as f:
             results[mode] = list(csv.DictReader(f)), config
-    (fit_rows, fit_config), (loop_rows, loop_config) = results["none"], results["mirrored"]
+    (fit_rows, _), (loop_rows, loop_config) = results["none"], results["mirrored"]
     assert [row.keys() for row in loop_rows] == [row.keys() for row in fit_rows]
     for fit_row, loop_row in zip(fit_rows, loop_rows):
         for column in ("loss", "val_loss"):
