@@ -377,6 +377,16 @@ def write_dataset(out, items, meta):
     return write_dataset_stream(out, (with_lab(it) for it in items), len(items), meta)
 
 
+def write_images(out, images, ids, source, fractions=DEFAULT_FRACTIONS):
+    """Write in-memory uint8 sRGB images (tests, benchmarks) as a dataset folder, hashed,
+    split and written exactly as the builders do."""
+    items = [{"digest": hashlib.sha256(rgb.tobytes()).hexdigest(), "id": name, "rgb": rgb}
+             for rgb, name in zip(images, ids)]
+    meta = {"source": source, "size": int(images[0].shape[0]), "skipped": [],
+            "split": split_meta(fractions)}
+    return write_dataset(out, items, meta)
+
+
 def write_dataset_stream(out, results, capacity, meta):
     """Write decoded results (see decode_job) atomically as a dataset folder at `out`.
 

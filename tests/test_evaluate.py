@@ -1,7 +1,6 @@
 """evaluate.py: the metrics on known cases, and the command on tiny real runs and a tiny dataset."""
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -35,14 +34,9 @@ def smooth_image(rng):
 
 def write_tiny_dataset(folder, count=12, seed=0, fractions=(0.4, 0.2, 0.4)):
     rng = np.random.default_rng(seed)
-    items = []
-    for i in range(count):
-        rgb = smooth_image(rng)
-        items.append({"digest": hashlib.sha256(rgb.tobytes()).hexdigest(), "id": f"img-{i}",
-                      "rgb": rgb})
-    meta = {"source": "test", "size": SIZE, "skipped": [],
-            "split": {"rule": "sha256", "fractions": list(fractions)}}
-    return dataset.write_dataset(folder, items, meta)
+    images = [smooth_image(rng) for _ in range(count)]
+    return dataset.write_images(folder, images, [f"img-{i}" for i in range(count)], "test",
+                                fractions)
 
 
 def tiny_model(filters, loss):

@@ -2,7 +2,6 @@
 with --loss classification it keeps colours that regression averages to gray."""
 
 import csv
-import hashlib
 import json
 import os
 import signal
@@ -39,14 +38,9 @@ def ramp_image(rng):
 
 def write_ramp_dataset(folder, count=64, seed=0):
     rng = np.random.default_rng(seed)
-    items = []
-    for i in range(count):
-        rgb = ramp_image(rng)
-        digest = hashlib.sha256(rgb.tobytes()).hexdigest()
-        items.append({"digest": digest, "id": f"ramp-{i}", "rgb": rgb})
-    meta = {"source": "test ramp", "size": SIZE, "skipped": [],
-            "split": {"rule": "digest", "fractions": [0.7, 0.3, 0.0]}}
-    return dataset.write_dataset(folder, items, meta)
+    images = [ramp_image(rng) for _ in range(count)]
+    return dataset.write_images(folder, images, [f"ramp-{i}" for i in range(count)],
+                                "test ramp", (0.7, 0.3, 0.0))
 
 
 @pytest.fixture(scope="module")
@@ -203,19 +197,16 @@ def write_two_colour_dataset(folder, patterns=48, seed=11, size=SIZE):
     regression optimum (the mean) is gray, while the true distribution has two modes."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size] / size
-    items = []
+    images, ids = [], []
     for i in range(patterns):
         fy, fx = rng.uniform(1.0, 4.0, 2)
         lightness = 50.0 + 20.0 * np.sin(2 * np.pi * (fx * x + fy * y) + rng.uniform(0, 2 * np.pi))
         for colour, ab in enumerate(TWO_COLOURS):
             lab_image = np.concatenate([lightness[..., None],
                                         np.broadcast_to(ab, (size, size, 2))], axis=-1)
-            rgb = lab.lab_to_rgb_uint8(lab_image.astype(np.float32))
-            items.append({"digest": hashlib.sha256(rgb.tobytes()).hexdigest(),
-                          "id": f"pattern-{i}-colour-{colour}", "rgb": rgb})
-    meta = {"source": "test two colours", "size": size, "skipped": [],
-            "split": {"rule": "digest", "fractions": [0.75, 0.25, 0.0]}}
-    return dataset.write_dataset(folder, items, meta)
+            images.append(lab.lab_to_rgb_uint8(lab_image.astype(np.float32)))
+            ids.append(f"pattern-{i}-colour-{colour}")
+    return dataset.write_images(folder, images, ids, "test two colours", (0.75, 0.25, 0.0))
 
 
 def mean_chroma(ab_over_128):
