@@ -680,7 +680,8 @@ def parse_args(argv=None):
                         help="square photos by centre crop, by padding (black bars) or by "
                              "plain resize (distorts)")
     parser.add_argument("--no-draft", dest="draft", action="store_false",
-                        help="decode JPEGs at full resolution (slower; for comparison)")
+                        help="decode JPEGs at full resolution (slower; for comparison) "
+                             "(draft decoding on: %(default)s)")
     parser.add_argument("--min-chroma", type=float, default=DEFAULT_MIN_CHROMA,
                         help="photos whose mean Lab chroma is below this are skipped as grayscale")
     parser.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,

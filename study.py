@@ -150,7 +150,7 @@ def train_one(run, args):
 def evaluate_all(args):
     command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
                "--runs", str(args.runs), "--out", str(args.out), "--images", str(args.images)]
-    if args.update_readme:
+    if not args.no_readme:
         command.append("--update-readme")
     subprocess.run(command, check=True)
     if args.photos and Path(args.photos).is_dir():
@@ -196,9 +196,9 @@ def parse_args(argv=None):
                         help="evaluate.py --images (the README's figures)")
     parser.add_argument("--photos", type=Path, default=HERE.parent / "shared" / "realdata",
                         help="a folder of real photos also scored, if it exists")
-    parser.add_argument("--no-readme", dest="update_readme", action="store_false",
-                        help="do not rewrite the README's results block")
-    parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+    parser.add_argument("--no-readme", action="store_true",
+                        help="leave the README's results block as it is")
+    parser.add_argument("--no-evaluate", action="store_true",
                         help="train only; skip evaluate.py")
     parser.add_argument("--plan-only", action="store_true",
                         help="print the plan and the time estimate, then stop")
@@ -232,7 +232,7 @@ def main(argv=None):
               f"({elapsed / 60:.0f} min elapsed, ~{left / 60:.0f} min left)", flush=True)
         train_one(run, args)
     print(f"\ntraining took {(time.perf_counter() - started) / 60:.1f} min")
-    if args.evaluate:
+    if not args.no_evaluate:
         evaluate_all(args)
     return 0
 

@@ -429,7 +429,8 @@ def parse_args(argv=None):
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32")
     parser.add_argument("--no-flip", dest="flip", action="store_false",
-                        help="turn off random horizontal flips of the training images")
+                        help="turn off random horizontal flips of the training images "
+                             "(flips on: %(default)s)")
     parser.add_argument("--patience", type=int, default=0,
                         help="stop after this many epochs without val improvement (0 = never)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
