@@ -29,7 +29,8 @@ two groups, side by side in every table and figure; the loss curves give each it
 
 Writes --out/metrics.csv (one row per run and baseline), --out/per_image.csv, --out/summary.md,
 and --images/Figure_1..N.png, curves.png, auc.png, colorfulness.png; --update-readme rewrites the
-block between the results markers in README.md, and nothing else.
+block between the results markers in README.md (with --photos: the block between the
+real-photos markers, a table without figures), and nothing else.
 """
 
 import argparse
@@ -53,6 +54,9 @@ SEED_AB_OFFSET = 128.0  # the seed's OpenCV Lab stored ab + 128 ...
 SEED_AB_SCALE = 255.0  # ... and trained on that divided by 255
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
+# With --photos, --update-readme writes this block instead: the real photos get their own table.
+PHOTOS_README_START = "<!-- real-photos:start -->"
+PHOTOS_README_END = "<!-- real-photos:end -->"
 FIGURE_WIDTH_IN = 10.0
 FIGURE_DPI = 96  # 960 px wide: the width a README shows without scaling much
 CONFIDENCE = 0.95
@@ -533,15 +537,30 @@ def readme_block(rows, comparisons, source, figure_paths, other_paths, trained="
     return "\n".join(lines).rstrip("\n")
 
 
-def update_readme(path, block):
-    """Replace what lies between the results markers; everything else stays byte for byte."""
+def photos_readme_block(rows, comparisons, source, trained=""):
+    """The real-photo table: numbers only, no figures, since the photos are not ours to show."""
+    against_gray = [row for row in comparisons if row["b"] == "gray baseline"]
+    return "\n".join([
+        "### On real photos", "",
+        f"The same runs scored by `evaluate.py --photos` on {source}, prepared like any photo "
+        f"folder (dataset.py: centre crop, resized to the training size). {trained} Means over "
+        "photos, mean ± std over seeds where n > 1. The photos are not part of this repository "
+        "and no figure shows them.", "",
+        quality_table(rows), "",
+        "Each model against the gray baseline on the same photos (bootstrap 95% interval over "
+        "photos; with 20 photos only large gaps are significant):", "",
+        comparison_table(against_gray, README_COMPARED)])
+
+
+def update_readme(path, block, start_marker=README_START, end_marker=README_END):
+    """Replace what lies between the two markers; everything else stays byte for byte."""
     path = Path(path)
     text = path.read_text()
-    start = text.find(README_START)
-    end = text.find(README_END)
+    start = text.find(start_marker)
+    end = text.find(end_marker)
     if start < 0 or end < start:
-        raise SystemExit(f"{path}: needs the markers {README_START} and {README_END}, in order")
-    head = text[:start + len(README_START)]
+        raise SystemExit(f"{path}: needs the markers {start_marker} and {end_marker}, in order")
+    head = text[:start + len(start_marker)]
     new = head + "\n" + block + "\n" + text[end:]
     if new != text:
         write_atomic(path, new.encode())
@@ -846,7 +865,8 @@ def parse_args(argv=None):
     parser.add_argument("--skip-bad", action="store_true",
                         help="evaluate the good runs and list the bad ones instead of stopping")
     parser.add_argument("--update-readme", action="store_true",
-                        help="rewrite the results block of --readme")
+                        help="rewrite the results block of --readme (with --photos: its "
+                             "real-photos block)")
     parser.add_argument("--readme", type=Path, default=Path("README.md"),
                         help="README whose results block --update-readme rewrites")
     args = parser.parse_args(argv)
@@ -931,12 +951,19 @@ def main(argv=None):
                                         keep)
     if args.update_readme:
         base = args.readme.resolve().parent
-        relative = [Path(os.path.relpath(p.resolve(), base)).as_posix() for p in figure_paths]
-        others = [(t, Path(os.path.relpath(p.resolve(), base)).as_posix()) for t, p in plots]
-        block = readme_block(rows, comparisons, source, relative, others,
-                             training_summary(groups, labels))
-        changed = update_readme(args.readme, block)
-        print(f"{args.readme}: results block {'updated' if changed else 'unchanged'}")
+        trained = training_summary(groups, labels)
+        if args.photos is not None:
+            where = Path(os.path.relpath(args.photos.resolve(), base)).as_posix()
+            block = photos_readme_block(rows, comparisons,
+                                        f"{len(lightness)} real photos from `{where}`", trained)
+            changed = update_readme(args.readme, block, PHOTOS_README_START, PHOTOS_README_END)
+        else:
+            relative = [Path(os.path.relpath(p.resolve(), base)).as_posix() for p in figure_paths]
+            others = [(t, Path(os.path.relpath(p.resolve(), base)).as_posix()) for t, p in plots]
+            block = readme_block(rows, comparisons, source, relative, others, trained)
+            changed = update_readme(args.readme, block)
+        print(f"{args.readme}: {'real-photo' if args.photos else 'results'} block "
+              f"{'updated' if changed else 'unchanged'}")
     print(seed_table(rows))
     print()
     print(quality_table(rows))

@@ -154,10 +154,13 @@ def evaluate_all(args):
         command.append("--update-readme")
     subprocess.run(command, check=True)
     if args.photos and Path(args.photos).is_dir():
-        subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
-                        "--runs", str(args.runs), "--photos", str(args.photos),
-                        "--out", str(Path(args.out) / "real-photos"),
-                        "--images", str(Path(args.out) / "real-photos")], check=True)
+        command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
+                   "--runs", str(args.runs), "--photos", str(args.photos),
+                   "--out", str(Path(args.out) / "real-photos"),
+                   "--images", str(Path(args.out) / "real-photos")]
+        if not args.no_readme:
+            command.append("--update-readme")
+        subprocess.run(command, check=True)
 
 
 def build_dataset_if_missing(args):

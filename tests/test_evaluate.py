@@ -342,6 +342,30 @@ def test_photos_are_scored_whatever_dataset_the_runs_saw(project, tmp_path):
     assert "unet-seed-mse-s0" in {row["name"] for row in rows}
 
 
+def test_photos_fill_their_own_readme_block_without_figures(project, tmp_path):
+    write_photos(tmp_path / "photos")
+    readme = tmp_path / "README.md"
+    results = f"{evaluate.README_START}\nsynthetic results\n{evaluate.README_END}\n"
+    readme.write_text(f"# T\n\n{results}\n{evaluate.PHOTOS_README_START}\nSTALE\n"
+                      f"{evaluate.PHOTOS_README_END}\n\nAfter.\n")
+    argv = ["--data", str(project["data"]), "--runs", str(project["runs"]),
+            "--out", str(tmp_path / "out"), "--images", str(tmp_path / "figures"),
+            "--photos", str(tmp_path / "photos"), "--bootstrap", "200",
+            "--update-readme", "--readme", str(readme)]
+    assert evaluate.main(argv) == 0
+    text = readme.read_text()
+    assert results in text and text.endswith(f"{evaluate.PHOTOS_README_END}\n\nAfter.\n")
+    block = text.split(evaluate.PHOTOS_README_START)[1].split(evaluate.PHOTOS_README_END)[0]
+    assert "STALE" not in block and "3 real photos from" in block
+    assert "| U-Net | n=2 |" in block and "| gray baseline (ab = 0) | - |" in block
+    assert "U-Net - gray baseline | ab RMSE" in block
+    comparisons = block.split("Each model against the gray baseline")[1]
+    rows = [line for line in comparisons.splitlines() if line.startswith("| ") and "|---" not in
+            line and not line.startswith("| comparison")]
+    assert len(rows) == 4 and all(" - gray baseline |" in row for row in rows)  # 2 groups x 2
+    assert "![" not in block  # real photos are never shown
+
+
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     write_photos(tmp_path / "photos")
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
