@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-# make demo: the three seed-preset networks, one seed, a few epochs (about 10 min on 2 cores).
+# make demo: the three seed-preset networks, one seed, a few epochs (about 6 min on 2 cores).
 DEMO_DATA := data/mountains-synth-demo
 DEMO_IMAGES ?= 1000
 DEMO_EPOCHS ?= 6
