@@ -951,16 +951,18 @@ def main(argv=None):
                                         keep)
     if args.update_readme:
         base = args.readme.resolve().parent
+
+        def from_readme(path):  # links and folder names as the README sees them
+            return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+
         trained = training_summary(groups, labels)
         if args.photos is not None:
-            where = Path(os.path.relpath(args.photos.resolve(), base)).as_posix()
-            block = photos_readme_block(rows, comparisons,
-                                        f"{len(lightness)} real photos from `{where}`", trained)
+            photos = f"{len(lightness)} real photos from `{from_readme(args.photos)}`"
+            block = photos_readme_block(rows, comparisons, photos, trained)
             changed = update_readme(args.readme, block, PHOTOS_README_START, PHOTOS_README_END)
         else:
-            relative = [Path(os.path.relpath(p.resolve(), base)).as_posix() for p in figure_paths]
-            others = [(t, Path(os.path.relpath(p.resolve(), base)).as_posix()) for t, p in plots]
-            block = readme_block(rows, comparisons, source, relative, others, trained)
+            block = readme_block(rows, comparisons, source, [from_readme(p) for p in figure_paths],
+                                 [(t, from_readme(p)) for t, p in plots], trained)
             changed = update_readme(args.readme, block)
         print(f"{args.readme}: {'real-photo' if args.photos else 'results'} block "
               f"{'updated' if changed else 'unchanged'}")

@@ -29,9 +29,8 @@ import models  # noqa: E402
 import train  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-# Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores:
-# measured training speeds at 128 px (seed 65/40/105 images/s for autoencoder/resnet/unet,
-# large 38/41/32) give about 34 min per seed, 101 min for three; --epochs overrides both.
+# Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores
+# (measured 2026-11-26: 112 min of training, 2 of evaluation); --epochs overrides both.
 DEFAULT_EPOCHS = {"seed": 10, "large": 6}
 CALIBRATION_STEPS = 4
 # Real epochs are slower than the calibration's bare train_on_batch steps (data pipeline,
@@ -151,19 +150,19 @@ def train_one(run, args):
 
 
 def evaluate_all(args):
+    """The test split (the README's results block and figures), then the real photos if any."""
+    run_evaluate(args, "--out", str(args.out), "--images", str(args.images))
+    if args.photos and Path(args.photos).is_dir():
+        real = str(Path(args.out) / "real-photos")
+        run_evaluate(args, "--photos", str(args.photos), "--out", real, "--images", real)
+
+
+def run_evaluate(args, *options):
     command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
-               "--runs", str(args.runs), "--out", str(args.out), "--images", str(args.images)]
+               "--runs", str(args.runs), *options]
     if not args.no_readme:
         command.append("--update-readme")
     subprocess.run(command, check=True)
-    if args.photos and Path(args.photos).is_dir():
-        command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
-                   "--runs", str(args.runs), "--photos", str(args.photos),
-                   "--out", str(Path(args.out) / "real-photos"),
-                   "--images", str(Path(args.out) / "real-photos")]
-        if not args.no_readme:
-            command.append("--update-readme")
-        subprocess.run(command, check=True)
 
 
 def build_dataset_if_missing(args):
@@ -203,7 +202,7 @@ def parse_args(argv=None):
     parser.add_argument("--photos", type=Path, default=HERE.parent / "shared" / "realdata",
                         help="a folder of real photos also scored, if it exists")
     parser.add_argument("--no-readme", action="store_true",
-                        help="leave the README's results block as it is")
+                        help="leave the README's results and real-photo blocks as they are")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="train only; skip evaluate.py")
     parser.add_argument("--plan-only", action="store_true",
