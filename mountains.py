@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
-SKY_WEIGHTS = (0.42, 0.2, 0.2, 0.18)
+SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
 RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsample
@@ -43,7 +43,7 @@ VEGETATION = {  # forest, meadow
     "dry": ((0.05, 0.06, 0.03), (0.26, 0.21, 0.11)),
     "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
 }
-WATER = (0.03, 0.06, 0.07)
+WATERS = ((0.02, 0.05, 0.09), (0.02, 0.08, 0.09), (0.03, 0.13, 0.14))  # deep, teal, glacial
 
 
 @dataclass
@@ -81,12 +81,12 @@ def sample_scene(rng):
     sun_visible = sky in ("clear", "hazy", "sunset") and abs(azimuth) > 120 and rng.random() < 0.7
     cloud_cover = {"clear": rng.uniform(0.0, 0.45), "hazy": rng.uniform(0.0, 0.35),
                    "overcast": rng.uniform(0.6, 1.0), "sunset": rng.uniform(0.1, 0.7)}[sky]
-    haze = {"clear": rng.uniform(0.15, 0.6), "hazy": rng.uniform(0.6, 1.4),
-            "overcast": rng.uniform(0.4, 1.0), "sunset": rng.uniform(0.3, 0.9)}[sky]
+    haze = {"clear": rng.uniform(0.1, 0.45), "hazy": rng.uniform(0.45, 1.1),
+            "overcast": rng.uniform(0.3, 0.8), "sunset": rng.uniform(0.2, 0.7)}[sky]
     snowy = rng.random() < (0.3 if season == "dry" else 0.6)
     snow_line = rng.uniform(0.25, 0.8) if snowy else 2.0
     tree_line = rng.uniform(0.2, 0.85) if season != "dry" else rng.uniform(0.05, 0.4)
-    lake = rng.random() < 0.25
+    lake = rng.random() < 0.3
     horizon = rng.uniform(0.35, 0.68)
     return Scene(sky=sky, season=season, sun_elevation=float(elevation),
                  sun_azimuth=float(azimuth), sun_visible=bool(sun_visible),
@@ -402,7 +402,7 @@ def render_ridges(scene, light, rng, image):
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
     misty = scene.sky in ("hazy", "overcast")
-    fog_amount = rng.uniform(0.0, 0.4) if misty else rng.uniform(0.0, 0.15)
+    fog_amount = rng.uniform(0.0, 0.3) if misty else rng.uniform(0.0, 0.1)
     palette = scene_palette(scene, rng)
     orientations = rng.permutation(4)
     # fBm values gather around 0.5: below this level a cloud shades the land
@@ -460,7 +460,12 @@ def paint_ridge(image, colour, crest, first_row):
 
 
 def render_lake(scene, rng, image):
-    """Below the shore line the scene mirrors itself, darkened, tinted and rippled."""
+    """Below the shore line the scene mirrors itself, darkened, tinted and rippled.
+
+    Mountain lakes are mostly seen from above, where the mirror weakens and the water's own deep
+    blue, teal or glacial turquoise shows: a lake that only mirrored the slopes taught models
+    to paint real lakes green.
+    """
     h, w, _ = image.shape
     shore = int(scene.lake_level * h)
     rows = np.arange(shore, h)
@@ -472,8 +477,8 @@ def render_lake(scene, rng, image):
     cols = (np.arange(w)[None, :] + offsets[:, None]) % w
     mirror = image[source[:, None], cols]
     mirror = 0.5 * mirror + 0.25 * np.roll(mirror, 1, axis=0) + 0.25 * np.roll(mirror, -1, axis=0)
-    reflectance = (rng.uniform(0.55, 0.85) * (1 - 0.4 * grazing))[:, None, None]
-    water = jitter(rng, WATER, 0.15, 0.2)
+    reflectance = (rng.uniform(0.3, 0.85) * (1 - 0.5 * grazing))[:, None, None]
+    water = jitter(rng, WATERS[rng.integers(len(WATERS))], 0.1, 0.2)
     image[shore:] = mirror * reflectance + water * (1 - reflectance)
     return image
 
