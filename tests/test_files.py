@@ -1,0 +1,64 @@
+"""files.py: every write is whole or not at all."""
+
+import json
+import os
+
+import pytest
+
+import files
+
+
+def test_atomic_write_replaces_the_file_when_the_block_finishes(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with files.atomic_write(path) as f:
+        f.write("new")
+    assert path.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_atomic_write_keeps_the_old_file_when_the_block_fails(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_write(path) as f:
+            f.write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_atomic_write_refuses_append_mode(tmp_path):
+    with pytest.raises(ValueError, match="whole files"):
+        with files.atomic_write(tmp_path / "a.txt", "a"):
+            pass
+
+
+def test_write_json_atomic_creates_missing_folders(tmp_path):
+    path = tmp_path / "deep" / "er" / "config.json"
+    files.write_json_atomic(path, {"b": 1, "a": [2]})
+    assert json.loads(path.read_text()) == {"a": [2], "b": 1}
+
+
+def test_replace_dir_swaps_in_the_new_folder(tmp_path):
+    dest, new = tmp_path / "data", tmp_path / "incoming"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "new.txt").write_text("new")
+    files.replace_dir(new, dest)
+    assert sorted(p.name for p in dest.iterdir()) == ["new.txt"]
+    assert not new.exists()
+
+
+def test_remove_leftovers_deletes_dead_runs_temporaries_and_restores_a_lost_folder(tmp_path):
+    out = tmp_path / "data"
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    (tmp_path / f".data.tmp-{dead}").mkdir()
+    (tmp_path / f".data.old-{dead}").mkdir()
+    (tmp_path / f".data.old-{dead}" / "meta.json").write_text("{}")
+    alive = tmp_path / f".data.tmp-{os.getpid()}"
+    alive.mkdir()
+    files.remove_leftovers(out)
+    assert (out / "meta.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "data"]
