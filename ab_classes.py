@@ -20,6 +20,7 @@ import functools
 import json
 import os
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf

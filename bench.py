@@ -12,6 +12,8 @@ This machine is shared and noisy: compare only ratios measured side by side in o
 import argparse
 import sys
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+
 
 SYNTHETIC_SIZE = 128
 SYNTHETIC_SINGLE = 200  # images rendered in this process per repeat
@@ -169,7 +171,6 @@ def bench_train(args):
     import statistics
     import tempfile
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import models
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -271,7 +272,6 @@ def bench_colorize(args):
     import numpy as np
     from PIL import Image
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import colorize
     import models
 

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import lab
 
 TRAIN_HINT = ("train one first: `make train` (the seed networks on the built-in landscapes), "
@@ -64,7 +65,6 @@ def read_model_config(model_path):
 
 def load_model(model_path):
     """Load once per run; Keras is imported here so that --help and argument errors stay instant."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     try:

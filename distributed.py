@@ -36,6 +36,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf

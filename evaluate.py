@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import dataset
 import lab
 

@@ -33,6 +33,7 @@ percent). Training costs about 3x the forward FLOPs.
 import math
 import sys
 
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
 from keras import layers
 

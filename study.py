@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cpu  # noqa: F401,E402  (TensorFlow's CPU settings: before TensorFlow loads)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

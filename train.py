@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cpu  # noqa: F401,E402  (TensorFlow's CPU settings: before TensorFlow loads)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
