@@ -8,56 +8,35 @@
 
 A headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing is ever
 downloaded at run time) opens the results page, scrolls and presses "more results" until it has
-enough candidates, then reveals each result's full-size URL. A pool of threads downloads them with
-the checks a collector owes its user (http(s) only, timeouts, size cap, bounded redirects, content
-type, magic bytes, a full Pillow decode, per-host politeness, retries on 429/5xx). Each kept photo
-is named by the sha256 of its bytes; exact and near duplicates (dHash) are kept once.
-
-Every candidate gets one line in OUT/manifest.jsonl, written and fsynced before the next one, and
-every photo is written under a temporary name and then renamed: a killed run loses nothing it
-wrote, and the same command run again resumes where it stopped without downloading a finished URL
-twice.
+enough candidates, then reveals each result's full-size URL. download.py fetches and verifies
+them (http(s) only, timeouts, size cap, bounded redirects, content type, magic bytes, a full
+Pillow decode, per-host politeness, retries on 429/5xx), names each kept photo by its sha256,
+keeps exact and near duplicates once, and records every candidate in OUT/manifest.jsonl: the same
+command run again resumes where it stopped.
 """
 import argparse
-import base64
-import collections
 import dataclasses
-import hashlib
-import http.client
-import io
 import json
 import math
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PIL import Image
 from tqdm import tqdm
 
+import download
+
 INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
-USER_AGENT = "Mozilla/5.0 (compatible; mountain-photo-scraper/1.0)"
-MANIFEST = "manifest.jsonl"
-PARTIAL_PREFIX = ".partial-"
-MANIFEST_FIELDS = ("query", "engine", "url", "thumbnail", "page_url", "key", "status", "error",
-                   "from_thumbnail", "sha256", "phash", "width", "height", "file")
 # Chromium as root on a machine without (or with a closed) network: no sandbox, no GPU, and none
 # of the background traffic (updates, sync, field trials) that would only produce refused
 # connections.
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--no-first-run", "--disable-quic", "--window-size=1280,1000")
-# The magic bytes of the formats Pillow decodes and dataset.py reads, and the file extension.
-MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"),
-         (b"GIF89a", "gif"), (b"BM", "bmp"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,403 +288,12 @@ def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
             previous_preview.add(url)
             page_url = preview_page or page_url
         candidate = {"url": url, "thumbnail": tile["thumbnail"], "page_url": page_url}
-        key = candidate_key(candidate)
+        key = download.candidate_key(candidate)
         if key is None or key in seen:
             continue
         seen.add(key)
         candidates.append(candidate)
     return candidates
-
-
-def short_url(url):
-    """data: URIs are kilobytes long; the manifest records their type and hash instead."""
-    if url and url.startswith("data:"):
-        kind = url[5:].split(",", 1)[0]
-        return f"data:{kind};sha256={hashlib.sha256(url.encode()).hexdigest()}"
-    return url
-
-
-def candidate_key(candidate):
-    """What identifies a candidate across runs: its full-size URL, else its thumbnail."""
-    return candidate["url"] or short_url(candidate["thumbnail"])
-
-
-# --------------------------------------------------------------------------------------------
-# Downloading: one URL to verified bytes, or a reason why not.
-# --------------------------------------------------------------------------------------------
-
-class FetchError(Exception):
-    """A download that failed for `reason` (a short word the summary counts by)."""
-
-    def __init__(self, reason, detail=""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are followed by fetch() itself, so it can count them and check each scheme."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class HostPacer:
-    """Spaces requests to the same host by at least `delay` seconds, across all threads."""
-
-    def __init__(self, delay):
-        self.delay = delay
-        self.next_slot = {}
-        self.lock = threading.Lock()
-
-    def wait(self, host):
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next_slot.get(host, now))
-            self.next_slot[host] = slot + self.delay
-        time.sleep(max(0.0, slot - now))
-
-
-@dataclasses.dataclass
-class FetchSettings:
-    timeout: float = 20.0
-    max_bytes: int = 30 << 20
-    max_redirects: int = 5
-    retries: int = 3
-    backoff: float = 1.0
-
-
-OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def read_limited(response, max_bytes, deadline):
-    """The body, refusing more than max_bytes and giving up at the deadline."""
-    length = response.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > max_bytes:
-        raise FetchError("too_large", f"{length} bytes")
-    chunks, size = [], 0
-    while True:
-        if time.monotonic() > deadline:
-            raise FetchError("timeout", "download took too long")
-        chunk = response.read(1 << 16)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise FetchError("too_large", f"more than {max_bytes} bytes")
-        chunks.append(chunk)
-
-
-def retry_delay(error, attempt, backoff):
-    """Exponential backoff, or the server's Retry-After when it gives a (small) number."""
-    after = error.headers.get("Retry-After", "") if error.headers else ""
-    if after.strip().isdigit():
-        return min(float(after), 60.0)
-    return backoff * 2 ** attempt
-
-
-def fetch_once(url, settings, pacer, deadline):
-    """One request; returns (status, response or error). Raises FetchError for network failures."""
-    pacer.wait(urllib.parse.urlsplit(url).hostname)
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
-    remaining = max(0.05, min(settings.timeout, deadline - time.monotonic()))
-    try:
-        return OPENER.open(request, timeout=remaining)
-    except urllib.error.HTTPError as error:
-        return error
-    except (socket.timeout, TimeoutError):
-        raise FetchError("timeout", url)
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, (socket.timeout, TimeoutError)):
-            raise FetchError("timeout", url)
-        raise FetchError("connection", str(error.reason))
-    except (http.client.HTTPException, OSError) as error:
-        raise FetchError("connection", str(error))
-
-
-def fetch(url, settings, pacer):
-    """The bytes and content type behind an http(s) URL, following at most max_redirects."""
-    deadline = time.monotonic() + settings.timeout
-    redirects, attempt = 0, 0
-    while True:
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError("bad_scheme", url[:80])
-        response = fetch_once(url, settings, pacer, deadline)
-        status = response.status if hasattr(response, "status") else response.code
-        if status in (301, 302, 303, 307, 308):
-            response.close()
-            redirects += 1
-            if redirects > settings.max_redirects:
-                raise FetchError("too_many_redirects", f"more than {settings.max_redirects}")
-            url = urllib.parse.urljoin(url, response.headers.get("Location", ""))
-            continue
-        if status == 429 or 500 <= status < 600:
-            response.close()
-            if attempt >= settings.retries:
-                raise FetchError(f"http_{status}", f"after {attempt} retries")
-            time.sleep(retry_delay(response, attempt, settings.backoff))
-            attempt += 1
-            deadline = time.monotonic() + settings.timeout
-            continue
-        if status != 200:
-            response.close()
-            raise FetchError(f"http_{status}", url)
-        with response:
-            try:
-                body = read_limited(response, settings.max_bytes, deadline)
-            except (socket.timeout, TimeoutError):
-                raise FetchError("timeout", url)
-            except (http.client.HTTPException, OSError) as error:
-                raise FetchError("connection", str(error))
-        return body, response.headers.get("Content-Type", "")
-
-
-def decode_data_uri(uri, max_bytes):
-    """The bytes and content type of a data: URI (how engines inline their thumbnails)."""
-    header, _, payload = uri[5:].partition(",")
-    kind = header.split(";")[0]
-    try:
-        body = (base64.b64decode(payload, validate=False) if header.endswith(";base64")
-                else urllib.parse.unquote_to_bytes(payload))
-    except ValueError as error:
-        raise FetchError("bad_data_uri", str(error))
-    if len(body) > max_bytes:
-        raise FetchError("too_large", f"{len(body)} bytes")
-    return body, kind
-
-
-def check_image(body, content_type, max_pixels):
-    """Verifies that body is a whole, decodable photo; returns (extension, PIL image)."""
-    kind = content_type.split(";")[0].strip().lower()
-    if kind and not (kind.startswith("image/") or kind == "application/octet-stream"):
-        raise FetchError("not_image", f"content type {kind}")
-    extension = next((ext for magic, ext in MAGIC if body.startswith(magic)), None)
-    if extension is None and body[:4] == b"RIFF" and body[8:12] == b"WEBP":
-        extension = "webp"
-    if extension is None:
-        raise FetchError("bad_magic", repr(body[:8]))
-    try:
-        with Image.open(io.BytesIO(body)) as probe:
-            if probe.width * probe.height > max_pixels:
-                raise FetchError("too_many_pixels", f"{probe.width}x{probe.height}")
-            probe.verify()
-        image = Image.open(io.BytesIO(body))
-        image.load()
-    except FetchError:
-        raise
-    except Exception as error:  # Pillow raises many kinds on broken files
-        raise FetchError("undecodable", f"{type(error).__name__}: {error}")
-    return extension, image
-
-
-def dhash(image, side=8):
-    """64-bit difference hash: survives resizing and recompression, unlike sha256."""
-    small = image.convert("L").resize((side + 1, side), Image.Resampling.LANCZOS)
-    pixels = small.tobytes()
-    bits = 0
-    for row in range(side):
-        for col in range(side):
-            left = pixels[row * (side + 1) + col]
-            right = pixels[row * (side + 1) + col + 1]
-            bits = (bits << 1) | (left > right)
-    return f"{bits:016x}"
-
-
-def hamming(hash_a, hash_b):
-    return (int(hash_a, 16) ^ int(hash_b, 16)).bit_count()
-
-
-def fetch_source(source, settings, pacer):
-    if source.startswith("data:"):
-        return decode_data_uri(source, settings.max_bytes)
-    return fetch(source, settings, pacer)
-
-
-def download_candidate(candidate, settings, pacer, max_pixels, min_size):
-    """Downloads and verifies a candidate: its original, else its thumbnail if that is big enough.
-
-    Returns a dict with body, extension, image, from_thumbnail and error (the original's failure
-    reason, or None); body is None when neither source gave a usable image.
-    """
-    error = "no_full_url"
-    sources = [(candidate["url"], False), (candidate["thumbnail"], True)]
-    for source, is_thumbnail in sources:
-        if not source:
-            continue
-        try:
-            body, content_type = fetch_source(source, settings, pacer)
-            extension, image = check_image(body, content_type, max_pixels)
-            if is_thumbnail and min(image.size) < min_size:
-                continue
-        except Exception as failure:  # one odd URL must not end a run of thousands
-            if not is_thumbnail:
-                error = failure.reason if isinstance(failure, FetchError) else \
-                    type(failure).__name__
-            continue
-        return {"body": body, "extension": extension, "image": image,
-                "from_thumbnail": is_thumbnail, "error": None if not is_thumbnail else error}
-    return {"body": None, "error": error, "from_thumbnail": False}
-
-
-# --------------------------------------------------------------------------------------------
-# The output folder: photos named by content, and the manifest that makes runs resumable.
-# --------------------------------------------------------------------------------------------
-
-def read_manifest(path):
-    """The manifest's complete records; a line torn by a kill is dropped (and cut off the file)."""
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    complete = raw[: raw.rfind(b"\n") + 1]
-    if len(complete) != len(raw):
-        with open(path, "r+b") as handle:
-            handle.truncate(len(complete))
-    records = []
-    for line in complete.decode("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and {"key", "status", "query"} <= set(record):
-            records.append(record)
-    return records
-
-
-class Collection:
-    """The output folder: what is kept, and the manifest every decision is appended to."""
-
-    def __init__(self, out, near_dup_threshold, min_size):
-        self.out = Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        for leftover in self.out.glob(PARTIAL_PREFIX + "*"):
-            leftover.unlink()
-        self.manifest_path = self.out / MANIFEST
-        self.records = read_manifest(self.manifest_path)
-        self.done = {record["key"] for record in self.records}
-        kept = [record for record in self.records if record["status"] == "ok"]
-        self.sha256s = {record["sha256"] for record in kept}
-        self.phashes = [record["phash"] for record in kept]
-        self.near_dup_threshold = near_dup_threshold
-        self.min_size = min_size
-        self.manifest = open(self.manifest_path, "a", encoding="utf-8")
-
-    def kept_for(self, query):
-        return sum(1 for r in self.records if r["status"] == "ok" and r["query"] == query)
-
-    def keys_for(self, query):
-        return {r["key"] for r in self.records if r["query"] == query}
-
-    def add(self, query, engine, candidate, result):
-        """Decides what happens to one downloaded candidate and records it; returns its record."""
-        record = dict.fromkeys(MANIFEST_FIELDS)
-        record.update(query=query, engine=engine, url=candidate["url"],
-                      thumbnail=short_url(candidate["thumbnail"]), page_url=candidate["page_url"],
-                      key=candidate_key(candidate), error=result["error"],
-                      from_thumbnail=result["from_thumbnail"])
-        if result["body"] is None:
-            record["status"] = "failed"
-        else:
-            self.judge(record, result)
-        self.append(record)
-        return record
-
-    def judge(self, record, result):
-        image, body = result["image"], result["body"]
-        digest = hashlib.sha256(body).hexdigest()
-        phash = dhash(image)
-        record.update(sha256=digest, phash=phash, width=image.width, height=image.height)
-        if min(image.width, image.height) < self.min_size:
-            record["status"] = "too_small"
-        elif digest in self.sha256s:
-            record["status"] = "duplicate"
-        elif any(hamming(phash, other) <= self.near_dup_threshold for other in self.phashes):
-            record["status"] = "near_duplicate"
-        else:
-            record["status"] = "ok"
-            record["file"] = f"{digest}.{result['extension']}"
-            self.write_file(record["file"], body)
-            self.sha256s.add(digest)
-            self.phashes.append(phash)
-
-    def write_file(self, name, body):
-        handle, temp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=self.out)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(body)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes files private; photos are for everyone's tools
-        os.replace(temp, self.out / name)
-
-    def append(self, record):
-        self.manifest.write(json.dumps(record, sort_keys=True) + "\n")
-        self.manifest.flush()
-        os.fsync(self.manifest.fileno())
-        self.records.append(record)
-        self.done.add(record["key"])
-
-    def close(self):
-        self.manifest.close()
-
-
-def download_all(collection, query, engine_name, candidates, needed, args):
-    """Downloads candidates in a thread pool; their results are judged in page order.
-
-    Judging in order keeps the outcome (which of two near-duplicates is kept) independent of
-    thread timing; downloads still overlap. Stops submitting once `needed` photos were kept.
-    """
-    settings = FetchSettings(args.timeout, args.max_bytes, args.max_redirects, args.retries,
-                             args.backoff)
-    pacer = HostPacer(args.host_delay)
-    max_pixels = args.max_pixels
-    kept, pending = 0, collections.deque()
-    queue = iter(candidates)
-    with ThreadPoolExecutor(args.workers) as pool, \
-            tqdm(total=len(candidates), desc=f"download '{query}'", unit="img") as bar:
-        def submit_next():
-            candidate = next(queue, None)
-            if candidate is not None:
-                pending.append((candidate, pool.submit(download_candidate, candidate, settings,
-                                                       pacer, max_pixels, args.min_size)))
-        for _ in range(args.workers * 2):
-            submit_next()
-        while pending:
-            candidate, future = pending.popleft()
-            record = collection.add(query, engine_name, candidate, future.result())
-            kept += record["status"] == "ok"
-            bar.update()
-            if kept >= needed:
-                for _, other in pending:
-                    other.cancel()
-                break
-            submit_next()
-    return kept
-
-
-def summarize(records):
-    """Counts like img2dataset's: candidates, kept, duplicates, too small, failures by reason."""
-    statuses = collections.Counter(record["status"] for record in records)
-    failures = collections.Counter(record["error"] for record in records
-                                   if record["status"] == "failed")
-    return {
-        "candidates": len(records),
-        "downloaded": statuses["ok"],
-        "from_thumbnails": sum(1 for r in records if r["status"] == "ok" and r["from_thumbnail"]),
-        "duplicates": statuses["duplicate"],
-        "near_duplicates": statuses["near_duplicate"],
-        "too_small": statuses["too_small"],
-        "failed": statuses["failed"],
-        "failures": dict(sorted(failures.items())),
-    }
-
-
-def format_summary(summary, new):
-    failures = ", ".join(f"{reason} {count}" for reason, count in summary["failures"].items())
-    return "\n".join([
-        f"this run: {new} new candidates",
-        f"candidates {summary['candidates']}, downloaded {summary['downloaded']} "
-        f"({summary['from_thumbnails']} from thumbnails), duplicates {summary['duplicates']}, "
-        f"near-duplicates {summary['near_duplicates']}, too small {summary['too_small']}, "
-        f"failed {summary['failed']}" + (f": {failures}" if failures else ""),
-    ])
 
 
 # --------------------------------------------------------------------------------------------
@@ -778,6 +366,13 @@ def explain_no_results(engine, query):
             f"for --engine-file.")
 
 
+def download_options(args):
+    settings = download.FetchSettings(args.timeout, args.max_bytes, args.max_redirects,
+                                      args.retries, args.backoff)
+    return download.DownloadOptions(settings, args.host_delay, args.workers, args.max_pixels,
+                                    args.min_size)
+
+
 def main(argv=None):
     from selenium.common.exceptions import WebDriverException
 
@@ -786,7 +381,8 @@ def main(argv=None):
     browser = find_executable(args.browser, ("chromium", "chromium-browser", "google-chrome"),
                               "Chromium")
     driver_path = find_executable(args.driver, ("chromedriver",), "chromedriver")
-    collection = Collection(args.out, args.near_dup_threshold, args.min_size)
+    options = download_options(args)
+    collection = download.Collection(args.out, args.near_dup_threshold, args.min_size)
     goal = math.ceil(args.max_images / len(args.query))
     before = len(collection.records)
     driver, problems = None, []
@@ -808,12 +404,12 @@ def main(argv=None):
                     continue
                 if not candidates and not collection.keys_for(query):
                     problems.append(explain_no_results(engine, query))
-                download_all(collection, query, engine.name, candidates, needed, args)
+                download.download_all(collection, query, engine.name, candidates, needed, options)
         finally:
             if driver is not None:
                 driver.quit()
             collection.close()
-    print(format_summary(summarize(collection.records), len(collection.records) - before))
+    print(download.format_summary(download.summarize(collection.records), len(collection.records) - before))
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import dataset
+import download
 import scrape
 from search_fixture.server import ENGINE_FILE, FixtureServer
 
@@ -48,14 +49,14 @@ def run_scrape(argv):
 
 
 def manifest(out):
-    return [json.loads(line) for line in (Path(out) / scrape.MANIFEST).read_text().splitlines()]
+    return [json.loads(line) for line in (Path(out) / download.MANIFEST).read_text().splitlines()]
 
 
 def kept_files(out):
     """sha256 of every photo file in the folder, checked against its name."""
     digests = set()
     for path in Path(out).iterdir():
-        if path.name == scrape.MANIFEST:
+        if path.name == download.MANIFEST:
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert path.stem == digest, f"{path.name} is not named by its content"
@@ -123,7 +124,7 @@ def test_collects_exactly_the_expected_photos(server, scraped):
 
 def test_failures_are_counted_by_reason(server, scraped):
     _, records, _ = scraped
-    assert scrape.summarize(records)["failures"] == dict(server.expected_failures())
+    assert download.summarize(records)["failures"] == dict(server.expected_failures())
 
 
 def test_duplicates_and_small_photos_are_recorded_not_kept(scraped):
@@ -138,7 +139,7 @@ def test_duplicates_and_small_photos_are_recorded_not_kept(scraped):
 def test_every_result_gets_one_manifest_line_with_all_fields(server, scraped):
     _, records, _ = scraped
     assert len(records) == len(server.results)
-    assert all(set(scrape.MANIFEST_FIELDS) <= set(record) for record in records)
+    assert all(set(download.MANIFEST_FIELDS) <= set(record) for record in records)
     assert sorted(r["page_url"].rsplit("/", 1)[1] for r in records) == \
         sorted(result.id for result in server.results)
 
@@ -202,7 +203,7 @@ def test_killed_run_resumes_to_the_same_photos(tmp_path):
         process = subprocess.Popen([sys.executable, str(ROOT / "scrape.py"), *argv], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
-        path = out / scrape.MANIFEST
+        path = out / download.MANIFEST
         deadline = time.monotonic() + 90
         while not (path.exists() and path.read_text().count("\n") >= 4):
             assert process.poll() is None and time.monotonic() < deadline
@@ -240,34 +241,6 @@ def test_page_without_results_names_the_selector_to_fix(server, tmp_path, capsys
                         "--browser-arg=" + OFFLINE])
     assert code == 1
     assert "--engine-file" in capsys.readouterr().err
-
-
-def test_torn_manifest_line_is_dropped(tmp_path):
-    path = tmp_path / scrape.MANIFEST
-    line = json.dumps({"key": "a", "status": "failed", "query": QUERY})
-    path.write_text(line + "\n" + '{"key": "b", "sta')
-    assert [r["key"] for r in scrape.read_manifest(path)] == ["a"]
-    assert path.read_text().endswith("}\n")
-
-
-def test_download_refuses_non_http_schemes():
-    with pytest.raises(scrape.FetchError) as failure:
-        scrape.fetch("file:///etc/passwd", scrape.FetchSettings(), scrape.HostPacer(0))
-    assert failure.value.reason == "bad_scheme"
-
-
-def test_near_duplicate_detection_can_be_turned_off(server, tmp_path):
-    collection = scrape.Collection(tmp_path, near_dup_threshold=-1, min_size=48)
-    statuses = []
-    for path in ("/img/b.png", "/img/b-resized.jpg"):
-        body, kind = server.files[path]
-        extension, image = scrape.check_image(body, kind, max_pixels=10 ** 6)
-        candidate = {"url": server.base + path, "thumbnail": None, "page_url": None}
-        result = {"body": body, "extension": extension, "image": image,
-                  "from_thumbnail": False, "error": None}
-        statuses.append(collection.add(QUERY, "fixture", candidate, result)["status"])
-    collection.close()
-    assert statuses == ["ok", "ok"]
 
 
 def test_scraped_folder_builds_a_dataset(server, scraped, tmp_path):

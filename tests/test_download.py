@@ -1,0 +1,61 @@
+"""download.py on its own: the manifest, the fetch checks and the duplicate rules."""
+import json
+
+import pytest
+
+import download
+from search_fixture.server import FixtureServer
+
+QUERY = "alpine lakes"
+
+
+@pytest.fixture(scope="module")
+def server():
+    fixture = FixtureServer().start()
+    yield fixture
+    fixture.stop()
+
+
+def test_torn_manifest_line_is_dropped(tmp_path):
+    path = tmp_path / download.MANIFEST
+    line = json.dumps({"key": "a", "status": "failed", "query": QUERY})
+    path.write_text(line + "\n" + '{"key": "b", "sta')
+    assert [r["key"] for r in download.read_manifest(path)] == ["a"]
+    assert path.read_text().endswith("}\n")
+
+
+def test_download_refuses_non_http_schemes():
+    with pytest.raises(download.FetchError) as failure:
+        download.fetch("file:///etc/passwd", download.FetchSettings(), download.HostPacer(0))
+    assert failure.value.reason == "bad_scheme"
+
+
+def test_near_duplicate_detection_can_be_turned_off(server, tmp_path):
+    collection = download.Collection(tmp_path, near_dup_threshold=-1, min_size=48)
+    statuses = []
+    for path in ("/img/b.png", "/img/b-resized.jpg"):
+        body, kind = server.files[path]
+        extension, image = download.check_image(body, kind, max_pixels=10 ** 6)
+        candidate = {"url": server.base + path, "thumbnail": None, "page_url": None}
+        result = {"body": body, "extension": extension, "image": image,
+                  "from_thumbnail": False, "error": None}
+        statuses.append(collection.add(QUERY, "fixture", candidate, result)["status"])
+    collection.close()
+    assert statuses == ["ok", "ok"]
+
+
+def test_kept_photo_is_world_readable_and_dead_runs_leftovers_go(server, tmp_path):
+    leftover = tmp_path / ".abc.jpg.tmp-999999999"  # no such pid: a killed run's half photo
+    leftover.write_bytes(b"half")
+    collection = download.Collection(tmp_path, near_dup_threshold=6, min_size=48)
+    body, kind = server.files["/img/a.jpg"]
+    extension, image = download.check_image(body, kind, max_pixels=10 ** 6)
+    result = {"body": body, "extension": extension, "image": image,
+              "from_thumbnail": False, "error": None}
+    candidate = {"url": server.base + "/img/a.jpg", "thumbnail": None, "page_url": None}
+    record = collection.add(QUERY, "fixture", candidate, result)
+    collection.close()
+    assert not leftover.exists()
+    assert (tmp_path / record["file"]).stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([record["file"],
+                                                                 download.MANIFEST])
