@@ -32,10 +32,16 @@ from tqdm import tqdm
 
 import files
 
-USER_AGENT = "Mozilla/5.0 (compatible; mountain-photo-scraper/1.0)"
+# Wikimedia and Openverse ask for a User-Agent that names the tool and a way to reach its user.
+USER_AGENT = "mountain-photo-scraper/2.0 (colorization research; contact: {contact}) Python-urllib"
+NO_CONTACT = "none given, see scrape.py --contact"
+ATTRIBUTION = "ATTRIBUTION.md"
 MANIFEST = "manifest.jsonl"
 MANIFEST_FIELDS = ("query", "engine", "url", "thumbnail", "page_url", "key", "status", "error",
-                   "from_thumbnail", "sha256", "phash", "width", "height", "file")
+                   "from_thumbnail", "sha256", "phash", "width", "height", "file",
+                   "licence", "licence_url", "author")
+# What a candidate may carry besides its URLs: the licence terms its engine reported.
+LICENCE_FIELDS = ("licence", "licence_url", "author")
 # The magic bytes of the formats Pillow decodes and dataset.py reads, and the file extension.
 MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"),
          (b"GIF89a", "gif"), (b"BM", "bmp"))
@@ -96,6 +102,11 @@ class FetchSettings:
     max_redirects: int = 5
     retries: int = 3
     backoff: float = 1.0
+    contact: str = NO_CONTACT
+
+    @property
+    def user_agent(self):
+        return USER_AGENT.format(contact=self.contact)
 
 
 OPENER = urllib.request.build_opener(_NoRedirect)
@@ -127,10 +138,11 @@ def retry_delay(error, attempt, backoff):
     return backoff * 2 ** attempt
 
 
-def fetch_once(url, settings, pacer, deadline):
+def fetch_once(url, settings, pacer, deadline, accept="image/*"):
     """One request; returns (status, response or error). Raises FetchError for network failures."""
     pacer.wait(urllib.parse.urlsplit(url).hostname)
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent,
+                                                   "Accept": accept})
     remaining = max(0.05, min(settings.timeout, deadline - time.monotonic()))
     try:
         return OPENER.open(request, timeout=remaining)
@@ -146,14 +158,14 @@ def fetch_once(url, settings, pacer, deadline):
         raise FetchError("connection", str(error))
 
 
-def fetch(url, settings, pacer):
+def fetch(url, settings, pacer, accept="image/*"):
     """The bytes and content type behind an http(s) URL, following at most max_redirects."""
     deadline = time.monotonic() + settings.timeout
     redirects, attempt = 0, 0
     while True:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise FetchError("bad_scheme", url[:80])
-        response = fetch_once(url, settings, pacer, deadline)
+        response = fetch_once(url, settings, pacer, deadline, accept)
         status = response.status if hasattr(response, "status") else response.code
         if status in (301, 302, 303, 307, 308):
             response.close()
@@ -181,6 +193,15 @@ def fetch(url, settings, pacer):
             except (http.client.HTTPException, OSError) as error:
                 raise FetchError("connection", str(error))
         return body, response.headers.get("Content-Type", "")
+
+
+def fetch_json(url, settings, pacer):
+    """A JSON API's answer, with the downloader's politeness (pacing, retries, User-Agent)."""
+    body, _ = fetch(url, settings, pacer, accept="application/json")
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise FetchError("bad_json", f"{url}: {error}")
 
 
 def decode_data_uri(uri, max_bytes):
@@ -335,6 +356,7 @@ class Collection:
                       thumbnail=short_url(candidate["thumbnail"]), page_url=candidate["page_url"],
                       key=candidate_key(candidate), error=result["error"],
                       from_thumbnail=result["from_thumbnail"])
+        record.update({field: candidate.get(field) for field in LICENCE_FIELDS})
         if result["body"] is None:
             record["status"] = "failed"
         else:
@@ -417,6 +439,46 @@ def download_all(collection, query, engine_name, candidates, needed, options):
                 break
             submit_next()
     return kept
+
+
+def read_attributions(folder):
+    """{photo file: licence, licence_url, author, page_url, source} of each kept photo.
+
+    Read from the folder's manifest (what dataset.py stores in meta.json); `source` is the URL
+    the bytes came from. Photos from search engines have None where no licence is known.
+    """
+    path = Path(folder) / MANIFEST
+    records = read_manifest(path) if path.exists() else []
+    return {record["file"]: {"licence": record.get("licence"),
+                             "licence_url": record.get("licence_url"),
+                             "author": record.get("author"), "page_url": record.get("page_url"),
+                             "source": record.get("url") or record.get("thumbnail")}
+            for record in records if record.get("file")}
+
+
+def attribution_markdown(attributions):
+    """The credits a re-user of these photos owes: author, licence and page of each."""
+    lines = ["# Attribution", "",
+             "Photos in this folder, with the author and licence their source reported. Check "
+             "each page before publishing.", "",
+             "| file | author | licence | page |", "| --- | --- | --- | --- |"]
+    for name, entry in sorted(attributions.items()):
+        licence = entry["licence"] or "unknown"
+        if entry["licence_url"]:
+            licence = f"[{licence}]({entry['licence_url']})"
+        cells = [name, entry["author"] or "unknown", licence, entry["page_url"] or ""]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_attribution_file(folder):
+    """ATTRIBUTION.md beside the photos, when any of them has a known licence; its path or None."""
+    attributions = read_attributions(folder)
+    if not any(entry["licence"] for entry in attributions.values()):
+        return None
+    path = Path(folder) / ATTRIBUTION
+    files.write_text_atomic(path, attribution_markdown(attributions))
+    return path
 
 
 def summarize(records):

@@ -1,24 +1,31 @@
 """Collect real mountain photos from an image search engine, full size, resumably.
 
+    python scrape.py --engine commons --query "mountain landscape" --max-images 300 \
+        --contact you@example.org --out data/commons
     python scrape.py --query "alps summer" --query "mountain landscape" \
         --max-images 2500 --out data/raw
-    python scrape.py --engine bing --query "dolomites" --out data/raw
+    python scrape.py --engine google --query "dolomites" --out data/raw
     python scrape.py --search-url "https://example.org/s?q={query}" --query peaks --out data/raw
     python dataset.py --images data/raw --out data/mountains-real
 
-A headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing is ever
-downloaded at run time) opens the results page, scrolls and presses "more results" until it has
-enough candidates, then reveals each result's full-size URL. download.py fetches and verifies
-them (http(s) only, timeouts, size cap, bounded redirects, content type, magic bytes, a full
-Pillow decode, per-host politeness, retries on 429/5xx), names each kept photo by its sha256,
-keeps exact and near duplicates once, and records every candidate in OUT/manifest.jsonl: the same
-command run again resumes where it stopped.
+The commons and openverse engines read public JSON APIs (no browser) and keep only freely licensed
+photos, recording licence, author and page of each (ATTRIBUTION.md lists them). For the search
+engines, a headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing
+is ever downloaded at run time) opens the results page, scrolls and presses "more results" until it
+has enough candidates, then reveals each result's full-size URL. download.py fetches and verifies
+them (http(s) only, timeouts, size cap, bounded redirects, content type, magic bytes, a full Pillow
+decode, per-host politeness, retries on 429/5xx), names each kept photo by its sha256, keeps exact
+and near duplicates once, and records every candidate in OUT/manifest.jsonl: the same command run
+again resumes where it stopped.
 """
 import argparse
+import collections
 import dataclasses
+import html
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +44,14 @@ INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--no-first-run", "--disable-quic", "--window-size=1280,1000")
+# Hosts that serve only thumbnails: never a full-size original, whatever a preview shows first.
+THUMBNAIL_HOSTS = re.compile(r"(^encrypted-tbn\d*\.|(^|\.)gstatic\.com$|\.mm\.bing\.net$)")
+COMMONS_API = "https://commons.wikimedia.org/w/api.php"
+OPENVERSE_API = "https://api.openverse.org/v1/images/"
+API_ENGINES = {"commons": COMMONS_API, "openverse": OPENVERSE_API}
+FREE_LICENCES = "cc0,pdm,by,by-sa"
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "jpg", "jpeg", "png", "webp"}
+OPENVERSE_LICENCES = {"by", "by-sa", "by-nc", "by-nd", "by-nc-sa", "by-nc-nd", "cc0", "pdm"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,17 +64,22 @@ class Engine:
 
     A result tile's full-size URL comes either from an attribute of the tile (`url_attribute`,
     parsed as JSON when `url_json_key` is set) or, for engines that only show it in a preview
-    panel, from the `preview_image` that appears after clicking the tile.
+    panel, from the `preview_image` that appears after clicking the tile; failing that, from
+    the `imgurl` parameter of an `embedded_link` in the tile (Google's /imgres links).
     """
     name: str
     search_url: str            # results page, with {query}
     tile: str                  # CSS selector of one result (what gets clicked)
+    tile_fallbacks: tuple = ()  # selectors tried in turn when `tile` matches nothing
     thumbnail: str = "img"     # CSS selector of the tile's thumbnail, relative to the tile
     more_button: str = ""      # CSS selector of the "more results" button, if the page has one
     consent_button: str = ""   # CSS selector of a cookie banner's "accept" button
     url_attribute: str = ""    # tile attribute holding the full-size URL (or JSON with it)
     url_json_key: str = ""     # key of the full-size URL in that attribute's JSON
     page_json_key: str = ""    # key of the hosting page's URL in that attribute's JSON
+    thumbnail_json_key: str = ""  # key of the thumbnail's URL in that attribute's JSON
+    page_attribute: str = ""   # tile attribute holding the hosting page's URL
+    embedded_link: str = ""    # CSS selector of a link whose URL embeds imgurl= / imgrefurl=
     preview_image: str = ""    # CSS selector of the full-size image in the preview panel
     preview_link: str = ""     # CSS selector of the link to the hosting page in that panel
 
@@ -71,12 +91,16 @@ class Engine:
 ENGINES = {
     "google": Engine(
         name="google",
-        search_url="https://www.google.com/search?tbm=isch&hl=en&q={query}",
-        tile="div[jsname='dTDiAc'], div.isv-r",
-        thumbnail="img.YQ4gaf, img.Q4LuWd",
+        search_url="https://www.google.com/search?udm=2&hl=en&q={query}",
+        tile="div[data-lpage]",
+        tile_fallbacks=("div[data-ri]", "div.ivg-i", "div[jsname='dTDiAc']", "div.isv-r"),
+        thumbnail="img",
         more_button="input.mye4qd, a.T7sFge",
-        consent_button="button#L2AGLb",
-        preview_image="img.sFlh5c.iPVvYb, img.sFlh5c.FyHeAf, img.n3VNCb",
+        consent_button="button#L2AGLb, button[aria-label='Reject all'], "
+                       "form[action*='consent'] button",
+        page_attribute="data-lpage",
+        embedded_link="a[href*='imgurl=']",
+        preview_image="img.sFlh5c.iPVvYb, img.sFlh5c.FyHeAf, img.n3VNCb, img[jsname='kn3ccd']",
         preview_link="a.YsLeY, a.Hnk30e",
     ),
     "bing": Engine(
@@ -89,6 +113,7 @@ ENGINES = {
         url_attribute="m",
         url_json_key="murl",
         page_json_key="purl",
+        thumbnail_json_key="turl",
     ),
 }
 
@@ -103,6 +128,7 @@ def load_engine_file(path):
     """An engine in JSON, with the fields of Engine: for other sites, or a layout changed today."""
     try:
         fields = json.loads(Path(path).read_text())
+        fields["tile_fallbacks"] = tuple(fields.get("tile_fallbacks", ()))
         return Engine(**fields)
     except (OSError, ValueError, TypeError) as error:
         raise SystemExit(f"Cannot read the engine file {path}: {error}")
@@ -117,7 +143,14 @@ def choose_engine(args):
         engine = ENGINES[args.engine]
     if args.search_url:
         engine = dataclasses.replace(engine, search_url=args.search_url)
+    require_http(engine.search_url, "the search URL")
     return engine
+
+
+def require_http(url, what):
+    """file:, javascript: and the like are never opened: only http(s) pages and APIs."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise SystemExit(f"scrape.py: {what} must be an http:// or https:// URL, not {url!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,7 +172,12 @@ def find_executable(given, names, what):
                      f"{INSTALL_HINT}  (or point to one with --browser / --driver)")
 
 
-def open_browser(browser_path, driver_path, profile_dir, extra_flags=()):
+def chromium_flags(headful=False):
+    """--headful drops --headless (run under Xvfb): headless Chromium is more often blocked."""
+    return [flag for flag in CHROMIUM_FLAGS if not (headful and flag.startswith("--headless"))]
+
+
+def open_browser(browser_path, driver_path, profile_dir, extra_flags=(), headful=False):
     """Headless Chromium through the given chromedriver; Selenium Manager is never consulted.
 
     An explicit Service path makes Selenium skip its driver manager, and SE_OFFLINE keeps it
@@ -152,7 +190,7 @@ def open_browser(browser_path, driver_path, profile_dir, extra_flags=()):
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser_path
-    for flag in (*CHROMIUM_FLAGS, *extra_flags):
+    for flag in (*chromium_flags(headful), *extra_flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     try:
@@ -172,26 +210,32 @@ const [engine, index] = arguments;
 const tile = document.querySelectorAll(engine.tile)[index];
 if (!tile) return null;
 let thumb = tile.matches('img') ? tile : tile.querySelector(engine.thumbnail);
-const thumbnail = thumb ? (thumb.src || thumb.currentSrc || thumb.getAttribute('data-src')) : null;
-let url = null, page = null;
+let thumbnail = thumb ? (thumb.src || thumb.currentSrc || thumb.getAttribute('data-src')) : null;
+let url = null, page = engine.page_attribute ? tile.getAttribute(engine.page_attribute) : null;
+const link = !engine.embedded_link ? null :
+  (tile.matches(engine.embedded_link) ? tile : tile.querySelector(engine.embedded_link));
 if (engine.url_attribute) {
   let value = engine.url_attribute === 'href' ? tile.href : tile.getAttribute(engine.url_attribute);
   if (value && engine.url_json_key) {
     try {
       const data = JSON.parse(value);
       url = data[engine.url_json_key] || null;
-      page = engine.page_json_key ? (data[engine.page_json_key] || null) : null;
+      page = (engine.page_json_key && data[engine.page_json_key]) || page;
+      thumbnail = (engine.thumbnail_json_key && data[engine.thumbnail_json_key]) || thumbnail;
     } catch (e) { url = null; }
   } else { url = value || null; }
 }
-return {thumbnail: thumbnail || null, url: url, page_url: page};
+return {thumbnail: thumbnail || null, url: url, page_url: page || null,
+        embedded: link ? link.href : null};
 """
 
-# The http(s) sources of the preview panel's images and the link to the hosting page.
+# The http(s) sources of the preview panel's visible images (Google keeps hidden panels for the
+# neighbouring results) and the link to the hosting page.
 READ_PREVIEW_JS = """
 const [engine] = arguments;
 const sources = Array.from(document.querySelectorAll(engine.preview_image))
-  .map(img => img.src || img.currentSrc).filter(src => /^https?:/.test(src || ''));
+  .filter(img => img.getClientRects().length > 0).map(img => img.src || img.currentSrc)
+  .filter(src => /^https?:/.test(src || ''));
 const link = engine.preview_link ? document.querySelector(engine.preview_link) : null;
 return {sources: sources, page_url: link ? link.href : null};
 """
@@ -233,8 +277,9 @@ def load_more_results(driver, engine, wanted, pause, patience):
 def reveal_in_preview(driver, engine, index, previous, preview_timeout):
     """Clicks tile `index` and waits for the preview to show a full-size URL it did not show before.
 
-    Engines first show the thumbnail in the panel and swap in the original later, so any http(s)
-    source that was not in the panel before the click is the original.
+    Engines first show a thumbnail in the panel and swap in the original later, so the first
+    http(s) source that was not in the panel before the click and is not on a thumbnail host
+    (Google's encrypted-tbn*.gstatic.com) is the original.
     """
     from selenium.common.exceptions import WebDriverException
 
@@ -250,7 +295,8 @@ def reveal_in_preview(driver, engine, index, previous, preview_timeout):
     deadline = time.monotonic() + preview_timeout
     while True:
         preview = driver.execute_script(READ_PREVIEW_JS, dataclasses.asdict(engine))
-        fresh = [src for src in preview["sources"] if src not in previous]
+        fresh = [src for src in preview["sources"]
+                 if src not in previous and not is_thumbnail_host(src)]
         if fresh:
             return fresh[0], preview["page_url"]
         if time.monotonic() > deadline:
@@ -258,16 +304,66 @@ def reveal_in_preview(driver, engine, index, previous, preview_timeout):
         time.sleep(0.05)
 
 
+def is_thumbnail_host(url):
+    return bool(THUMBNAIL_HOSTS.search(urllib.parse.urlsplit(url or "").hostname or ""))
+
+
+def embedded_original(link):
+    """The original and its page from a Google-style /imgres?imgurl=...&imgrefurl=... link."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link or "").query)
+    url = query.get("imgurl", [None])[0]
+    return (url if url and not is_thumbnail_host(url) else None), query.get("imgrefurl", [None])[0]
+
+
+class SearchBlocked(Exception):
+    """The engine answered with a block or consent page instead of results."""
+
+
+def blocked_page(url):
+    """Names Google's CAPTCHA and standalone consent pages, so they are not blamed on selectors."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.path.startswith("/sorry/"):
+        return ("Google's CAPTCHA page", "headless Chromium was taken for a robot: try "
+                "--headful under Xvfb, fewer queries, or --engine commons / bing")
+    if re.fullmatch(r"consent\.google\.[a-z.]+", parts.hostname or ""):
+        return ("Google's consent page", "its buttons were not found: accept it once in a "
+                "browser, or use --engine bing / commons")
+    return None
+
+
+def check_not_blocked(driver, query):
+    found = blocked_page(driver.current_url)
+    if found:
+        raise SearchBlocked(f"'{query}': {found[0]} ({driver.current_url}) instead of results; "
+                            f"{found[1]}")
+
+
+def settle_tile_selector(driver, engine, timeout):
+    """The engine with the first of its tile selectors that matches, waiting up to `timeout`."""
+    selectors = (engine.tile, *engine.tile_fallbacks)
+    deadline = time.monotonic() + timeout
+    while True:
+        for selector in selectors:
+            if count_tiles(driver, dataclasses.replace(engine, tile=selector)):
+                return dataclasses.replace(engine, tile=selector)
+        if time.monotonic() > deadline:
+            return engine
+        time.sleep(0.1)
+
+
 def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
     """Opens the results page for `query` and returns up to `wanted` new candidates, in page order.
 
     A candidate is a dict with url (full size, may be None), thumbnail, page_url; `known` holds the
     keys already in the manifest (skipped), seen_before how many of them this query's page showed.
+    Raises SearchBlocked for a CAPTCHA or consent page.
     """
     page = engine.search_url.replace("{query}", urllib.parse.quote_plus(query))
     driver.get(page)
     if click_if_present(driver, engine.consent_button):
         time.sleep(args.scroll_pause)
+    check_not_blocked(driver, query)
+    engine = settle_tile_selector(driver, engine, args.scroll_pause)
     total = load_more_results(driver, engine, wanted + seen_before, args.scroll_pause,
                               args.patience)
     engine_fields = dataclasses.asdict(engine)
@@ -282,11 +378,17 @@ def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
         if tile is None:
             continue
         url, page_url = tile["url"], tile["page_url"] or page
+        if url and is_thumbnail_host(url):
+            url = None
         if not url and engine.preview_image:
             url, preview_page = reveal_in_preview(driver, engine, index, previous_preview,
                                                   args.preview_timeout)
             previous_preview.add(url)
             page_url = preview_page or page_url
+        if not url and engine.embedded_link:  # read again: the click may have filled the link
+            tile = driver.execute_script(READ_TILE_JS, engine_fields, index) or tile
+            url, embedded_page = embedded_original(tile["embedded"] or driver.current_url)
+            page_url = embedded_page or page_url
         candidate = {"url": url, "thumbnail": tile["thumbnail"], "page_url": page_url}
         key = download.candidate_key(candidate)
         if key is None or key in seen:
@@ -297,20 +399,162 @@ def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
 
 
 # --------------------------------------------------------------------------------------------
+# Licensed engines: Wikimedia Commons and Openverse over their public JSON APIs.
+# --------------------------------------------------------------------------------------------
+
+def licence_code(name, url=None):
+    """A short licence code (cc0, pdm, by, by-sa, by-nc, ...) from a licence's name or URL."""
+    found = re.search(r"creativecommons\.org/(?:licenses/([a-z+-]+)|publicdomain/(zero|mark))",
+                      (url or "").lower())
+    if found:
+        return found[1] or {"zero": "cc0", "mark": "pdm"}[found[2]]
+    text = re.sub(r"[\s_]+", "-", (name or "").strip().lower())
+    if text.startswith("cc0") or text == "cc-zero":
+        return "cc0"
+    if text in ("pd", "pdm", "public-domain") or text.startswith(("pd-", "public-domain-")):
+        return "pdm"
+    found = re.fullmatch(r"cc-(by(?:-(?:nc|nd|sa))*)(?:-\d.*)?", text)
+    return found[1] if found else (text or None)
+
+
+def plain_text(markup):
+    """Commons' Artist field is HTML (links to user pages); the manifest wants the name."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup or ""))
+    return " ".join(text.split()) or None
+
+
+def api_url(base, defaults, paging):
+    """base with its parameters: the defaults, then base's own (a user's --api-url wins), then
+    the paging ones."""
+    parts = urllib.parse.urlsplit(base)
+    params = {**defaults, **dict(urllib.parse.parse_qsl(parts.query)), **paging}
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(params)))
+
+
+def meta_value(extmetadata, key):
+    entry = extmetadata.get(key)
+    return entry.get("value") if isinstance(entry, dict) else entry
+
+
+def commons_candidate(page, min_size, licences):
+    """(candidate, None) for a free photo of one search result page, else (None, why not)."""
+    if "missing" in page or not page.get("imageinfo"):
+        return None, "missing"
+    info = page["imageinfo"][0]
+    if info.get("mime") not in PHOTO_TYPES:
+        return None, "not_a_photo"
+    if min(info.get("width") or 0, info.get("height") or 0) < min_size:
+        return None, "too_small"
+    meta = info.get("extmetadata") or {}
+    if str(meta_value(meta, "NonFree") or "").lower() in ("true", "1", "yes"):
+        return None, "non_free"
+    licence = licence_code(meta_value(meta, "LicenseShortName"), meta_value(meta, "LicenseUrl"))
+    if licence not in licences:
+        return None, "licence"
+    return {"url": info["url"], "thumbnail": None, "page_url": info.get("descriptionurl"),
+            "licence": licence, "licence_url": meta_value(meta, "LicenseUrl") or None,
+            "author": plain_text(meta_value(meta, "Artist"))}, None
+
+
+def commons_results(fetch_json, base, query, min_size, licences):
+    """Every search result in the File namespace, page after page (formatversion 1 or 2)."""
+    defaults = {"action": "query", "format": "json", "formatversion": "2",
+                "generator": "search", "gsrsearch": f"{query} filetype:bitmap",
+                "gsrnamespace": "6", "gsrlimit": "50", "prop": "imageinfo",
+                "iiprop": "url|size|mime|extmetadata", "iiextmetadatalanguage": "en",
+                "iiextmetadatafilter": "LicenseShortName|LicenseUrl|Artist|NonFree"}
+    paging = {}
+    while True:
+        answer = fetch_json(api_url(base, defaults, paging))
+        if "error" in answer:
+            error = answer["error"]
+            raise download.FetchError("api_error", f"{error.get('code')}: {error.get('info')}")
+        pages = (answer.get("query") or {}).get("pages") or []
+        if isinstance(pages, dict):  # formatversion 1: keyed by page id
+            pages = list(pages.values())
+        for page in sorted(pages, key=lambda page: page.get("index", 0)):
+            yield commons_candidate(page, min_size, licences)
+        if not answer.get("continue"):
+            return
+        paging = answer["continue"]
+
+
+def openverse_candidate(item, min_size, licences):
+    licence = (item.get("license") or "").lower()
+    if not item.get("url"):
+        return None, "missing"
+    if item.get("filetype") and item["filetype"].lower() not in PHOTO_TYPES:
+        return None, "not_a_photo"
+    if item.get("width") and item.get("height") and min(item["width"], item["height"]) < min_size:
+        return None, "too_small"
+    if licence not in licences:
+        return None, "licence"
+    return {"url": item["url"], "thumbnail": None, "page_url": item.get("foreign_landing_url"),
+            "licence": licence, "licence_url": item.get("license_url"),
+            "author": plain_text(item.get("creator"))}, None
+
+
+def openverse_results(fetch_json, base, query, min_size, licences):
+    """Every result of the Openverse images API, page after page, up to its page_count."""
+    wanted = sorted(set(licences) & OPENVERSE_LICENCES)
+    if not wanted:
+        raise download.FetchError("licence", f"Openverse knows none of {sorted(licences)}")
+    defaults = {"q": query, "page_size": "20", "license": ",".join(wanted)}
+    page = 1
+    while True:
+        answer = fetch_json(api_url(base, defaults, {"page": str(page)}))
+        results = answer.get("results") or []
+        for item in results:
+            yield openverse_candidate(item, min_size, licences)
+        if not results or page >= int(answer.get("page_count") or 0):
+            return
+        page += 1
+
+
+def api_candidates(results, wanted, known, skipped):
+    """Up to `wanted` new candidates from an engine's results; skipped counts the rest by reason."""
+    candidates, seen = [], set(known)
+    for candidate, reason in results:
+        if candidate is None:
+            skipped[reason] += 1
+            continue
+        key = download.candidate_key(candidate)
+        if key not in seen:
+            seen.add(key)
+            candidates.append(candidate)
+            if len(candidates) >= wanted:
+                break
+    return candidates
+
+
+# --------------------------------------------------------------------------------------------
 # Command line.
 # --------------------------------------------------------------------------------------------
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description="Collect full-size photos from an image search engine (headless Chromium).",
+        description="Collect full-size photos: freely licensed ones from Wikimedia Commons or "
+                    "Openverse (JSON APIs), or any from an image search (headless Chromium).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--query", action="append", required=True,
                         help="search query; repeat for several")
     parser.add_argument("--out", default="data/raw", help="folder for photos and manifest.jsonl")
     parser.add_argument("--max-images", type=int, default=2500,
                         help="photos to keep in all, shared evenly between the queries")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default=None,
-                        help="search engine (default: google)")
+    parser.add_argument("--engine", choices=sorted([*ENGINES, *API_ENGINES]), default=None,
+                        help="commons/openverse: licensed photos over an API; bing/google: "
+                             "image search in Chromium (default: bing)")
+    parser.add_argument("--api-url", default=None,
+                        help="API endpoint of commons/openverse (default: the public one); its "
+                             "own query parameters override scrape.py's")
+    parser.add_argument("--licence", default=FREE_LICENCES,
+                        help="licences kept by commons/openverse, comma-separated codes (cc0, "
+                             "pdm, by, by-sa, by-nc, ...); non-free files are never kept")
+    parser.add_argument("--contact", default=download.NO_CONTACT,
+                        help="your e-mail or URL, sent in the User-Agent as Wikimedia asks")
+    parser.add_argument("--headful", action="store_true",
+                        help="show the browser window (run under Xvfb): headless Chromium is "
+                             "blocked more often")
     parser.add_argument("--search-url", default=None,
                         help="results page URL with {query}: alone, read any page's linked images; "
                              "with --engine/--engine-file, replaces that engine's URL")
@@ -348,7 +592,15 @@ def parse_args(argv=None):
                         help="candidates gathered per photo still needed (failures are common)")
     args = parser.parse_args(argv)
     args.engine_given = args.engine is not None
-    args.engine = args.engine or "google"
+    args.engine = args.engine or "bing"
+    if args.engine in API_ENGINES and (args.search_url or args.engine_file):
+        parser.error(f"--engine {args.engine} reads an API: give --api-url, not --search-url "
+                     "or --engine-file")
+    args.licences = {code.strip().lower() for code in args.licence.split(",") if code.strip()}
+    if args.api_url and urllib.parse.urlsplit(args.api_url).scheme not in ("http", "https"):
+        parser.error(f"--api-url must be an http:// or https:// URL, not {args.api_url!r}")
+    if args.search_url and urllib.parse.urlsplit(args.search_url).scheme not in ("http", "https"):
+        parser.error(f"--search-url must be an http:// or https:// URL, not {args.search_url!r}")
     for name in ("max_images", "workers", "max_bytes", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -361,55 +613,112 @@ def parse_args(argv=None):
 
 def explain_no_results(engine, query):
     return (f"No results for '{query}' on {engine.search_url.replace('{query}', query)} with the "
-            f"tile selector {engine.tile!r}. The page layout may have changed: fix the "
-            f"'{engine.name}' entry of ENGINES in scrape.py, or describe the page in a JSON file "
-            f"for --engine-file.")
+            f"tile selectors {[engine.tile, *engine.tile_fallbacks]}. The page layout may have "
+            f"changed: fix the '{engine.name}' entry of ENGINES in scrape.py, or describe the "
+            f"page in a JSON file for --engine-file.")
 
 
 def download_options(args):
     settings = download.FetchSettings(args.timeout, args.max_bytes, args.max_redirects,
-                                      args.retries, args.backoff)
+                                      args.retries, args.backoff, args.contact)
     return download.DownloadOptions(settings, args.host_delay, args.workers, args.max_pixels,
                                     args.min_size)
 
 
-def main(argv=None):
-    from selenium.common.exceptions import WebDriverException
+class ApiSearch:
+    """Candidates from the Commons or Openverse API, with the downloader's politeness."""
 
+    def __init__(self, args, options):
+        self.name, self.args = args.engine, args
+        self.base = args.api_url or API_ENGINES[args.engine]
+        self.settings, self.pacer = options.settings, download.HostPacer(options.host_delay)
+        self.results = commons_results if self.name == "commons" else openverse_results
+
+    def candidates(self, query, wanted, collection):
+        def fetch_json(url):
+            return download.fetch_json(url, self.settings, self.pacer)
+        skipped = collections.Counter()
+        results = self.results(fetch_json, self.base, query, self.args.min_size,
+                               self.args.licences)
+        try:
+            found = api_candidates(results, wanted, collection.done, skipped)
+        except download.FetchError as error:
+            raise SearchBlocked(f"'{query}': the {self.name} API at {self.base} failed: {error}")
+        if skipped:
+            reasons = ", ".join(f"{why} {n}" for why, n in sorted(skipped.items()))
+            print(f"'{query}': {self.name} results skipped: {reasons}")
+        return found
+
+    def explain_no_results(self, query):
+        return (f"No photos under the licences {self.args.licence} for '{query}' from "
+                f"{self.base}")
+
+    def close(self):
+        pass
+
+
+class BrowserSearch:
+    """Candidates from a results page in Chromium, started on the first query that needs it."""
+
+    def __init__(self, args, profile):
+        self.engine, self.args, self.profile, self.driver = choose_engine(args), args, profile, None
+        self.name = self.engine.name
+        self.browser = find_executable(args.browser, ("chromium", "chromium-browser",
+                                                      "google-chrome"), "Chromium")
+        self.driver_path = find_executable(args.driver, ("chromedriver",), "chromedriver")
+
+    def candidates(self, query, wanted, collection):
+        from selenium.common.exceptions import WebDriverException
+
+        self.driver = self.driver or open_browser(self.browser, self.driver_path, self.profile,
+                                                  self.args.browser_arg, self.args.headful)
+        try:
+            return collect_candidates(self.driver, self.engine, query, wanted, self.args,
+                                      collection.done, len(collection.keys_for(query)))
+        except WebDriverException as error:
+            raise SearchBlocked(f"'{query}': the browser failed: {error.msg or error}")
+
+    def explain_no_results(self, query):
+        return explain_no_results(self.engine, query)
+
+    def close(self):
+        if self.driver is not None:
+            self.driver.quit()
+
+
+def main(argv=None):
     args = parse_args(argv)
-    engine = choose_engine(args)
-    browser = find_executable(args.browser, ("chromium", "chromium-browser", "google-chrome"),
-                              "Chromium")
-    driver_path = find_executable(args.driver, ("chromedriver",), "chromedriver")
     options = download_options(args)
-    collection = download.Collection(args.out, args.near_dup_threshold, args.min_size)
-    goal = math.ceil(args.max_images / len(args.query))
-    before = len(collection.records)
-    driver, problems = None, []
     with tempfile.TemporaryDirectory(prefix="scrape-profile-") as profile:
+        search = ApiSearch(args, options) if args.engine in API_ENGINES else \
+            BrowserSearch(args, profile)
+        collection = download.Collection(args.out, args.near_dup_threshold, args.min_size)
+        goal = math.ceil(args.max_images / len(args.query))
+        before, problems = len(collection.records), []
         try:
             for query in args.query:
                 needed = goal - collection.kept_for(query)
                 if needed <= 0:
                     print(f"'{query}': {goal} photos already collected")
                     continue
-                driver = driver or open_browser(browser, driver_path, profile, args.browser_arg)
-                wanted = math.ceil(needed * args.oversample)
                 try:
-                    candidates = collect_candidates(driver, engine, query, wanted, args,
-                                                    collection.done,
-                                                    len(collection.keys_for(query)))
-                except WebDriverException as error:
-                    problems.append(f"'{query}': the browser failed: {error.msg or error}")
+                    candidates = search.candidates(query, math.ceil(needed * args.oversample),
+                                                   collection)
+                except SearchBlocked as blocked:
+                    problems.append(str(blocked))
                     continue
                 if not candidates and not collection.keys_for(query):
-                    problems.append(explain_no_results(engine, query))
-                download.download_all(collection, query, engine.name, candidates, needed, options)
+                    problems.append(search.explain_no_results(query))
+                download.download_all(collection, query, search.name, candidates, needed,
+                                      options)
         finally:
-            if driver is not None:
-                driver.quit()
+            search.close()
             collection.close()
-    print(download.format_summary(download.summarize(collection.records), len(collection.records) - before))
+    credits = download.write_attribution_file(args.out)
+    print(download.format_summary(download.summarize(collection.records),
+                                  len(collection.records) - before))
+    if credits:
+        print(f"authors and licences of the photos: {credits}")
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

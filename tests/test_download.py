@@ -59,3 +59,20 @@ def test_kept_photo_is_world_readable_and_dead_runs_leftovers_go(server, tmp_pat
     assert (tmp_path / record["file"]).stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([record["file"],
                                                                  download.MANIFEST])
+
+
+def test_read_attributions_lists_only_kept_photos(tmp_path):
+    records = [{"query": "q", "key": "u1", "status": "ok", "file": "aa.jpg", "url": "http://x/1",
+                "licence": "by", "licence_url": "https://l", "author": "Ann",
+                "page_url": "http://p/1"},
+               {"query": "q", "key": "u2", "status": "duplicate", "file": None, "url": "u2"},
+               {"query": "q", "key": "u3", "status": "ok", "file": "bb.png", "url": None,
+                "thumbnail": "data:image/jpeg;sha256=ff", "page_url": "http://p/3"}]
+    (tmp_path / download.MANIFEST).write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert download.read_attributions(tmp_path) == {
+        "aa.jpg": {"licence": "by", "licence_url": "https://l", "author": "Ann",
+                   "page_url": "http://p/1", "source": "http://x/1"},
+        "bb.png": {"licence": None, "licence_url": None, "author": None,
+                   "page_url": "http://p/3", "source": "data:image/jpeg;sha256=ff"}}
+    assert download.read_attributions(tmp_path / "nowhere") == {}
+    assert download.write_attribution_file(tmp_path).read_text().count("| aa.jpg | Ann |") == 1

@@ -21,6 +21,8 @@ import pytest
 import dataset
 import download
 import scrape
+from api_fixture import server as api_fixture
+from api_fixture.server import ApiServer
 from search_fixture.server import ENGINE_FILE, FixtureServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +58,7 @@ def kept_files(out):
     """sha256 of every photo file in the folder, checked against its name."""
     digests = set()
     for path in Path(out).iterdir():
-        if path.name == download.MANIFEST:
+        if path.name in (download.MANIFEST, download.ATTRIBUTION):
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert path.stem == digest, f"{path.name} is not named by its content"
@@ -249,3 +251,134 @@ def test_scraped_folder_builds_a_dataset(server, scraped, tmp_path):
                          "--workers", "1"]) == 0
     meta = dataset.read_meta(tmp_path / "ds")
     assert sum(meta["counts"].values()) == sum(r["status"] == "ok" for r in records)
+
+
+# --------------------------------------------------------------------------------------------
+# The licensed engines, against tests/api_fixture (MediaWiki and Openverse JSON on 127.0.0.1).
+# --------------------------------------------------------------------------------------------
+
+CONTACT = "tests@example.org"
+
+
+@pytest.fixture(scope="module")
+def api():
+    fixture = ApiServer().start()
+    yield fixture
+    fixture.stop()
+
+
+def api_argv(engine, api_url, out, *extra):
+    return ["--engine", engine, "--api-url", api_url, "--query", "alps", "--out", str(out),
+            "--max-images", "100", "--min-size", "48", "--timeout", "2", "--retries", "2",
+            "--backoff", "0.05", "--host-delay", "0", "--contact", CONTACT, *extra]
+
+
+def commons_url(api, version):
+    return f"{api.base}/w/api.php?formatversion={version}"
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_commons_keeps_exactly_the_free_photos(api, tmp_path, version):
+    out = tmp_path / "raw"
+    code, printed = run_scrape(api_argv("commons", commons_url(api, version), out))
+    assert code == 0
+    assert kept_files(out) == api.expected_sha256(api_fixture.COMMONS)
+    records = manifest(out)
+    assert {r["url"].rsplit("/", 1)[1]: r["status"] for r in records} == \
+        {"a.jpg": "ok", "b.png": "ok", "c.webp": "ok", "a-copy.jpg": "duplicate", "d.jpg": "ok"}
+    assert "skipped: licence 1, missing 1, non_free 1, not_a_photo 1, too_small 1" in printed
+    assert api.requests["/files/peak.svg"] + api.requests["/files/nonfree.jpg"] + \
+        api.requests["/files/tiny.jpg"] + api.requests["/files/nc.jpg"] == 0
+    assert any(f"contact: {CONTACT}" in agent for agent in api.user_agents)
+
+
+def test_commons_records_licence_author_and_page(api, tmp_path):
+    out = tmp_path / "raw"
+    assert run_scrape(api_argv("commons", commons_url(api, "2"), out))[0] == 0
+    by_file = {r["url"].rsplit("/", 1)[1]: r for r in manifest(out)}
+    first = by_file["a.jpg"]
+    assert (first["licence"], first["licence_url"], first["author"]) == \
+        ("by-sa", api_fixture.BY_SA, "Ann & Bo")
+    assert first["page_url"] == "https://commons.wikimedia.org/wiki/File:Alps_a.jpg"
+    assert (by_file["b.png"]["licence"], by_file["c.webp"]["licence"]) == ("cc0", "pdm")
+    credits = (out / download.ATTRIBUTION).read_text()
+    assert all(by_file[name]["file"] in credits for name in ("a.jpg", "b.png", "c.webp"))
+    assert "Ann & Bo" in credits and "[by-sa](" + api_fixture.BY_SA + ")" in credits
+
+
+def test_commons_rerun_downloads_nothing_new(api, tmp_path):
+    out = tmp_path / "raw"
+    argv = api_argv("commons", commons_url(api, "1"), out)
+    assert run_scrape(argv)[0] == 0
+    records, before = manifest(out), api.file_requests()
+    code, printed = run_scrape(argv)
+    assert code == 0
+    assert api.file_requests() == before
+    assert manifest(out) == records
+    assert "this run: 0 new candidates" in printed
+
+
+def test_commons_second_page_429_is_retried(api, tmp_path):
+    offset = f"gsroffset={api_fixture.COMMONS_PAGE}"
+    run_scrape(api_argv("commons", commons_url(api, "2"), tmp_path / "raw"))
+    retried = [key for key, n in api.requests.items() if offset in key and n >= 2]
+    assert retried, "the 429 on the second page was not retried"
+
+
+def test_licence_option_narrows_what_is_kept(api, tmp_path):
+    out = tmp_path / "raw"
+    assert run_scrape(api_argv("commons", commons_url(api, "2"), out, "--licence", "cc0"))[0] == 0
+    assert {r["licence"] for r in manifest(out)} == {"cc0"}
+    assert kept_files(out) == {hashlib.sha256(api.files["/files/b.png"][0]).hexdigest()}
+
+
+def test_openverse_keeps_exactly_the_free_photos(api, tmp_path):
+    out = tmp_path / "raw"
+    code, printed = run_scrape(api_argv("openverse", api.base + "/v1/images/", out))
+    assert code == 0
+    assert kept_files(out) == api.expected_sha256(api_fixture.OPENVERSE)
+    records = manifest(out)
+    assert download.summarize(records)["failures"] == {"http_404": 1}
+    assert {r["url"].rsplit("/", 1)[1]: r["status"] for r in records} == \
+        {"a.jpg": "ok", "dead.jpg": "failed", "a-copy.jpg": "duplicate", "b.png": "ok",
+         "c.webp": "ok"}
+    by_file = {r["url"].rsplit("/", 1)[1]: r for r in records}
+    assert (by_file["c.webp"]["licence"], by_file["c.webp"]["author"]) == ("pdm", "Eve E.")
+    assert by_file["a.jpg"]["page_url"] == "https://www.flickr.com/photos/x/a"
+    assert "skipped: licence 1, missing 1, not_a_photo 1, too_small 1" in printed
+    before = api.file_requests()
+    assert run_scrape(api_argv("openverse", api.base + "/v1/images/", out))[0] == 0
+    assert api.file_requests() == before
+
+
+@pytest.mark.parametrize("option", ["--search-url", "--api-url"])
+def test_file_urls_are_refused(tmp_path, capsys, option):
+    engine = ["--engine", "commons"] if option == "--api-url" else []
+    with pytest.raises(SystemExit):
+        scrape.main([*engine, option, "file:///etc/passwd?q={query}", "--query", "x",
+                     "--out", str(tmp_path)])
+    assert "must be an http:// or https:// URL" in capsys.readouterr().err
+    assert not (tmp_path / download.MANIFEST).exists()
+
+
+def test_engine_file_with_file_url_is_refused(tmp_path):
+    engine = tmp_path / "engine.json"
+    engine.write_text(json.dumps({"name": "x", "search_url": "file:///tmp/{query}", "tile": "a"}))
+    with pytest.raises(SystemExit) as stop:
+        scrape.main(["--engine-file", str(engine), "--query", "x", "--out", str(tmp_path)])
+    assert "http:// or https://" in str(stop.value)
+
+
+def test_headful_drops_only_the_headless_flag():
+    assert "--headless=new" in scrape.chromium_flags()
+    assert scrape.chromium_flags(headful=True) == \
+        [flag for flag in scrape.CHROMIUM_FLAGS if flag != "--headless=new"]
+
+
+@pytest.mark.parametrize("name, url, code", [
+    ("CC BY-SA 4.0", None, "by-sa"), ("CC BY 2.0", None, "by"), ("CC0", None, "cc0"),
+    ("Public domain", None, "pdm"), ("CC BY-NC-SA 3.0", None, "by-nc-sa"), ("GFDL", None, "gfdl"),
+    ("whatever", "https://creativecommons.org/publicdomain/zero/1.0/", "cc0"),
+    ("", "http://creativecommons.org/licenses/by-sa/3.0/de/deed.en", "by-sa")])
+def test_licence_codes(name, url, code):
+    assert scrape.licence_code(name, url) == code

@@ -123,17 +123,10 @@ def build_catalogue():
     return results, files
 
 
-class FixtureServer:
-    """The fixture engine on a free port of 127.0.0.1, in a background thread.
+class LocalServer:
+    """A test server on a free port of 127.0.0.1, in a background thread; subclasses route."""
 
-    `requests` counts requests per path, split by who made them: the browser (its user agent
-    says HeadlessChrome) or the scraper's downloader (anything else).
-    """
-
-    def __init__(self, slow_seconds=3.0, image_delay=0.0):
-        self.results, self.files = build_catalogue()
-        self.slow_seconds = slow_seconds
-        self.image_delay = image_delay
+    def __init__(self):
         self.requests = collections.Counter()
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -151,6 +144,35 @@ class FixtureServer:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                try:
+                    server.handle(self, urllib.parse.urlsplit(self.path))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+
+class FixtureServer(LocalServer):
+    """The fixture engine on a free port of 127.0.0.1, in a background thread.
+
+    `requests` counts requests per path, split by who made them: the browser (its user agent
+    says HeadlessChrome) or the scraper's downloader (anything else).
+    """
+
+    def __init__(self, slow_seconds=3.0, image_delay=0.0):
+        self.results, self.files = build_catalogue()
+        self.slow_seconds = slow_seconds
+        self.image_delay = image_delay
+        super().__init__()
 
     def downloads(self):
         """Requests the downloader made (not the browser), per path."""
@@ -175,26 +197,12 @@ class FixtureServer:
         kept = {"ok", "ok_thumbnail", "duplicate", "near_duplicate", "too_small"}
         return collections.Counter(r.outcome for r in self.results if r.outcome not in kept)
 
-    def _handler_class(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                url = urllib.parse.urlsplit(self.path)
-                by_browser = "HeadlessChrome" in self.headers.get("User-Agent", "")
-                with server.lock:
-                    server.requests[(url.path, by_browser)] += 1
-                    count = server.requests[(url.path, by_browser)]
-                query = urllib.parse.parse_qs(url.query)
-                try:
-                    server.route(self, url.path, query, count)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        return Handler
+    def handle(self, handler, url):
+        by_browser = "HeadlessChrome" in handler.headers.get("User-Agent", "")
+        with self.lock:
+            self.requests[(url.path, by_browser)] += 1
+            count = self.requests[(url.path, by_browser)]
+        self.route(handler, url.path, urllib.parse.parse_qs(url.query), count)
 
     def route(self, handler, path, query, count):
         """Dispatches one GET; `count` is how often this client asked for this path so far."""
