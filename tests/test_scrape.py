@@ -39,7 +39,8 @@ def scrape_argv(server, out, *extra):
             "--timeout", "1", "--max-bytes", "100000", "--max-redirects", "5", "--retries", "2",
             "--backoff", "0.05", "--host-delay", "0.01", "--scroll-pause", "0.6",
             "--patience", "2", "--preview-timeout", "1", "--workers", "4",
-            "--browser-arg=" + OFFLINE, *extra]
+            "--browser-arg=" + server.host_rules, "--browser-arg=--ignore-certificate-errors",
+            *extra]
 
 
 def run_scrape(argv):
@@ -144,6 +145,30 @@ def test_every_result_gets_one_manifest_line_with_all_fields(server, scraped):
     assert all(set(download.MANIFEST_FIELDS) <= set(record) for record in records)
     assert sorted(r["page_url"].rsplit("/", 1)[1] for r in records) == \
         sorted(result.id for result in server.results)
+
+
+def test_thumbnail_host_is_never_kept_as_an_original(server, scraped):
+    _, records, _ = scraped
+    assert server.requests[("/images", True)] >= len(server.results) - 2  # the trap was shown
+    assert not any(scrape.is_thumbnail_host(r["url"]) for r in records if r["url"])
+    assert server.downloads()["/images"] == 0
+
+
+def test_embedded_original_is_used_when_the_preview_shows_only_thumbnails(server, scraped):
+    _, records, _ = scraped
+    record = record_for(records, "k")
+    assert (record["status"], record["url"]) == ("ok", server.base + "/img/k.jpg")
+
+
+@pytest.mark.parametrize("path, name, url", [
+    ("/captcha", "Google's CAPTCHA page", "/sorry/index?continue="),
+    ("/consent-wall", "Google's consent page", "https://consent.google.com/ml?continue=")])
+def test_block_pages_are_reported_by_name(server, tmp_path, capsys, path, name, url):
+    argv = scrape_argv(server, tmp_path / "raw", "--search-url", server.base + path + "?q={query}")
+    assert scrape.main(argv) == 1
+    err = capsys.readouterr().err
+    assert name in err and url in err
+    assert "layout may have changed" not in err
 
 
 def test_result_without_full_url_falls_back_to_its_thumbnail(server, scraped):

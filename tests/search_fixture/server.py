@@ -17,6 +17,9 @@ import html
 import io
 import json
 import random
+import ssl
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -78,12 +81,13 @@ class Result:
     full: str | None          # path of the full-size URL (None: the preview never shows one)
     thumb: str                # data: URI
     outcome: str              # "ok", "ok_thumbnail", "duplicate", ... or the failure reason
+    embedded: str | None = None  # the original, only in the tile's /imgres?imgurl= link
 
 
 def build_catalogue():
     """The results in page order, the files behind them (path -> (bytes, type)), expected fates."""
     photos = {name: draw_photo(seed, (96, 72) if seed % 2 else (80, 88))
-              for seed, name in enumerate("abcdefhij", start=1)}
+              for seed, name in enumerate("abcdefhijk", start=1)}
     files = {f"/img/{name}.jpg": (encode(image, "JPEG"), "image/jpeg")
              for name, image in photos.items()}
     files["/img/b.png"] = (encode(photos["b"], "PNG"), "image/png")
@@ -119,8 +123,27 @@ def build_catalogue():
         Result("broken", "/broken/j.jpg", thumb("j"), "http_500"),
         Result("h", "/busy/h.jpg", thumb("h"), "ok"),
         Result("j", "/img/j.jpg", thumb("j"), "ok"),
+        Result("k", None, thumb("k"), "ok", embedded="/img/k.jpg"),
     ]
     return results, files
+
+
+# Google's hosts the fixture imitates over TLS: the preview's interim thumbnail and the consent
+# wall. Both are HSTS-preloaded, so Chromium only ever asks for them over https.
+THUMBNAIL_HOST = "encrypted-tbn0.gstatic.com"
+CONSENT_HOST = "consent.google.com"
+
+
+def self_signed_context():
+    """A TLS context with a throwaway certificate (Chromium runs with --ignore-certificate-errors)."""
+    with tempfile.TemporaryDirectory() as folder:
+        key, cert = f"{folder}/key.pem", f"{folder}/cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=fixture"],
+                       check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+    return context
 
 
 class LocalServer:
@@ -173,6 +196,26 @@ class FixtureServer(LocalServer):
         self.slow_seconds = slow_seconds
         self.image_delay = image_delay
         super().__init__()
+        self.tls = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.tls.daemon_threads = True
+        self.tls.socket = self_signed_context().wrap_socket(self.tls.socket, server_side=True)
+        self.tls_thread = threading.Thread(target=self.tls.serve_forever, daemon=True)
+
+    def start(self):
+        self.tls_thread.start()
+        return super().start()
+
+    def stop(self):
+        self.tls.shutdown()
+        self.tls.server_close()
+        super().stop()
+
+    @property
+    def host_rules(self):
+        """Chromium's resolver rules: Google's two hosts to the TLS side, nothing else at all."""
+        port = self.tls.server_address[1]
+        return (f"--host-resolver-rules=MAP {THUMBNAIL_HOST} 127.0.0.1:{port}, "
+                f"MAP {CONSENT_HOST} 127.0.0.1:{port}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 
     def downloads(self):
         """Requests the downloader made (not the browser), per path."""
@@ -189,7 +232,8 @@ class FixtureServer(LocalServer):
             if outcome == "ok_thumbnail":
                 body = base64.b64decode(result.thumb.split(",", 1)[1])
             else:
-                body = self.files["/img/" + result.full.rsplit("/", 1)[1]][0]
+                path = result.full or result.embedded
+                body = self.files["/img/" + path.rsplit("/", 1)[1]][0]
             digests.add(hashlib.sha256(body).hexdigest())
         return digests
 
@@ -213,19 +257,32 @@ class FixtureServer(LocalServer):
             return self.send(handler, 200, self.gallery_page(), "text/html")
         if path == "/api/results":
             start, size = int(query["start"][0]), int(query["count"][0])
-            page = [{"id": r.id, "thumb": r.thumb, "full": r.full}
+            page = [{"id": r.id, "thumb": r.thumb, "full": r.full, "embedded": r.embedded,
+                     "interim": f"https://{THUMBNAIL_HOST}/images?q=tbn:{r.id}"}
                     for r in self.results[start:start + size]]
             return self.send(handler, 200, json.dumps(page).encode(), "application/json")
+        if path == "/images":  # the thumbnail host: what Google shows before the original
+            return self.send(handler, 200, encode(draw_photo(70, (THUMB_SIDE, THUMB_SIDE)),
+                                                  "JPEG"), "image/jpeg")
+        if path == "/captcha":
+            return self.redirect(handler, "/sorry/index?continue=/search")
+        if path == "/consent-wall":
+            return self.redirect(handler, f"https://{CONSENT_HOST}/ml?continue=/search")
+        if path == "/sorry/index":
+            return self.send(handler, 429, b"<html><body>Our systems have detected unusual "
+                             b"traffic<form><input name='captcha'></form></body></html>",
+                             "text/html")
+        if path == "/ml":
+            return self.send(handler, 200, b"<html><body>Before you continue to Google"
+                             b"<button id='agree-elsewhere'>Accept all</button></body></html>",
+                             "text/html")
         if parts[0] == "visit":
             return self.send(handler, 200, b"<html><body>A page about mountains</body></html>",
                              "text/html")
         if parts[0] == "hop" and len(parts) == 3:
             hops = int(parts[1])
             target = f"/hop/{hops - 1}/{parts[2]}" if hops > 1 else f"/img/{parts[2]}"
-            handler.send_response(302)
-            handler.send_header("Location", target)
-            handler.send_header("Content-Length", "0")
-            return handler.end_headers()
+            return self.redirect(handler, target)
         if parts[0] == "slow":
             time.sleep(self.slow_seconds)
         if parts[0] == "flaky" and count == 1:
@@ -240,6 +297,13 @@ class FixtureServer(LocalServer):
         time.sleep(self.image_delay)
         body, kind = self.files[name]
         return self.send(handler, 200, body, kind)
+
+    @staticmethod
+    def redirect(handler, target):
+        handler.send_response(302)
+        handler.send_header("Location", target)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     @staticmethod
     def send(handler, status, body, kind, headers=None):
