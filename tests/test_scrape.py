@@ -407,3 +407,12 @@ def test_headful_drops_only_the_headless_flag():
     ("", "http://creativecommons.org/licenses/by-sa/3.0/de/deed.en", "by-sa")])
 def test_licence_codes(name, url, code):
     assert scrape.licence_code(name, url) == code
+
+
+def test_commons_folder_builds_a_dataset(api, tmp_path):
+    out = tmp_path / "raw"
+    assert run_scrape(api_argv("commons", commons_url(api, "2"), out))[0] == 0
+    assert dataset.main(["--images", str(out), "--out", str(tmp_path / "ds"), "--size", "32",
+                         "--workers", "1"]) == 0
+    meta = dataset.read_meta(tmp_path / "ds")
+    assert sum(meta["counts"].values()) == len(api.expected_sha256(api_fixture.COMMONS))
