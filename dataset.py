@@ -269,6 +269,7 @@ def render_item(job):
 def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS):
     jobs = [(seed, i, size) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
+            "generator_fingerprint": mountains.generator_fingerprint(),
             "size": size, "inputs": count, "skipped": [], "split": split_meta(fractions)}
     photos.load_colour_code()
     with Pool(max(1, workers or photos.default_workers())) as pool:
@@ -293,6 +294,35 @@ def read_meta(folder):
         raise DatasetError(f"{folder}: dataset format {meta.get('format_version')} is not "
                            f"{FORMAT_VERSION}; rebuild it with dataset.py")
     return meta
+
+
+def describe_fingerprint(fingerprint):
+    if not fingerprint:
+        return "no fingerprint recorded"
+    return (f"version {fingerprint.get('version')}, rendering code "
+            f"{str(fingerprint.get('rendering_sha256'))[:12]}")
+
+
+def check_generator(meta, folder="DIR"):
+    """Refuse a built-in dataset that another landscape generator rendered (its numbers would
+    describe landscapes the code no longer draws); photo datasets always pass.
+
+    The fingerprint is mountains.generator_fingerprint(): GENERATOR_VERSION and a sha256 of
+    the rendering code's syntax tree, so it changes exactly when the drawing code changes.
+    """
+    if meta.get("source") != "synthetic":
+        return
+    recorded, current = meta.get("generator_fingerprint"), mountains.generator_fingerprint()
+    if recorded == current:
+        return
+    fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
+    split = "" if tuple(fractions) == DEFAULT_FRACTIONS else " --split " + " ".join(map(str,
+                                                                                         fractions))
+    raise DatasetError(
+        f"{folder}: built by another version of the landscape generator "
+        f"({describe_fingerprint(recorded)}, now {describe_fingerprint(current)}): rebuild with "
+        f"'python dataset.py --synthetic {meta.get('inputs', 2500)} --size {meta.get('size', 128)}"
+        f" --seed {meta.get('seed', 0)}{split} --out {folder}'")
 
 
 def load_split(folder, split):

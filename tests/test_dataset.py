@@ -18,6 +18,7 @@ from PIL import Image
 import dataset
 import files
 import lab
+import mountains
 import photos
 
 REPO = Path(__file__).resolve().parent.parent
@@ -538,6 +539,38 @@ def test_synthetic_build_is_deterministic(tmp_path):
     assert one["checksum"] == two["checksum"]
     assert array_bytes(tmp_path / "one") == array_bytes(tmp_path / "two")
     assert sum(one["counts"].values()) == 6
+
+
+def test_synthetic_dataset_of_this_generator_passes_the_check(tmp_path):
+    meta = dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)
+    assert dataset.read_meta(tmp_path / "ds")["generator_fingerprint"] == \
+        mountains.generator_fingerprint()
+    dataset.check_generator(meta, tmp_path / "ds")  # no error
+
+
+@pytest.mark.parametrize("change", ["another hash", "another version", "missing"])
+def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
+    dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)
+    meta = dataset.read_meta(tmp_path / "ds")
+    if change == "another hash":
+        meta["generator_fingerprint"]["rendering_sha256"] = "0" * 64
+    elif change == "another version":
+        meta["generator_fingerprint"]["version"] -= 1
+    else:
+        del meta["generator_fingerprint"]  # built before datasets recorded it
+    with pytest.raises(dataset.DatasetError) as error:
+        dataset.check_generator(meta, tmp_path / "ds")
+    message = str(error.value)
+    assert "another version of the landscape generator" in message
+    assert f"now version {mountains.GENERATOR_VERSION}" in message
+    assert f"python dataset.py --synthetic 4 --size 16 --seed 1 --out {tmp_path / 'ds'}" in message
+
+
+def test_photo_dataset_passes_the_generator_check(tmp_path):
+    good_photos(tmp_path / "src")
+    meta = build(tmp_path / "src", tmp_path / "ds")
+    assert "generator_fingerprint" not in meta
+    dataset.check_generator(meta, tmp_path / "ds")  # photos have no generator to disagree with
 
 
 def test_load_split_gives_read_only_memory_maps(tmp_path):
