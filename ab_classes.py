@@ -18,7 +18,6 @@ UpSampling2D), so it keeps the project's model contract and loads in safe mode.
 
 import functools
 import json
-import os
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
@@ -27,6 +26,7 @@ import tensorflow as tf
 from keras import layers
 from tqdm import tqdm
 
+import files
 import lab
 
 GRID = 10.0  # ab quantization step, as in the paper
@@ -110,22 +110,6 @@ def nearest_bins_numpy(ab, bins, grid=GRID):
 # Soft-encoding of the target
 
 
-def soft_encode_numpy(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA):
-    """Reference soft-encoding (..., Q): Gaussian weights on the k nearest bins, summing to 1.
-
-    Plain numpy and slow; it exists to check the TensorFlow version against.
-    """
-    ab = np.asarray(ab, dtype=np.float64)
-    bins = np.asarray(bins, dtype=np.float64)
-    distances = ((ab[..., None, :] - bins) ** 2).sum(axis=-1)  # (..., Q)
-    nearest = np.argsort(distances, axis=-1)[..., :neighbours]
-    weights = np.exp(-np.take_along_axis(distances, nearest, axis=-1) / (2 * sigma**2))
-    weights /= weights.sum(axis=-1, keepdims=True)
-    encoded = np.zeros(distances.shape)
-    np.put_along_axis(encoded, nearest, weights, axis=-1)
-    return encoded.astype(np.float32)
-
-
 CANDIDATE_REACH = 160.0  # the candidate table covers |a|, |b| up to this (sRGB: within ~110)
 FAR_AWAY = 1.0e4  # ab of the padding bin that fills short candidate lists; never among the k
 
@@ -175,14 +159,6 @@ def neighbour_weights(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA, grid=GRID):
     distance2 = -negative_nearest
     weights = tf.exp(-(distance2 - distance2[:, :1]) / (2.0 * sigma**2))  # shift: no underflow
     return index, weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
-
-
-def soft_encode(ab, bins, neighbours=NEIGHBOURS, sigma=SIGMA):
-    """TensorFlow soft-encoding of ab (..., 2) in Lab units -> (..., Q); usable in tf.data."""
-    ab = tf.convert_to_tensor(ab, tf.float32)
-    index, weights = neighbour_weights(tf.reshape(ab, (-1, 2)), bins, neighbours, sigma)
-    encoded = tf.reduce_sum(tf.one_hot(index, len(bins)) * weights[..., None], axis=-2)
-    return tf.reshape(encoded, tf.concat([tf.shape(ab)[:-1], [len(bins)]], axis=0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,15 +366,6 @@ def ab_output_model(logits_model, bins, temperature=TEMPERATURE, upsample=TARGET
     return keras.Model(logits_model.inputs, ab, name=f"{logits_model.name}_annealed_mean")
 
 
-def annealed_mean_numpy(logits, bins, temperature=TEMPERATURE):
-    """Reference decoding (..., Q) -> ab (..., 2) in Lab units, for tests and analysis."""
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    probabilities = np.exp(scaled)
-    probabilities /= probabilities.sum(axis=-1, keepdims=True)
-    return (probabilities @ np.asarray(bins, dtype=np.float64)).astype(np.float32)
-
-
 # ---------------------------------------------------------------------------------------------
 # Storing the classes with a run
 
@@ -411,10 +378,7 @@ def write_classes(path, bins, prior, weights, **settings):
         "weights": np.asarray(weights, dtype=float).tolist(),
         **settings,
     }
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(record, handle, indent=1)
-    os.replace(temporary, path)
+    files.write_json_atomic(path, record, indent=1)
 
 
 def read_classes(path):

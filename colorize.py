@@ -25,7 +25,9 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import files
 import lab
+import photos
 
 TRAIN_HINT = ("train one first: `make train` (the seed networks on the built-in landscapes), "
               "or `make data` then `python train.py --model unet --data data/mountains-synth-demo`")
@@ -114,8 +116,7 @@ def gray_lightness_table(levels):
 
 def split_alpha(image):
     """(image without alpha, alpha band or None): the alpha goes into the output untouched."""
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    image = photos.palette_to_colour(image)
     if image.mode in ("LA", "La", "PA"):
         image = image.convert("LA")
         return image.getchannel("L"), image.getchannel("A")
@@ -125,26 +126,6 @@ def split_alpha(image):
     return image, None
 
 
-def gray_levels(image):
-    """(integer gray levels, number of levels) for a grayscale image, None for a colour one.
-
-    Modes I and F do not say their range: the smallest of 0..1, 0..255, 0..65535 and
-    the image's own maximum that holds every value is taken as white.
-    """
-    if image.mode == "1":
-        image = image.convert("L")
-    if image.mode == "L":
-        return np.asarray(image), 256
-    if image.mode.startswith("I;16"):
-        return np.asarray(image).astype(np.uint16, copy=False), 65536
-    if image.mode in ("I", "F"):  # the range is not in the mode: take the smallest that fits
-        values = np.clip(np.asarray(image, dtype=np.float64), 0.0, None)
-        top = values.max(initial=0.0)
-        full_scale = next(scale for scale in (1.0, 255.0, 65535.0, top) if top <= scale)
-        return np.round(values * (65535.0 / full_scale)).astype(np.uint16), 65536
-    return None
-
-
 def photo_lightness(image):
     """(L* float32 (H, W), alpha band or None) of a photo in any mode Pillow reads.
 
@@ -152,7 +133,7 @@ def photo_lightness(image):
     go through a lookup table.
     """
     image, alpha = split_alpha(image)
-    gray = gray_levels(image)
+    gray = photos.gray_levels(image)
     if gray is None:
         rgb = np.asarray(image.convert("RGB"))
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
@@ -171,7 +152,7 @@ def photo_lightness(image):
 
 def photo_as_rgb(image):
     """The input as a viewer shows it, 8-bit RGB, for the side-by-side pair."""
-    gray = gray_levels(split_alpha(image)[0])
+    gray = photos.gray_levels(split_alpha(image)[0])
     if gray is not None and gray[1] > 256:
         image = Image.fromarray(np.round(gray[0] / 257.0).astype(np.uint8))
     return image.convert("RGB")
@@ -250,22 +231,18 @@ def colorize_image(model, image, render_size, stride):
 
 # ---------------------------------------------------------------- files in, files out
 
-def image_suffixes():
-    return {suffix.lower() for suffix in Image.registered_extensions()}
-
-
 def collect_inputs(paths, out_dir):
     """[(input file, its path relative to the output folder)]: folders recursively, in order.
 
     Files under out_dir are left out, so that --out inside an input folder does not feed
     earlier outputs back in.
     """
-    suffixes, out_dir, found = image_suffixes(), out_dir.resolve(), []
+    suffixes, out_dir, found = photos.readable_suffixes(), out_dir.resolve(), []
     for path in map(Path, paths):
         if not path.is_dir():
             found.append((path, Path(path.name)))
             continue
-        for file in sorted(path.rglob("*")):
+        for file in photos.list_photos(path, suffixes):
             inside_out = file.resolve().is_relative_to(out_dir)
             if file.is_file() and file.suffix.lower() in suffixes and not inside_out:
                 found.append((file, file.relative_to(path)))
@@ -305,19 +282,14 @@ def plan_outputs(inputs, out_dir, requested_format, side_by_side):
 
 
 def save_atomic(image, path, image_format, exif=None):
-    """Write to a temporary name and rename: a killed run never leaves half a photo."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through files.atomic_path: a killed run never leaves half a photo."""
     if image_format == "JPEG" and image.mode == "RGBA":
         image = image.convert("RGB")  # JPEG has no alpha; ask for --format png to keep it
     options = dict(SAVE_OPTIONS[image_format])
     if exif and image_format in EXIF_FORMATS:
         options["exif"] = exif
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with files.atomic_path(path) as temporary:
         image.save(temporary, format=image_format, **options)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def side_by_side_pair(photo, colorized):

@@ -15,11 +15,22 @@ tone-mapped to sRGB, slightly blurred and given light sensor noise.
 """
 
 import argparse
-import os
+import ast
+import functools
+import hashlib
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+import files
+
+# The generator's name for people (dataset.py records it with rendering_sha256): raise it by
+# hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
+GENERATOR_VERSION = 1  # the first generator whose datasets record it
+NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
+                 "generator_fingerprint", "contact_sheet", "save_png", "parse_args", "main")
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
@@ -529,9 +540,51 @@ def render_landscape(seed, size=128):
     return render_scene(sample_scene(rng), rng, int(size))
 
 
-def landscape_scene(seed):
-    """The Scene that render_landscape(seed, ...) draws (the first draws of the same stream)."""
-    return sample_scene(np.random.default_rng(seed))
+# --------------------------------------------------------------------------- fingerprint
+
+
+def without_docstring(node):
+    """The node with the docstrings of it and its children removed: text, not behaviour."""
+    for child in ast.walk(node):
+        body = getattr(child, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                and isinstance(first.value.value, str):
+            child.body = body[1:] or [ast.Pass()]
+    return node
+
+
+def is_rendering(node):
+    """Top-level statements that decide the pixels: not imports, the contact sheet, the CLI,
+    the `if __name__` guard or this fingerprint itself."""
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.If, ast.Expr)):
+        return False
+    if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("GENERATOR_VERSION",
+                                                                      "NOT_RENDERING")
+                                            for t in node.targets):
+        return False
+    return getattr(node, "name", None) not in NOT_RENDERING
+
+
+def rendering_code_sha256(source):
+    """sha256 of the rendering code in `source` (this module's text), parsed and written back
+    by `ast`: it changes when any constant, palette or function that draws a landscape changes,
+    and not for comments, docstrings, formatting or the contact-sheet and CLI code. (ast.unparse
+    may write a statement differently on another Python minor version: that asks for a rebuild
+    too, which is safe.)"""
+    code = "\n".join(ast.unparse(without_docstring(node)) for node in ast.parse(source).body
+                     if is_rendering(node))
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def rendering_sha256():
+    return rendering_code_sha256(Path(__file__).read_text(encoding="utf-8"))
+
+
+def generator_fingerprint():
+    """What dataset.py stores in a built-in dataset's meta.json and compares on loading."""
+    return {"version": GENERATOR_VERSION, "rendering_sha256": rendering_sha256()}
 
 
 # --------------------------------------------------------------------------- contact sheet
@@ -557,15 +610,12 @@ def save_png(array, path, palette=True):
     """
     from PIL import Image
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     image = Image.fromarray(array)
     if palette:
         image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=256,
                               dither=Image.Dither.FLOYDSTEINBERG)
-    image.save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG", optimize=True)
 
 
 def parse_args(argv=None):

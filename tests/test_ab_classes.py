@@ -3,6 +3,7 @@
 The two-colour problem that shows why colour-as-classes exists is trained through train.py,
 in tests/test_train.py."""
 
+import inspect
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from keras import layers
 
 import ab_classes
+import helpers
 import lab
 
 SIZE = 32
@@ -90,14 +92,14 @@ def test_nearest_bins_numpy_equals_a_search_over_all_bins(bins):
 
 
 def test_soft_encoding_sums_to_one(bins):
-    encoded = ab_classes.soft_encode_numpy(random_ab(np.random.default_rng(2), (300,)), bins)
+    encoded = helpers.soft_encode_numpy(random_ab(np.random.default_rng(2), (300,)), bins)
     np.testing.assert_allclose(encoded.sum(axis=-1), 1.0, atol=1e-5)
 
 
 def test_soft_encoding_puts_its_mass_on_the_k_nearest_bins_closest_heaviest(bins):
     ab = random_ab(np.random.default_rng(3), (300,))
     for neighbours in (5, 10):
-        encoded = ab_classes.soft_encode_numpy(ab, bins, neighbours=neighbours)
+        encoded = helpers.soft_encode_numpy(ab, bins, neighbours=neighbours)
         distances = ((ab[:, None, :] - bins[None]) ** 2).sum(-1)
         order = np.argsort(distances, axis=-1)
         nearest_mass = np.take_along_axis(encoded, order[:, :neighbours], axis=-1)
@@ -109,8 +111,8 @@ def test_soft_encoding_puts_its_mass_on_the_k_nearest_bins_closest_heaviest(bins
 def test_tensorflow_soft_encoding_equals_numpy_reference(bins):
     ab = random_ab(np.random.default_rng(4), (2, 8, 8))
     for neighbours, sigma in ((5, 5.0), (10, 8.0)):
-        expected = ab_classes.soft_encode_numpy(ab, bins, neighbours, sigma)
-        actual = ab_classes.soft_encode(ab, bins, neighbours, sigma).numpy()
+        expected = helpers.soft_encode_numpy(ab, bins, neighbours, sigma)
+        actual = helpers.soft_encode(ab, bins, neighbours, sigma).numpy()
         assert actual.shape == (2, 8, 8, len(bins))
         np.testing.assert_allclose(actual, expected, atol=1e-5)
 
@@ -184,7 +186,7 @@ def test_loss_equals_numpy_weighted_cross_entropy_on_soft_targets(bins):
     weights = rng.uniform(0.5, 3.0, len(bins)).astype(np.float32)
 
     pooled = ab_classes.downsample_targets(ab, 4)
-    targets = ab_classes.soft_encode_numpy(pooled, bins)
+    targets = helpers.soft_encode_numpy(pooled, bins)
     shifted = logits - logits.max(-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
     per_pixel = -(targets * log_probs).sum(-1) * weights[ab_classes.nearest_bins_numpy(pooled,
@@ -237,7 +239,7 @@ def test_keras_decoder_equals_numpy_annealed_mean(bins):
     logits = keras.Input((None, None, len(bins)))
     decoder = keras.Model(logits, ab_classes.decode_annealed_mean(logits, bins, upsample=1))
     values = np.random.default_rng(9).normal(0.0, 3.0, (2, 3, 5, len(bins))).astype(np.float32)
-    expected = ab_classes.annealed_mean_numpy(values, bins, ab_classes.TEMPERATURE)
+    expected = helpers.annealed_mean_numpy(values, bins, ab_classes.TEMPERATURE)
     np.testing.assert_allclose(decoder.predict(values, verbose=0) * lab.AB_SCALE, expected,
                                atol=1e-3)
 
@@ -269,4 +271,11 @@ def test_classes_file_round_trips(bins, tmp_path):
     record = ab_classes.read_classes(path)
     np.testing.assert_array_equal(record["bins"], bins)
     np.testing.assert_allclose(record["weights"], 1.0)
-    assert record["temperature"] == 0.38 and not os.path.exists(f"{path}.tmp")
+    assert record["temperature"] == 0.38
+    assert sorted(os.listdir(tmp_path)) == ["ab_classes.json"]  # no temporary file left behind
+
+
+def test_reference_soft_encoding_defaults_are_the_losses():
+    defaults = inspect.signature(helpers.soft_encode_numpy).parameters
+    assert defaults["neighbours"].default == ab_classes.NEIGHBOURS
+    assert defaults["sigma"].default == ab_classes.SIGMA

@@ -16,7 +16,10 @@ import pytest
 from PIL import Image
 
 import dataset
+import files
 import lab
+import mountains
+import photos
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = 32
@@ -220,7 +223,7 @@ def test_sixteen_bit_gray_keeps_its_brightness(tmp_path):
     """I;16 values span 0..65535; Pillow's plain convert would clip them to white."""
     level = 30000  # about 46% gray
     Image.fromarray(np.full((40, 48), level, np.uint16)).save(tmp_path / "g.png")
-    rgb, _, skipped = dataset.prepare_photos(tmp_path, SIZE, min_chroma=0, workers=1)
+    rgb, _, skipped = photos.prepare_photos(tmp_path, SIZE, min_chroma=0, workers=1)
     assert skipped == []
     assert abs(int(rgb[0, 16, 16, 0]) - round(level / 257)) <= 1
 
@@ -242,7 +245,7 @@ def test_transparent_pixels_become_white(tmp_path):
     rgba[..., :3] = colourful(5, 64, 64)
     rgba[:, 32:, 3] = 255  # right half opaque, left half fully transparent
     Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
-    rgb, _, _ = dataset.prepare_photos(tmp_path, SIZE, workers=1)
+    rgb, _, _ = photos.prepare_photos(tmp_path, SIZE, workers=1)
     assert rgb[0, :, :12].min() == 255
 
 
@@ -251,7 +254,7 @@ def test_exif_orientation_is_honoured(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": the left half ends on top
     Image.fromarray(stored).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
-    rgb, _, _ = dataset.prepare_photos(tmp_path, SIZE, fit="resize", workers=1)
+    rgb, _, _ = photos.prepare_photos(tmp_path, SIZE, fit="resize", workers=1)
     top, bottom = rgb[0, :8].reshape(-1, 3).mean(0), rgb[0, -8:].reshape(-1, 3).mean(0)
     assert top[0] > 180 and top[2] < 80  # red on top
     assert bottom[2] > 180 and bottom[0] < 80  # blue at the bottom
@@ -260,7 +263,7 @@ def test_exif_orientation_is_honoured(tmp_path):
 def test_animated_gif_gives_its_first_frame(tmp_path):
     green, blue = Image.fromarray(flat((40, 200, 40))), Image.fromarray(flat((40, 40, 200)))
     green.save(tmp_path / "anim.gif", save_all=True, append_images=[blue], duration=100, loop=0)
-    rgb, ids, skipped = dataset.prepare_photos(tmp_path, SIZE, workers=1)
+    rgb, ids, skipped = photos.prepare_photos(tmp_path, SIZE, workers=1)
     assert ids == ["anim.gif"] and skipped == []
     assert rgb[0, ..., 1].mean() > 150 and rgb[0, ..., 2].mean() < 100
 
@@ -269,7 +272,7 @@ def test_multipage_tiff_gives_its_first_page(tmp_path):
     green, blue = Image.fromarray(flat((40, 200, 40))), Image.fromarray(flat((40, 40, 200)))
     green.save(tmp_path / "pages.tiff", save_all=True, append_images=[blue])
     assert Image.open(tmp_path / "pages.tiff").n_frames == 2
-    rgb, ids, _ = dataset.prepare_photos(tmp_path, SIZE, workers=1)
+    rgb, ids, _ = photos.prepare_photos(tmp_path, SIZE, workers=1)
     assert ids == ["pages.tiff"]
     assert rgb[0, ..., 1].mean() > 150 and rgb[0, ..., 2].mean() < 100
 
@@ -285,13 +288,13 @@ def thirds():
 
 def test_crop_keeps_the_centre(tmp_path):
     save(tmp_path / "wide.png", thirds())
-    rgb, _, _ = dataset.prepare_photos(tmp_path, SIZE, fit="crop", workers=1)
+    rgb, _, _ = photos.prepare_photos(tmp_path, SIZE, fit="crop", workers=1)
     assert rgb[0, :, 4:-4, 1].min() > 150 and rgb[0, :, 4:-4, 0].max() < 80
 
 
 def test_pad_keeps_everything_with_black_bars(tmp_path):
     save(tmp_path / "wide.png", thirds())
-    rgb, _, _ = dataset.prepare_photos(tmp_path, SIZE, fit="pad", workers=1)
+    rgb, _, _ = photos.prepare_photos(tmp_path, SIZE, fit="pad", workers=1)
     assert rgb[0, :8].max() == 0 and rgb[0, -8:].max() == 0
     middle = rgb[0, 16]
     assert middle[1, 0] > 150 and middle[16, 1] > 150 and middle[-2, 2] > 150
@@ -299,7 +302,7 @@ def test_pad_keeps_everything_with_black_bars(tmp_path):
 
 def test_resize_squashes_everything_in(tmp_path):
     save(tmp_path / "wide.png", thirds())
-    rgb, _, _ = dataset.prepare_photos(tmp_path, SIZE, fit="resize", workers=1)
+    rgb, _, _ = photos.prepare_photos(tmp_path, SIZE, fit="resize", workers=1)
     assert rgb[0, :, 1, 0].min() > 150 and rgb[0, :, -2, 2].min() > 150
 
 
@@ -307,8 +310,8 @@ def test_draft_mode_decodes_nearly_the_same_pixels(tmp_path):
     y, x = np.mgrid[0:768, 0:1024]
     smooth = np.stack([x / 4, y / 3, 255 - x / 4], -1).astype(np.uint8)
     save(tmp_path / "big.jpg", smooth, quality=92)
-    fast, _, _ = dataset.prepare_photos(tmp_path, SIZE, draft=True, workers=1)
-    full, _, _ = dataset.prepare_photos(tmp_path, SIZE, draft=False, workers=1)
+    fast, _, _ = photos.prepare_photos(tmp_path, SIZE, draft=True, workers=1)
+    full, _, _ = photos.prepare_photos(tmp_path, SIZE, draft=False, workers=1)
     assert np.abs(fast.astype(int) - full.astype(int)).mean() < 2.0
 
 
@@ -350,7 +353,7 @@ def test_meta_records_source_rule_members_and_true_checksums(tmp_path):
 def test_dataset_pixels_are_the_lab_of_the_prepared_photos(tmp_path):
     src = tmp_path / "photos"
     good_photos(src, 3)
-    rgb, ids, _ = dataset.prepare_photos(src, SIZE, workers=1)
+    rgb, ids, _ = photos.prepare_photos(src, SIZE, workers=1)
     stored = images_by_id(build(src, tmp_path / "ds") and tmp_path / "ds")
     for image, photo_id in zip(rgb, ids):
         assert np.array_equal(stored[photo_id], lab.rgb_to_lab(image))
@@ -359,7 +362,7 @@ def test_dataset_pixels_are_the_lab_of_the_prepared_photos(tmp_path):
 def test_prepare_photos_reports_skips_and_keeps_order(tmp_path):
     good_photos(tmp_path, 3)
     make_empty_file(tmp_path)
-    rgb, ids, skipped = dataset.prepare_photos(tmp_path, SIZE, workers=2)
+    rgb, ids, skipped = photos.prepare_photos(tmp_path, SIZE, workers=2)
     assert rgb.shape == (3, SIZE, SIZE, 3) and rgb.dtype == np.uint8
     assert ids == ["good000.png", "good001.png", "good002.png"]
     assert [(s["id"], s["kind"]) for s in skipped] == [("empty.jpg", "empty file")]
@@ -513,7 +516,7 @@ def test_dataset_moved_aside_by_a_killed_swap_is_restored(tmp_path):
     good_photos(src, 2)
     before = build(src, tmp_path / "ds")
     os.rename(tmp_path / "ds", tmp_path / f".ds.old-{dead_pid()}")
-    dataset.remove_leftovers(tmp_path / "ds")
+    files.remove_leftovers(tmp_path / "ds")
     assert dataset.read_meta(tmp_path / "ds") == before
 
 
@@ -536,6 +539,38 @@ def test_synthetic_build_is_deterministic(tmp_path):
     assert one["checksum"] == two["checksum"]
     assert array_bytes(tmp_path / "one") == array_bytes(tmp_path / "two")
     assert sum(one["counts"].values()) == 6
+
+
+def test_synthetic_dataset_of_this_generator_passes_the_check(tmp_path):
+    meta = dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)
+    assert dataset.read_meta(tmp_path / "ds")["generator_fingerprint"] == \
+        mountains.generator_fingerprint()
+    dataset.check_generator(meta, tmp_path / "ds")  # no error
+
+
+@pytest.mark.parametrize("change", ["another hash", "another version", "missing"])
+def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
+    dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)
+    meta = dataset.read_meta(tmp_path / "ds")
+    if change == "another hash":
+        meta["generator_fingerprint"]["rendering_sha256"] = "0" * 64
+    elif change == "another version":
+        meta["generator_fingerprint"]["version"] -= 1
+    else:
+        del meta["generator_fingerprint"]  # built before datasets recorded it
+    with pytest.raises(dataset.DatasetError) as error:
+        dataset.check_generator(meta, tmp_path / "ds")
+    message = str(error.value)
+    assert "another version of the landscape generator" in message
+    assert f"now version {mountains.GENERATOR_VERSION}" in message
+    assert f"python dataset.py --synthetic 4 --size 16 --seed 1 --out {tmp_path / 'ds'}" in message
+
+
+def test_photo_dataset_passes_the_generator_check(tmp_path):
+    good_photos(tmp_path / "src")
+    meta = build(tmp_path / "src", tmp_path / "ds")
+    assert "generator_fingerprint" not in meta
+    dataset.check_generator(meta, tmp_path / "ds")  # photos have no generator to disagree with
 
 
 def test_load_split_gives_read_only_memory_maps(tmp_path):

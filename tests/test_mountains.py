@@ -1,8 +1,11 @@
 """The built-in landscapes: deterministic, well-formed, varied, and not colourable from L alone."""
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
+import helpers
 import lab
 import mountains
 
@@ -102,7 +105,7 @@ def test_lightness_only_recolouring_fails_the_same_measure():
 
 
 def test_scene_kinds_vary():
-    scenes = [mountains.landscape_scene((0, i)) for i in range(300)]
+    scenes = [helpers.landscape_scene((0, i)) for i in range(300)]
     assert {s.sky for s in scenes} == set(mountains.SKIES)
     assert {s.season for s in scenes} == set(mountains.SEASONS)
     assert {s.ridges for s in scenes} == {2, 3, 4}
@@ -115,7 +118,7 @@ def test_scene_kinds_vary():
 
 
 def test_scene_is_the_one_rendered():
-    scene = mountains.landscape_scene((4, 2))
+    scene = helpers.landscape_scene((4, 2))
     rng = np.random.default_rng((4, 2))
     assert mountains.sample_scene(rng) == scene
     rendered = mountains.render_scene(scene, rng, 32)
@@ -125,7 +128,7 @@ def test_scene_is_the_one_rendered():
 def test_sunset_scenes_are_warmer_than_clear_ones():
     warm = {"sunset": [], "clear": []}
     for i in range(120):
-        scene = mountains.landscape_scene((5, i))
+        scene = helpers.landscape_scene((5, i))
         if scene.sky in warm:
             image_lab = lab.rgb_to_lab(mountains.render_landscape((5, i), 24))
             warm[scene.sky].append(image_lab[:8, :, 2].mean())  # b* of the upper sky
@@ -173,3 +176,39 @@ def test_ridges_standing_mostly_in_a_lake_are_left_out():
     assert [c is far for c in crests] == [True, False]
     assert crests[1] is clear
     assert bases == [64.0, 80.0] and distances == [1.0, 0.5]
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def mountains_source():
+    return Path(mountains.__file__).read_text(encoding="utf-8")
+
+
+def test_fingerprint_ignores_comments_docstrings_and_the_cli():
+    source = mountains_source()
+    edited = source.replace('    """One landscape as uint8 sRGB', '    """A landscape as uint8 sRGB')
+    edited = edited.replace("# --------------------------------------------------------------------"
+                            "------- contact sheet", "# contact sheet, renamed")
+    edited = edited.replace('default=32, help="number of landscapes"',
+                            'default=16, help="how many landscapes"')
+    edited += "\n# a trailing comment\n"
+    assert edited != source
+    assert mountains.rendering_code_sha256(edited) == mountains.rendering_sha256()
+
+
+def test_fingerprint_changes_when_a_colour_or_a_rendering_function_changes():
+    source = mountains_source()
+    assert "SNOW = (0.80, 0.83, 0.88)" in source and "image = develop" not in source
+    recoloured = source.replace("SNOW = (0.80, 0.83, 0.88)", "SNOW = (0.80, 0.83, 0.89)")
+    redrawn = source.replace("    return develop(image, rng)", "    return develop(image * 1.01, rng)")
+    for changed in (recoloured, redrawn):
+        assert changed != source
+        assert mountains.rendering_code_sha256(changed) != mountains.rendering_sha256()
+
+
+def test_fingerprint_names_the_version_and_the_hash():
+    fingerprint = mountains.generator_fingerprint()
+    assert fingerprint == {"version": mountains.GENERATOR_VERSION,
+                           "rendering_sha256": mountains.rendering_sha256()}
+    assert len(fingerprint["rendering_sha256"]) == 64

@@ -20,28 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lab  # noqa: E402
 import mountains  # noqa: E402
+import photos  # noqa: E402
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 L_BINS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 101)]
 
 
 def load_folder(folder, size):
-    """Every photo under `folder`, centre-cropped to a square and resized like dataset.py does."""
-    from PIL import Image, ImageOps
-
-    images = []
-    for path in sorted(Path(folder).rglob("*")):
-        if path.suffix.lower() not in PHOTO_SUFFIXES:
-            continue
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            side = min(im.size)
-            left, top = (im.width - side) // 2, (im.height - side) // 2
-            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
-            images.append(np.asarray(im))
-    if not images:
-        raise SystemExit(f"no photos found under {folder}")
-    return np.stack(images)
+    """Every photo under `folder`, read as dataset.py reads it (photos.py: any mode to sRGB,
+    centre crop, Lanczos), gray ones skipped as they are there."""
+    images, _, skipped = photos.prepare_photos(folder, size)
+    for entry in skipped:
+        print(f"skipped {entry['id']}: {entry['reason']}", file=sys.stderr)
+    if not len(images):
+        raise SystemExit(f"colour_stats.py: no usable photos under {folder}")
+    return images
 
 
 def render_synthetic(count, size, seed):
