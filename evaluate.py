@@ -1,8 +1,7 @@
 """Measure trained runs against honest baselines; write the tables and figures the README shows.
 
     python evaluate.py --data data/mountains-synth --runs runs/ --out results/ --update-readme
-    python evaluate.py --photos ../shared/realdata --data data/mountains-synth --runs runs/ \
-        --out results-real/ --images images-real/
+    python evaluate.py --photos photos --data data/mountains-synth --runs runs/ --out results-real/
 
 Every folder under --runs with a config.json is a run (see train.py). Each run's model.keras is
 applied to the test split (or to a folder of real photos with --photos), and every test image is
@@ -28,9 +27,14 @@ An MSE- and a classification-trained version of one model (train.py --loss class
 two groups, side by side in every table and figure; the loss curves give each its own axis.
 
 Writes --out/metrics.csv (one row per run and baseline), --out/per_image.csv, --out/summary.md,
-and --images/Figure_1..N.png, curves.png, auc.png, colorfulness.png; --update-readme rewrites the
-block between the results markers in README.md (with --photos: the block between the
-real-photos markers, a table without figures), and nothing else.
+and the figures: Figure_1..N.png (with --photos: Photo_1..N.png, each headed "Real photo" with its
+credit from the folder's ATTRIBUTION.md), curves.png, auc.png, colorfulness.png. They go to
+--images, by default --out/figures; only with --update-readme do they default to the README's own
+images/ (images/real-photos/ with --photos), so evaluating an experiment never overwrites the
+README's figures. --update-readme rewrites the block between the results markers in README.md
+(with --photos: the block between the real-photos markers), and nothing else. The comparison
+figures show N evenly spaced images in a fixed order (test split order; photos by file name),
+chosen by that rule alone, never by how well a model did on them.
 
 This file finds the runs, loads the images and scores every run; the metrics and the bootstrap
 live in metrics.py, the tables, CSV files and README text in report.py, the figures in figures.py.
@@ -276,6 +280,25 @@ def photo_size(folders, requested):
     return max(set(sizes), key=sizes.count)
 
 
+def photo_credits(folder):
+    """{file name: "author, licence"} from the table in folder/ATTRIBUTION.md (see photos/), or
+    {} when the folder has none: figures of real photos carry their credit."""
+    path = Path(folder) / "ATTRIBUTION.md"
+    if not path.is_file():
+        return {}
+    credits, columns = {}, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if columns is None:
+            if {"file", "author", "licence"} <= set(cells):
+                columns = cells
+            continue
+        if len(cells) == len(columns) and not set(line) <= set("|-: "):
+            row = dict(zip(columns, cells))
+            credits[row["file"]] = f"{row['author']}, {row['licence']}"
+    return credits
+
+
 # --------------------------------------------------------------------------- the steps
 
 
@@ -335,6 +358,17 @@ def baseline_entries(data, images, true_rgb, batch_size, keep):
     return entries
 
 
+def figure_folder(images, out, readme, update_readme, photos):
+    """--images if given; else the README's images/ (images/real-photos/ for photos) when the
+    README is being updated, and --out/figures otherwise: README figures change only on purpose."""
+    if images is not None:
+        return Path(images)
+    if update_readme:
+        folder = Path(readme).parent / "images"
+        return folder / "real-photos" if photos is not None else folder
+    return Path(out) / "figures"
+
+
 def write_readme_block(readme, photos, count, results, figure_paths, plots):
     """The README's results block (or, for photos, its real-photo block), links made relative."""
     base = Path(readme).resolve().parent
@@ -344,8 +378,11 @@ def write_readme_block(readme, photos, count, results, figure_paths, plots):
 
     rows, comparisons, source, trained = results
     if photos is not None:
+        credits = Path(photos) / "ATTRIBUTION.md"
         block = report.photos_readme_block(
-            rows, comparisons, f"{count} real photos from `{from_readme(photos)}`", trained)
+            rows, comparisons, f"{count} real photos from `{from_readme(photos)}`", trained,
+            [from_readme(p) for p in figure_paths],
+            from_readme(credits) if credits.is_file() else None)
         changed = report.update_readme(readme, block, report.PHOTOS_README_START,
                                        report.PHOTOS_README_END)
     else:
@@ -370,10 +407,12 @@ def parse_args(argv=None):
                         help="folder of run folders written by train.py")
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="where metrics.csv, per_image.csv and summary.md go")
-    parser.add_argument("--images", type=Path, default=Path("images"),
-                        help="where the figures go")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="where the figures go (None: --out/figures; with --update-readme "
+                             "the README's images/, or images/real-photos/ with --photos)")
     parser.add_argument("--figures", type=int, default=12,
-                        help="number of comparison figures (evenly spaced test images)")
+                        help="number of comparison figures (evenly spaced test images, or "
+                             "photos in file-name order)")
     parser.add_argument("--photos", type=Path, metavar="DIR",
                         help="score a folder of real photos instead of the test split")
     parser.add_argument("--size", type=int, default=None,
@@ -418,8 +457,13 @@ def main(argv=None):
     entries = [e for group in groups.values() for e in group] + list(baselines.values())
     report.write_tables(args.out, entries, images.ids, rows, comparisons, bad, images.source,
                         args.bootstrap)
-    figure_paths, plots = figures.write_figures(args.images, groups, baselines, labels,
-                                                images.lightness, images.ab, keep)
+    images_dir = figure_folder(args.images, args.out, args.readme, args.update_readme,
+                               args.photos)
+    style = figures.TEST_IMAGES
+    if args.photos is not None:
+        style = figures.real_photo_style([images.ids[i] for i in keep], photo_credits(args.photos))
+    figure_paths, plots = figures.write_figures(images_dir, groups, baselines, labels,
+                                                images.lightness, images.ab, keep, style)
     if args.update_readme:
         results = (rows, comparisons, images.source, report.training_summary(groups, labels))
         write_readme_block(args.readme, args.photos, len(images.lightness), results,
@@ -428,7 +472,7 @@ def main(argv=None):
     print()
     print(report.quality_table(rows))
     print(f"\nwrote {args.out}/metrics.csv, per_image.csv, summary.md and "
-          f"{len(figure_paths) + len(plots)} figures in {args.images}")
+          f"{len(figure_paths) + len(plots)} figures in {images_dir}")
     if bad:
         print("not evaluated:\n  " + "\n  ".join(bad), file=sys.stderr)
     return 0

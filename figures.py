@@ -7,6 +7,7 @@ PNG is 960 px wide (FIGURE_WIDTH_IN x FIGURE_DPI) and written through files.py.
 import csv
 import io
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -17,9 +18,31 @@ from metrics import AUC_THRESHOLDS, summarize
 
 FIGURE_WIDTH_IN = 10.0
 FIGURE_DPI = 96  # 960 px wide: the width a README shows without scaling much
+HEADING_IN = 0.35  # the line above a real photo's comparison row
 # What history.csv's loss and val_loss mean per train.py --loss: the y axis of the curves.
 LOSS_AXIS_LABELS = {"mse": "MSE of ab/128", "mae": "MAE of ab/128", "huber": "Huber loss of ab/128",
                     "classification": "rebalanced cross-entropy (ab bins)"}
+
+
+class FigureStyle(NamedTuple):
+    """How a set of comparison figures is named and labelled."""
+
+    prefix: str  # files PREFIX_1.png ... PREFIX_N.png
+    original: str  # title of the last panel
+    headings: tuple = ()  # one line above each figure, or none
+
+
+TEST_IMAGES = FigureStyle("Figure", "original")
+
+
+def real_photo_style(ids, credits):
+    """Real photos get their own files (Photo_N.png) and a heading naming the photo as real,
+    with its author and licence where the folder's ATTRIBUTION.md gives them."""
+    headings = []
+    for number, image_id in enumerate(ids, start=1):
+        credit = credits.get(Path(str(image_id)).name)
+        headings.append(f"Real photo {number}: {image_id}" + (f" ({credit})" if credit else ""))
+    return FigureStyle("Photo", "original photo", tuple(headings))
 
 
 def new_figure(height_in, width_in=FIGURE_WIDTH_IN):
@@ -44,15 +67,17 @@ def save_figure(fig, path):
     files.write_bytes_atomic(path, buffer.getvalue())
 
 
-def comparison_figure(path, panels):
-    """One row of images with a title above each: panels = [(title, uint8 RGB)]; 960 px wide."""
+def comparison_figure(path, panels, heading=None):
+    """One row of images with a title above each: panels = [(title, uint8 RGB)]; 960 px wide.
+    A heading, when given, is a line above the whole row (a real photo's name and credit)."""
     columns = len(panels)
     panel_in = FIGURE_WIDTH_IN / columns
     if columns > 5:  # narrow panels: "U-Net (large, mse)" goes on two lines
         panels = [(title.replace(" (", "\n("), image) for title, image in panels]
     title_in = 0.4 if all("\n" not in title for title, _ in panels) else 0.6
-    fig = new_figure(panel_in + title_in)
-    height = panel_in + title_in
+    heading_in = HEADING_IN if heading else 0.0
+    fig = new_figure(panel_in + title_in + heading_in)
+    height = panel_in + title_in + heading_in
     gap = 0.04  # inches between images
     for i, (title, image) in enumerate(panels):
         ax = fig.add_axes([(i * panel_in + gap / 2) / FIGURE_WIDTH_IN, gap / 2 / height,
@@ -60,6 +85,9 @@ def comparison_figure(path, panels):
         ax.imshow(image, interpolation="lanczos" if image.shape[0] < 200 else "antialiased")
         ax.set_axis_off()
         ax.set_title(title, fontsize=11 if columns <= 6 else 9, pad=4)
+    if heading:
+        fig.text(0.5, 1 - 0.5 * HEADING_IN / height, heading, ha="center", va="center",
+                 fontsize=11, fontweight="bold")
     save_figure(fig, path)
 
 
@@ -164,10 +192,12 @@ def colorfulness_figure(path, groups, baselines, labels):
     save_figure(fig, path)
 
 
-def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, indices):
-    """All README figures; returns (figure paths, [(title, path)] of the plots)."""
+def write_comparisons(images_dir, groups, labels, lightness, true_ab, indices, style):
+    """One comparison figure per chosen image: input, each group's first seed, the original.
+    style: FigureStyle (file prefix, name of the last panel, heading per image or None)."""
     images_dir = Path(images_dir)
-    figure_paths = []
+    paths = []
+
     def rgb(index, ab):
         return lab.lab_to_rgb_uint8(lab.join_lab(lightness[index], ab))
 
@@ -177,14 +207,24 @@ def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, ind
         for key, entries in groups.items():
             first_seed_ab = entries[0]["scores"]["figure_ab"][figure_number - 1]
             panels.append((labels[key], rgb(index, first_seed_ab)))
-        panels.append(("original", rgb(index, true_ab[index])))
-        path = images_dir / f"Figure_{figure_number}.png"
-        comparison_figure(path, panels)
-        figure_paths.append(path)
-    for stale in images_dir.glob("Figure_*.png"):
+        panels.append((style.original, rgb(index, true_ab[index])))
+        path = images_dir / f"{style.prefix}_{figure_number}.png"
+        heading = style.headings[figure_number - 1] if style.headings else None
+        comparison_figure(path, panels, heading)
+        paths.append(path)
+    for stale in images_dir.glob(f"{style.prefix}_*.png"):
         suffix = stale.stem.split("_", 1)[1]
         if suffix.isdigit() and int(suffix) > len(indices):
             stale.unlink()
+    return paths
+
+
+def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, indices,
+                  style=TEST_IMAGES):
+    """All README figures; returns (figure paths, [(title, path)] of the plots)."""
+    images_dir = Path(images_dir)
+    figure_paths = write_comparisons(images_dir, groups, labels, lightness, true_ab, indices,
+                                     style)
     plots = [("Train and validation loss", images_dir / "curves.png"),
              ("Cumulative ab error", images_dir / "auc.png"),
              ("Colorfulness", images_dir / "colorfulness.png")]
@@ -192,4 +232,3 @@ def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, ind
     auc_figure(plots[1][1], groups, baselines, labels)
     colorfulness_figure(plots[2][1], groups, baselines, labels)
     return figure_paths, plots
-

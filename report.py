@@ -164,19 +164,29 @@ def readme_block(rows, comparisons, source, figure_paths, other_paths, trained="
     return "\n".join(lines).rstrip("\n")
 
 
-def photos_readme_block(rows, comparisons, source, trained=""):
-    """The real-photo table: numbers only, no figures, since the photos are not ours to show."""
+def photos_readme_block(rows, comparisons, source, trained="", figure_paths=(), credits=None):
+    """The real-photo table, and the comparison figures of the photos (labelled as real);
+    credits: the README's link to the photos' ATTRIBUTION.md, if they have one."""
     against_gray = [row for row in comparisons if row["b"] == "gray baseline"]
-    return "\n".join([
+    lines = [
         "### On real photos", "",
         f"The same runs scored by `evaluate.py --photos` on {source}, prepared like any photo "
         f"folder (dataset.py: centre crop, resized to the training size). {trained} Means over "
-        "photos, mean ± std over seeds where n > 1. The photos are not part of this repository "
-        "and no figure shows them.", "",
+        "photos, mean ± std over seeds where n > 1. The photos are for evaluation only: no model "
+        "trains on them.", "",
         quality_table(rows), "",
         "Each model against the gray baseline on the same photos (bootstrap 95% interval over "
         "photos; with 20 photos only large gaps are significant):", "",
-        comparison_table(against_gray, README_COMPARED)])
+        comparison_table(against_gray, README_COMPARED)]
+    if figure_paths:
+        lines += ["", "Each figure is one real photo, taken evenly spaced in file-name order (not "
+                  "picked by result): the grayscale input, what each model made of it (its first "
+                  "seed), and the original photo."
+                  + (f" Authors and licences: [{credits}]({credits}); a figure made from a "
+                     "CC-BY-SA photo is shared under CC-BY-SA." if credits else ""), ""]
+        for index, path in enumerate(figure_paths, start=1):
+            lines += [f"![Real photo {index}]({path})", ""]
+    return "\n".join(lines).rstrip("\n")
 
 
 def update_readme(path, block, start_marker=README_START, end_marker=README_END):

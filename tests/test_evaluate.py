@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import shutil
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -258,7 +259,7 @@ def test_photos_are_scored_whatever_dataset_the_runs_saw(project, tmp_path):
     assert "unet-seed-mse-s0" in {row["name"] for row in rows}
 
 
-def test_photos_fill_their_own_readme_block_without_figures(project, tmp_path):
+def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp_path):
     write_photos(tmp_path / "photos")
     readme = tmp_path / "README.md"
     results = f"{report.README_START}\nsynthetic results\n{report.README_END}\n"
@@ -279,7 +280,10 @@ def test_photos_fill_their_own_readme_block_without_figures(project, tmp_path):
     rows = [line for line in comparisons.splitlines() if line.startswith("| ") and "|---" not in
             line and not line.startswith("| comparison")]
     assert len(rows) == 4 and all(" - gray baseline |" in row for row in rows)  # 2 groups x 2
-    assert "![" not in block  # real photos are never shown
+    # the photos' own figures, labelled as real, never the landscapes' Figure_N
+    assert "![Real photo 1](figures/Photo_1.png)" in block and "Figure_" not in block
+    assert (tmp_path / "figures" / "Photo_3.png").is_file()
+    assert not (tmp_path / "figures" / "Figure_1.png").exists()
 
 
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
@@ -287,6 +291,46 @@ def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
     with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on 64x64"):
         evaluate.main(argv + ["--photos", str(tmp_path / "photos")])
+
+
+def tree_digest(*paths):
+    """{relative path: bytes} of every file under paths: what "unchanged" is checked against."""
+    found = {}
+    for path in paths:
+        for file in sorted(p for p in [path, *path.rglob("*")] if p.is_file()):
+            found[str(file)] = file.read_bytes()
+    return found
+
+
+def test_without_update_readme_the_readme_and_its_images_stay_byte_identical(
+        project, tmp_path, monkeypatch):
+    """Figures go under --out by default: evaluating an experiment from the repository's folder
+    (here a copy of its layout, and the real repository too) leaves README.md and images/ alone."""
+    layout = tmp_path / "repo"
+    (layout / "images").mkdir(parents=True)
+    (layout / "images" / "Figure_1.png").write_bytes(b"the README's figure")
+    (layout / "images" / "Figure_9.png").write_bytes(b"one a smaller run would delete")
+    write_readme(layout / "README.md")
+    repository = Path(__file__).resolve().parent.parent
+    before = tree_digest(layout, repository / "images", repository / "README.md")
+    monkeypatch.chdir(layout)
+    assert evaluate.main(["--data", str(project["data"]), "--runs", str(project["runs"]),
+                          "--out", str(tmp_path / "out"), "--figures", "2",
+                          "--bootstrap", "100"]) == 0
+    assert tree_digest(layout, repository / "images", repository / "README.md") == before
+    assert (tmp_path / "out" / "figures" / "Figure_2.png").is_file()
+    assert (tmp_path / "out" / "figures" / "auc.png").is_file()
+
+
+def test_update_readme_writes_the_figures_into_the_readmes_images(project, tmp_path):
+    readme = tmp_path / "README.md"
+    write_readme(readme)
+    assert evaluate.main(["--data", str(project["data"]), "--runs", str(project["runs"]),
+                          "--out", str(tmp_path / "out"), "--figures", "1", "--bootstrap", "100",
+                          "--update-readme", "--readme", str(readme)]) == 0
+    assert (tmp_path / "images" / "Figure_1.png").is_file()
+    assert "![Figure 1](images/Figure_1.png)" in readme.read_text()
+    assert not (tmp_path / "out" / "figures").exists()
 
 
 def test_discover_runs_ignores_config_files_inside_a_run(tmp_path):
