@@ -56,17 +56,17 @@ reproduce: setup
 test: setup browser
 	$(PY) -m pytest -q tests
 
-# Every run in $(RUNS) scored on a folder of real photos beside the gray baseline, with bootstrap
-# intervals; trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
+# Every run in $(RUNS) scored on a folder of real photos (by default photos/, the repository's
+# evaluation-only set) beside the gray baseline, with bootstrap intervals and comparison figures;
+# trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
 # One runs folder per dataset: runs of one model from two datasets would be grouped as seeds.
 RUNS ?= runs/study
-PHOTOS ?= ../shared/realdata
+PHOTOS ?= photos
 REALCHECK_OUT ?= results/realcheck
 
 realcheck: setup
 	@test -d "$(PHOTOS)" || { echo "realcheck: no photo folder $(PHOTOS); pass PHOTOS=DIR"; exit 1; }
-	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)" \
-		--images "$(REALCHECK_OUT)/figures" --figures 0
+	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)"
 	@sed -n '/^## Paired/,$$p' "$(REALCHECK_OUT)/summary.md"
 
 bench: setup

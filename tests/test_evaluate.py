@@ -1,9 +1,10 @@
-"""evaluate.py: the metrics on known cases, and the command on tiny real runs and a tiny dataset."""
+"""evaluate.py: the command on tiny real runs and a tiny dataset, and its figures and tables."""
 
 import csv
 import json
 import os
 import shutil
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -16,6 +17,8 @@ from PIL import Image
 import ab_classes
 import dataset
 import evaluate
+import figures
+import report
 
 SIZE = 32
 
@@ -73,7 +76,7 @@ def write_run(runs, name, meta, data, model="unet", seed=0, filters=4, image_siz
 
 def write_readme(path):
     text = ("# Title\n\nBefore the block.\n\n"
-            f"{evaluate.README_START}\nold results\n{evaluate.README_END}\n\nAfter the block.\n")
+            f"{report.README_START}\nold results\n{report.README_END}\n\nAfter the block.\n")
     path.write_text(text)
     return text
 
@@ -110,85 +113,7 @@ def project(tmp_path_factory):
             "readme_before": original, "argv": argv}
 
 
-# --------------------------------------------------------------------------- metrics
-
-
-def test_perfect_prediction_scores_loss_0_accuracy_1_auc_1_and_capped_psnr():
-    rng = np.random.default_rng(1)
-    lightness = rng.uniform(20, 80, size=(2, 16, 16, 1)).astype(np.float32)
-    ab = rng.uniform(-40, 40, size=(2, 16, 16, 2)).astype(np.float32)
-    scores = evaluate.score_batch(lightness, ab, ab.copy())
-    np.testing.assert_array_equal(scores["seed_loss"], 0.0)
-    np.testing.assert_array_equal(scores["seed_accuracy"], 1.0)
-    np.testing.assert_array_equal(scores["ab_rmse"], 0.0)
-    np.testing.assert_allclose(scores["auc"], 1.0)
-    np.testing.assert_array_equal(scores["psnr"], evaluate.PSNR_CAP_DB)
-    np.testing.assert_allclose(scores["ssim"], 1.0)
-    np.testing.assert_allclose(scores["colorfulness_diff"], 0.0)
-
-
-def test_gray_prediction_matches_hand_computed_values():
-    # Four pixels at L=50: ab (3, 4) and (6, -8), twice each. Gray predicts (0, 0).
-    ab = np.array([[[3, 4], [6, -8]], [[3, 4], [6, -8]]], dtype=np.float32)[None]
-    lightness = np.full((1, 2, 2, 1), 50.0, dtype=np.float32)
-    gray = np.zeros_like(ab)
-    # squared errors 9+16 and 36+64 over 4 values -> 31.25 in Lab units
-    assert evaluate.seed_loss(gray, ab)[0] == pytest.approx(31.25 / 255**2)
-    assert evaluate.ab_rmse(gray, ab)[0] == pytest.approx(np.sqrt(31.25))
-    # truth argmax: b for (3, 4), a for (6, -8); gray ties, and a tie goes to a: half right
-    assert evaluate.seed_accuracy(gray, ab)[0] == pytest.approx(0.5)
-    # ab errors 5 and 10: the curve is 0 below 5, 0.5 from 5 to 9, 1 from 10 on;
-    # trapezoids: 0.25 (4..5) + 4 * 0.5 (5..9) + 0.75 (9..10) + 140 (10..150) = 143
-    scores = evaluate.score_batch(lightness, ab, gray)
-    assert scores["auc"][0] == pytest.approx(143 / 150)
-    assert scores["colorfulness"][0] == pytest.approx(0.0, abs=0.01)  # Lab gray: sRGB gray
-
-
-def test_auc_matches_brute_force_count():
-    rng = np.random.default_rng(2)
-    pred = rng.normal(0, 30, size=(3, 8, 8, 2))
-    true = rng.normal(0, 30, size=(3, 8, 8, 2))
-    fast = evaluate.area_under_curve(evaluate.cumulative_error_curve(
-        evaluate.ab_error(pred, true)))
-    for image in range(3):
-        errors = [np.hypot(*(pred[image, y, x] - true[image, y, x]))
-                  for y in range(8) for x in range(8)]
-        shares = [sum(e <= t for e in errors) / len(errors) for t in range(151)]
-        area = sum((shares[t] + shares[t + 1]) / 2 for t in range(150))
-        assert fast[image] == pytest.approx(area / 150)
-
-
-def test_colorfulness_of_flat_gray_is_zero():
-    gray = np.full((1, 10, 10, 3), 128.0)
-    assert evaluate.colorfulness(gray)[0] == 0.0
-
-
-def test_colorfulness_of_a_coloured_image_is_positive():
-    image = np.zeros((1, 10, 10, 3))
-    image[..., 0] = 255.0
-    assert evaluate.colorfulness(image)[0] > 0.0
-
-
-def test_seed_accuracy_equals_keras_categorical_accuracy():
-    rng = np.random.default_rng(3)
-    true = rng.uniform(-60, 60, size=(4, 8, 8, 2)).astype(np.float32)
-    pred = rng.uniform(-60, 60, size=(4, 8, 8, 2)).astype(np.float32)
-    pred[0] = 0.0  # gray: ties between a and b, resolved the way Keras resolves them
-    metric = keras.metrics.CategoricalAccuracy()
-    metric.update_state(evaluate.seed_scale(true), evaluate.seed_scale(pred))
-    ours = np.mean(evaluate.seed_accuracy(pred, true))
-    assert ours == pytest.approx(float(metric.result()), abs=1e-6)
-
-
-def test_bootstrap_calls_a_constant_shift_significant_and_noise_not():
-    rng = np.random.default_rng(4)
-    idx = rng.integers(0, 50, size=(500, 50))
-    shifted = evaluate.bootstrap_ci(1.0 + rng.normal(0, 0.1, 50), idx)
-    centred = rng.normal(0, 1, 50)
-    centred -= centred.mean()
-    noise = evaluate.bootstrap_ci(centred, idx)
-    assert shifted[1] > 0
-    assert noise[1] < 0 < noise[2]
+# --------------------------------------------------------------------------- figure choice
 
 
 def test_figure_indices_are_evenly_spaced_and_fixed():
@@ -233,12 +158,12 @@ def test_summary_compares_each_pair_and_each_model_with_gray(project):
 
 def test_figures_are_pngs_of_readme_width(project):
     images = project["root"] / "images"
-    width = evaluate.FIGURE_WIDTH_IN * evaluate.FIGURE_DPI
+    width = figures.FIGURE_WIDTH_IN * figures.FIGURE_DPI
     for index in (1, 2, 3):
         figure_width, figure_height = png_size(images / f"Figure_{index}.png")
         assert figure_width == width
         # four columns (input, ResNet, U-Net, original): one square panel plus a title line
-        assert figure_height == round((evaluate.FIGURE_WIDTH_IN / 4 + 0.4) * evaluate.FIGURE_DPI)
+        assert figure_height == round((figures.FIGURE_WIDTH_IN / 4 + 0.4) * figures.FIGURE_DPI)
     assert not (images / "Figure_4.png").exists()
     for name in ("curves.png", "auc.png", "colorfulness.png"):
         assert png_size(images / name)[0] == width
@@ -246,10 +171,10 @@ def test_figures_are_pngs_of_readme_width(project):
 
 def test_readme_block_is_replaced_and_outside_text_kept(project):
     text = project["readme"].read_text()
-    before, _, rest = project["readme_before"].partition(evaluate.README_START)
-    _, _, after = rest.partition(evaluate.README_END)
-    assert text.startswith(before + evaluate.README_START)
-    assert text.endswith(evaluate.README_END + after)
+    before, _, rest = project["readme_before"].partition(report.README_START)
+    _, _, after = rest.partition(report.README_END)
+    assert text.startswith(before + report.README_START)
+    assert text.endswith(report.README_END + after)
     assert "old results" not in text
     assert "![Figure 1](images/Figure_1.png)" in text
     assert "0.00350" in text  # the seed study's published U-Net loss, beside ours
@@ -259,14 +184,6 @@ def test_readme_update_twice_changes_nothing(project):
     first = project["readme"].read_text()
     assert evaluate.main(project["argv"]) == 0
     assert project["readme"].read_text() == first
-
-
-def test_readme_without_markers_is_an_error(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# no markers\n")
-    with pytest.raises(SystemExit, match="markers"):
-        evaluate.update_readme(readme, "block")
-    assert readme.read_text() == "# no markers\n"
 
 
 def bad_setup(project, tmp_path, breaker):
@@ -342,20 +259,20 @@ def test_photos_are_scored_whatever_dataset_the_runs_saw(project, tmp_path):
     assert "unet-seed-mse-s0" in {row["name"] for row in rows}
 
 
-def test_photos_fill_their_own_readme_block_without_figures(project, tmp_path):
+def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp_path):
     write_photos(tmp_path / "photos")
     readme = tmp_path / "README.md"
-    results = f"{evaluate.README_START}\nsynthetic results\n{evaluate.README_END}\n"
-    readme.write_text(f"# T\n\n{results}\n{evaluate.PHOTOS_README_START}\nSTALE\n"
-                      f"{evaluate.PHOTOS_README_END}\n\nAfter.\n")
+    results = f"{report.README_START}\nsynthetic results\n{report.README_END}\n"
+    readme.write_text(f"# T\n\n{results}\n{report.PHOTOS_README_START}\nSTALE\n"
+                      f"{report.PHOTOS_README_END}\n\nAfter.\n")
     argv = ["--data", str(project["data"]), "--runs", str(project["runs"]),
             "--out", str(tmp_path / "out"), "--images", str(tmp_path / "figures"),
             "--photos", str(tmp_path / "photos"), "--bootstrap", "200",
             "--update-readme", "--readme", str(readme)]
     assert evaluate.main(argv) == 0
     text = readme.read_text()
-    assert results in text and text.endswith(f"{evaluate.PHOTOS_README_END}\n\nAfter.\n")
-    block = text.split(evaluate.PHOTOS_README_START)[1].split(evaluate.PHOTOS_README_END)[0]
+    assert results in text and text.endswith(f"{report.PHOTOS_README_END}\n\nAfter.\n")
+    block = text.split(report.PHOTOS_README_START)[1].split(report.PHOTOS_README_END)[0]
     assert "STALE" not in block and "3 real photos from" in block
     assert "| U-Net | n=2 |" in block and "| gray baseline (ab = 0) | - |" in block
     assert "U-Net - gray baseline | ab RMSE" in block
@@ -363,7 +280,10 @@ def test_photos_fill_their_own_readme_block_without_figures(project, tmp_path):
     rows = [line for line in comparisons.splitlines() if line.startswith("| ") and "|---" not in
             line and not line.startswith("| comparison")]
     assert len(rows) == 4 and all(" - gray baseline |" in row for row in rows)  # 2 groups x 2
-    assert "![" not in block  # real photos are never shown
+    # the photos' own figures, labelled as real, never the landscapes' Figure_N
+    assert "![Real photo 1](figures/Photo_1.png)" in block and "Figure_" not in block
+    assert (tmp_path / "figures" / "Photo_3.png").is_file()
+    assert not (tmp_path / "figures" / "Figure_1.png").exists()
 
 
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
@@ -371,6 +291,46 @@ def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
     with pytest.raises(SystemExit, match="unet-seed-mse-s0: trained on 64x64"):
         evaluate.main(argv + ["--photos", str(tmp_path / "photos")])
+
+
+def tree_digest(*paths):
+    """{relative path: bytes} of every file under paths: what "unchanged" is checked against."""
+    found = {}
+    for path in paths:
+        for file in sorted(p for p in [path, *path.rglob("*")] if p.is_file()):
+            found[str(file)] = file.read_bytes()
+    return found
+
+
+def test_without_update_readme_the_readme_and_its_images_stay_byte_identical(
+        project, tmp_path, monkeypatch):
+    """Figures go under --out by default: evaluating an experiment from the repository's folder
+    (here a copy of its layout, and the real repository too) leaves README.md and images/ alone."""
+    layout = tmp_path / "repo"
+    (layout / "images").mkdir(parents=True)
+    (layout / "images" / "Figure_1.png").write_bytes(b"the README's figure")
+    (layout / "images" / "Figure_9.png").write_bytes(b"one a smaller run would delete")
+    write_readme(layout / "README.md")
+    repository = Path(__file__).resolve().parent.parent
+    before = tree_digest(layout, repository / "images", repository / "README.md")
+    monkeypatch.chdir(layout)
+    assert evaluate.main(["--data", str(project["data"]), "--runs", str(project["runs"]),
+                          "--out", str(tmp_path / "out"), "--figures", "2",
+                          "--bootstrap", "100"]) == 0
+    assert tree_digest(layout, repository / "images", repository / "README.md") == before
+    assert (tmp_path / "out" / "figures" / "Figure_2.png").is_file()
+    assert (tmp_path / "out" / "figures" / "auc.png").is_file()
+
+
+def test_update_readme_writes_the_figures_into_the_readmes_images(project, tmp_path):
+    readme = tmp_path / "README.md"
+    write_readme(readme)
+    assert evaluate.main(["--data", str(project["data"]), "--runs", str(project["runs"]),
+                          "--out", str(tmp_path / "out"), "--figures", "1", "--bootstrap", "100",
+                          "--update-readme", "--readme", str(readme)]) == 0
+    assert (tmp_path / "images" / "Figure_1.png").is_file()
+    assert "![Figure 1](images/Figure_1.png)" in readme.read_text()
+    assert not (tmp_path / "out" / "figures").exists()
 
 
 def test_discover_runs_ignores_config_files_inside_a_run(tmp_path):
@@ -419,7 +379,7 @@ def test_figures_show_both_versions_of_a_model(loss_pair):
         "ResNet", "U-Net (classification)", "U-Net (mse)"}
     # five columns: input, ResNet, two U-Nets, original
     width, height = png_size(loss_pair / "images" / "Figure_1.png")
-    assert height == round((evaluate.FIGURE_WIDTH_IN / 5 + 0.4) * evaluate.FIGURE_DPI)
+    assert height == round((figures.FIGURE_WIDTH_IN / 5 + 0.4) * figures.FIGURE_DPI)
 
 
 def test_curves_give_cross_entropy_and_mse_separate_labelled_axes(loss_pair, tmp_path):
@@ -429,18 +389,9 @@ def test_curves_give_cross_entropy_and_mse_separate_labelled_axes(loss_pair, tmp
         config = evaluate.read_config(folder)
         groups.setdefault(evaluate.group_key(config), []).append(
             {"folder": folder, "config": config})
-    panels = evaluate.curves_figure(tmp_path / "curves.png", groups,
+    panels = figures.curves_figure(tmp_path / "curves.png", groups,
                                     evaluate.group_labels(list(groups)))
     by_title = dict(panels)
     assert len(panels) == 3
     assert "cross-entropy" in by_title["U-Net (classification)"]
     assert "MSE" in by_title["U-Net (mse)"] and "MSE" in by_title["ResNet (mse)"]
-
-
-def test_readme_block_says_how_long_the_runs_trained():
-    groups = {("unet", "seed", "mse"): [{"config": {"epochs": 9, "epochs_run": 5}}],
-              ("resnet", "seed", "mse"): [{"config": {"epochs": 5}}]}
-    labels = {("unet", "seed", "mse"): "U-Net", ("resnet", "seed", "mse"): "ResNet"}
-    assert evaluate.training_summary(groups, labels) == "Every run trained for 5 epochs."
-    groups[("resnet", "seed", "mse")][0]["config"]["epochs"] = 7
-    assert evaluate.training_summary(groups, labels) == "Epochs per run: U-Net 5; ResNet 7."
