@@ -55,6 +55,7 @@ import dataset
 import figures
 import lab
 import metrics
+import photos
 import report
 
 MODEL_NAMES = {"autoencoder": "Autoencoder", "resnet": "ResNet", "unet": "U-Net"}
@@ -253,7 +254,7 @@ def load_photos(folder, size):
     if not Path(folder).is_dir():
         raise SystemExit(f"--photos {folder}: no such folder")
     try:
-        rgb, ids, skipped = dataset.prepare_photos(folder, size)
+        rgb, ids, skipped = photos.prepare_photos(folder, size)
     except (dataset.DatasetError, ValueError, OSError) as exc:
         raise SystemExit(f"--photos {folder}: {exc}") from exc
     for entry in skipped:

@@ -18,6 +18,7 @@ import ab_classes
 import dataset
 import evaluate
 import figures
+import helpers
 import report
 
 SIZE = 32
@@ -38,7 +39,7 @@ def smooth_image(rng):
 def write_tiny_dataset(folder, count=12, seed=0, fractions=(0.4, 0.2, 0.4)):
     rng = np.random.default_rng(seed)
     images = [smooth_image(rng) for _ in range(count)]
-    return dataset.write_images(folder, images, [f"img-{i}" for i in range(count)], "test",
+    return helpers.write_images(folder, images, [f"img-{i}" for i in range(count)], "test",
                                 fractions)
 
 
