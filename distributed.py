@@ -14,11 +14,12 @@ seconds stops with an error.
 
 Why a loop of our own: Keras 3.15's model.fit fails under MultiWorkerMirroredStrategy
 ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585). The loop here drives the
-parts fit would drive: train.py's model, optimizer and loss (build_compiled_model), Keras' own
-model.train_step and test_step (the steps fit runs: the loss of each replica is its batch mean
+parts fit would drive: training.py's model, optimizer and loss (build_compiled_model), Keras'
+own model.train_step and test_step (the steps fit runs: the loss of each replica is its batch mean
 divided by the number of replicas and the gradients are summed, i.e. the mean over the global
-batch), train.py's input pipeline (make_dataset; each worker reads only its share) and callbacks
-(make_callbacks: history.csv, best model, backup; plus Keras' progress bar).
+batch), training.py's input pipeline (make_dataset; each worker reads only its share) and runs.py's
+callbacks (history.csv, best model, backup; plus Keras' progress bar). train.py calls this module;
+it does not call train.py back.
 
 Two differences from fit: every step uses a full global batch (the few images of each shuffled
 epoch beyond the last full batch sit out, different ones each epoch), so that no replica ever
@@ -26,7 +27,7 @@ gets an empty batch; and BatchNorm's moving statistics, which Keras keeps per re
 averaged over the replicas after each epoch, so that all workers end with identical weights.
 """
 
-import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -41,7 +42,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import train
+import runs
+import training
 
 
 # --------------------------------------------------------------------------- cluster
@@ -128,10 +130,9 @@ def make_strategy(kind, peer_timeout):
     return strategy
 
 
-def run_is_finished(args):
-    config_path = args.runs / args.run / "config.json"
-    return config_path.is_file() and json.loads(config_path.read_text()).get("status") == \
-        "finished"
+def run_is_finished(run_dir):
+    return (Path(run_dir) / runs.CONFIG_FILE).is_file() and \
+        runs.read_config(run_dir).get("status") == "finished"
 
 
 # --------------------------------------------------------------------------- training loop
@@ -156,10 +157,10 @@ class PrintFingerprint(keras.callbacks.Callback):
 
 
 def distribute(strategy, arrays, per_replica_batch, **pipeline):
-    """train.make_dataset per worker, on its share of the images only."""
+    """training.make_dataset per worker, on its share of the images only."""
     def dataset_of(context):
-        return train.make_dataset(*arrays, per_replica_batch, **pipeline,
-                                  shard=(context.input_pipeline_id, context.num_input_pipelines))
+        return training.make_dataset(*arrays, per_replica_batch, **pipeline,
+                                     shard=(context.input_pipeline_id, context.num_input_pipelines))
     return strategy.distribute_datasets_from_function(dataset_of)
 
 
@@ -178,29 +179,29 @@ def as_floats(logs):
     return {name: float(value) for name, value in logs.items()}
 
 
-def fit(strategy, args, run_dir, best, speed, classes, train_arrays, val_arrays):
+def fit(strategy, config, run, train_arrays, val_arrays):
     """model.fit's work under `strategy`; same arguments and History as train.fit_on_one_device."""
     replicas = strategy.num_replicas_in_sync
-    if args.batch_size % replicas:
-        raise SystemExit(f"train.py: --batch-size {args.batch_size} does not split evenly over "
+    if config.batch_size % replicas:
+        raise SystemExit(f"train.py: --batch-size {config.batch_size} does not split evenly over "
                          f"{replicas} replicas")
-    steps = len(train_arrays[0]) // args.batch_size
+    steps = len(train_arrays[0]) // config.batch_size
     if not steps:
         raise SystemExit(f"train.py: {len(train_arrays[0])} training images are fewer than one "
-                         f"global batch (--batch-size {args.batch_size})")
-    per_replica = args.batch_size // replicas
+                         f"global batch (--batch-size {config.batch_size})")
+    per_replica = config.batch_size // replicas
     with strategy.scope():
-        model = train.build_compiled_model(args, classes)
+        model = training.build_compiled_model(config, run.classes)
         model.optimizer.build(model.trainable_variables)
-        saved_model = train.model_to_save(model, args, classes)
-    best, start = broadcast_from_chief(strategy, [best, train.resume_epoch(run_dir / "backup")])
+        saved_model = training.model_to_save(model, config, run.classes)
+    best, start = broadcast_from_chief(strategy, [run.best, run.start])
     worker = f"worker {strategy.cluster_resolver.task_id}" if strategy.cluster_resolver else \
         "mirrored"
-    progress = [keras.callbacks.ProgbarLogger()] if args.verbose else []
+    progress = [keras.callbacks.ProgbarLogger()] if config.verbose else []
     callbacks = keras.callbacks.CallbackList(
-        train.make_callbacks(args, run_dir, float(best), speed, saved_model) + progress
-        + [PrintFingerprint(worker)],
-        add_history=True, model=model, verbose=args.verbose, epochs=args.epochs, steps=steps)
+        training.make_callbacks(config, dataclasses.replace(run, best=float(best)), saved_model)
+        + progress + [PrintFingerprint(worker)],
+        add_history=True, model=model, verbose=config.verbose, epochs=config.epochs, steps=steps)
     # The chief's backup callback restores its weights; outside the scope, since loading makes
     # a throwaway optimizer whose variables must not become (collective) mirrored ones.
     callbacks.on_train_begin()
@@ -208,8 +209,8 @@ def fit(strategy, args, run_dir, best, speed, classes, train_arrays, val_arrays)
         state = model.variables + model.optimizer.variables
         for variable, value in zip(state, broadcast_from_chief(strategy, state)):
             variable.assign(value.astype(variable.dtype))
-    train_data = distribute(strategy, train_arrays, per_replica, shuffle=True, flip=args.flip,
-                            seed=args.seed, take=steps * args.batch_size)
+    train_data = distribute(strategy, train_arrays, per_replica, shuffle=True, flip=config.flip,
+                            seed=config.seed, take=steps * config.batch_size)
     val_data = distribute(strategy, val_arrays, per_replica)
     local_state = [variable for variable in model.non_trainable_variables
                    if "float" in str(variable.dtype)]
@@ -224,7 +225,7 @@ def fit(strategy, args, run_dir, best, speed, classes, train_arrays, val_arrays)
         strategy.run(model.test_step, args=(batch,))
 
     model.stop_training, logs = False, {}
-    for epoch in range(int(start), args.epochs):
+    for epoch in range(int(start), config.epochs):
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         for step, batch in enumerate(train_data):
@@ -248,26 +249,27 @@ def fit(strategy, args, run_dir, best, speed, classes, train_arrays, val_arrays)
     return model.history
 
 
-def train_on_strategy(args):
-    """train.train under the strategy of --distribute; non-chief workers train into a temp dir."""
-    strategy = make_strategy(args.distribute, args.peer_timeout)
+def train_on_strategy(config):
+    """training.train_into_run under the strategy of --distribute; non-chief workers train into
+    a temporary folder."""
+    strategy = make_strategy(config.distribute, config.peer_timeout)
     chief = strategy.extended.should_checkpoint
-    finished, = broadcast_from_chief(strategy, [float(chief and run_is_finished(args))])
+    finished, = broadcast_from_chief(strategy, [float(chief and run_is_finished(config.run_dir))])
     run_fit = partial(fit, strategy)
     if chief:
-        return train.train(args, fit=run_fit)
+        return training.train_into_run(config, run_fit)
     if finished:
-        print(f"{args.runs / args.run} is already finished on the chief; nothing to do")
+        print(f"{config.run_dir} is already finished on the chief; nothing to do")
         return {"status": "finished"}
     with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
-        return train.train(argparse.Namespace(**{**vars(args), "runs": Path(scratch)}),
-                           fit=run_fit)
+        return training.train_into_run(dataclasses.replace(config, runs=Path(scratch)), run_fit)
 
 
-def train_distributed(args):
-    """train.train's path for --distribute; a lost worker is a clear error, not a hang."""
+def train_distributed(config):
+    """train.py's path for --distribute (a TrainConfig); a lost worker is a clear error, not a
+    hang."""
     try:
-        return train_on_strategy(args)
+        return train_on_strategy(config)
     except (tf.errors.UnavailableError, tf.errors.CancelledError,
             tf.errors.DeadlineExceededError) as error:
         raise SystemExit(f"train.py: lost contact with another worker ({error.message.strip()}); "

@@ -289,15 +289,25 @@ def layer_geometry(layer):
     return None
 
 
+def layer_inputs(layer):
+    """The tensors a layer of a functional model reads (none for the Input layer).
+
+    Every layer of build_model's graphs is called once, so its public `input` is the one.
+    """
+    if isinstance(layer, layers.InputLayer):
+        return []
+    return keras.tree.flatten(layer.input)
+
+
 def receptive_fields(model):
     """{layer name: (receptive field in input pixels, stride in input pixels)}, along the widest path.
 
     Strides are kept as fractions of the deepest point so that upsampling divides them exactly.
     """
+    producer = {id(layer.output): layer.name for layer in model.layers}
     result = {}
     for layer in model.layers:
-        parents = [t._keras_history.operation.name for node in layer._inbound_nodes
-                   for t in node.input_tensors]
+        parents = [producer.get(id(tensor)) for tensor in layer_inputs(layer)]
         rf, jump = max((result[p] for p in parents if p in result), default=(1, 1.0))
         geometry = layer_geometry(layer)
         if geometry:

@@ -1,0 +1,254 @@
+"""A run folder: its creation and reopening, config.json, the resume state, history.csv and the
+Keras callbacks that write them. train.py (model.fit) and distributed.py (its own loop) share it.
+
+    runs/<run>/model.keras    the best-val-loss model (BestModelCheckpoint)
+    runs/<run>/history.csv    one row per finished epoch (Keras CSVLogger)
+    runs/<run>/config.json    the arguments at top level, the environment, then the results
+    runs/<run>/backup/        weights and epoch counter after each epoch (EpochBackup)
+
+Every file is written under a temporary name and renamed into place (files.py), so a run
+killed at any instant resumes from its last finished epoch.
+"""
+
+import contextlib
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import keras
+import tensorflow as tf
+
+import files
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+MODEL_FILE = "model.keras"
+BACKUP_DIR = "backup"
+NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout")  # not results; every other one must match
+REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
+                      "amx_bf16", "amx_int8")
+
+
+# --------------------------------------------------------------------------- run folder
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def environment():
+    """What the numbers depend on besides the arguments: versions and hardware."""
+    flags = cpu_flags()
+    return {
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "numpy": np.__version__},
+        "cpu_features": sorted(flag for flag in REPORTED_CPU_FLAGS if flag in flags),
+        "cpu_count": os.cpu_count(),
+        "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+    }
+
+
+def read_config(run_dir):
+    with open(Path(run_dir) / CONFIG_FILE) as f:
+        return json.load(f)
+
+
+def write_config(run_dir, config):
+    files.write_json_atomic(Path(run_dir) / CONFIG_FILE, config)
+
+
+def started_arguments(config, names):
+    """The arguments a run was started with: its "arguments" block in config.json files written
+    before the block was dropped, else the top-level keys of `names`."""
+    if "arguments" in config:
+        return config["arguments"]
+    return {name: config[name] for name in names if name in config}
+
+
+def changed_arguments(config, arguments):
+    """Names of the arguments that differ from those the run was started with."""
+    old = started_arguments(config, arguments)
+    return sorted(key for key in set(old) | set(arguments)
+                  if old.get(key) != arguments.get(key) and key not in NOT_COMPARED_ON_RESUME)
+
+
+def open_run_dir(run_dir, arguments, meta, **facts):
+    """Create or reopen a run folder; refuse one made with other arguments or another dataset.
+
+    `arguments` are the script's options by name (JSON values), `meta` the dataset's meta.json
+    and `facts` what else config.json records (image geometry, precision policy). Returns the
+    config: read back when reopened, else new with status "running".
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / CONFIG_FILE).is_file():
+        config = read_config(run_dir)
+        changed = changed_arguments(config, arguments)
+        if changed:
+            old = started_arguments(config, arguments)
+            details = ", ".join(f"--{k.replace('_', '-')} was {old.get(k)!r}, now "
+                                f"{arguments.get(k)!r}" for k in changed)
+            raise SystemExit(f"train.py: {run_dir} was started with other arguments ({details}); "
+                             "use the original arguments to resume, another --run name, or "
+                             "delete the folder")
+        if config.get("dataset_checksum") != meta["checksum"]:
+            raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
+                             f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
+                             f"{meta['checksum']}; train into a new run folder")
+        return config
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise SystemExit(f"train.py: {run_dir} exists but has no config.json; it is not a run "
+                         "folder of this project (delete it or choose another --run)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {**arguments, **environment(), "run_name": arguments["run"],
+              "dataset_checksum": meta["checksum"], "image_size": meta["size"], **facts,
+              "status": "running"}
+    write_config(run_dir, config)
+    return config
+
+
+def resume_epoch(run_dir):
+    """The first epoch still to run according to the backup (0 for a fresh run)."""
+    path = Path(run_dir) / BACKUP_DIR / EpochBackup.METADATA
+    if not path.is_file():
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
+def trim_history(run_dir, epoch):
+    """Keep the rows of history.csv of epochs before `epoch`; return them.
+
+    An epoch killed after CSVLogger wrote its row but before the backup was written runs
+    again on resume; dropping its row here keeps each epoch in history.csv exactly once.
+    """
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+        fields = rows[0].keys() if rows else None
+    kept = [row for row in rows if int(row["epoch"]) < epoch]
+    if len(kept) != len(rows) or epoch == 0:
+        with files.atomic_write(path, "w", newline="") as f:
+            if kept:
+                writer = csv.DictWriter(f, fieldnames=list(fields))
+                writer.writeheader()
+                writer.writerows(kept)
+    return kept
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+@contextlib.contextmanager
+def keras_atomic_path(path, suffix):
+    """files.atomic_path for Keras' savers, which refuse a file name without their `suffix`:
+    the temporary name gets it too, and is renamed to atomic_path's before the final swap."""
+    with files.atomic_path(path) as tmp:
+        named = tmp.with_name(tmp.name + suffix)
+        try:
+            yield named
+            os.replace(named, tmp)
+        finally:
+            named.unlink(missing_ok=True)
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """The resume state after every finished epoch, restored when training begins.
+
+    The weights (the optimizer's included) are renamed into place first, then the epoch
+    counter; a kill between the two renames resumes one epoch early, which is harmless. The
+    folder goes when training ends normally. The files are those of Keras' BackupAndRestore,
+    so a backup it wrote resumes here; the first epoch to run is resume_epoch(run_dir).
+    """
+
+    WEIGHTS, METADATA = "latest.weights.h5", "training_metadata.json"
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = Path(folder)
+
+    def on_train_begin(self, logs=None):
+        weights = self.folder / self.WEIGHTS
+        if not weights.is_file():
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)  # its state is saved too
+        self.model.load_weights(weights)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with keras_atomic_path(self.folder / self.WEIGHTS, ".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        files.write_json_atomic(self.folder / self.METADATA, {"epoch": epoch + 1, "batch": 0})
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Save the model whenever val_loss improves; the file is renamed into place, never torn."""
+
+    def __init__(self, path, best=math.inf, monitor="val_loss", saved_model=None):
+        super().__init__()
+        self.path, self.best, self.monitor = Path(path), best, monitor
+        self.saved_model = saved_model  # None: the model being trained
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not value < self.best:
+            return
+        self.best = float(value)
+        with keras_atomic_path(self.path, ".keras") as tmp:
+            (self.saved_model or self.model).save(tmp)
+
+
+class TrainingSpeed(keras.callbacks.Callback):
+    """Training images/s, validation excluded."""
+
+    def __init__(self, images_per_epoch):
+        super().__init__()
+        self.images_per_epoch, self.seconds, self.epochs = images_per_epoch, 0.0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self.seconds += time.perf_counter() - self.started
+        self.epochs += 1
+
+    def images_per_second(self):
+        return self.images_per_epoch * self.epochs / self.seconds if self.seconds else 0.0
+
+
+def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False):
+    """Order matters: the CSV row and the best model are written before the backup.
+
+    The backup holds the trained model's weights; model.keras holds saved_model (if given).
+    patience > 0 stops after that many epochs without val improvement.
+    """
+    run_dir = Path(run_dir)
+    callbacks = [speed, keras.callbacks.TerminateOnNaN(),
+                 BestModelCheckpoint(run_dir / MODEL_FILE, best=best, saved_model=saved_model),
+                 keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True)]
+    if patience:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=patience))
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    callbacks.append(EpochBackup(run_dir / BACKUP_DIR))
+    return callbacks

@@ -1,0 +1,174 @@
+"""runs.py: config.json records each argument once, old configs still resume, the backup and
+the best model are written whole and restored, history.csv keeps each epoch once."""
+
+import csv
+import json
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+import runs
+
+META = {"checksum": "abc123", "size": 32}
+ARGUMENTS = {"data": "data/x", "epochs": 3, "model": "resnet", "run": "resnet-seed-mse-s0",
+             "seed": 0, "verbose": 1}
+
+
+def test_new_config_keeps_each_argument_once_at_top_level(tmp_path):
+    config = runs.open_run_dir(tmp_path / "run", ARGUMENTS, META, stride=1, policy="float32")
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert written == config and "arguments" not in written
+    assert {key: written[key] for key in ARGUMENTS} == ARGUMENTS
+    assert (written["status"], written["run_name"], written["image_size"], written["stride"],
+            written["dataset_checksum"]) == ("running", "resnet-seed-mse-s0", 32, 1, "abc123")
+
+
+def test_reopening_with_the_same_arguments_returns_the_config(tmp_path):
+    first = runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
+    again = runs.open_run_dir(tmp_path, {**ARGUMENTS, "verbose": 0}, META, stride=1,
+                              policy="float32")
+    assert again == first
+
+
+def test_reopening_with_other_arguments_names_them(tmp_path):
+    runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
+    with pytest.raises(SystemExit, match="--epochs was 3, now 4"):
+        runs.open_run_dir(tmp_path, {**ARGUMENTS, "epochs": 4}, META)
+
+
+def test_an_argument_the_run_never_recorded_counts_as_changed(tmp_path):
+    runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
+    with pytest.raises(SystemExit, match="--width was None, now 0.5"):
+        runs.open_run_dir(tmp_path, {**ARGUMENTS, "width": 0.5}, META)
+
+
+def write_old_style_config(folder, arguments):
+    """config.json as train.py wrote it before: an "arguments" block besides the top level."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"arguments": arguments, **arguments, "dataset_checksum": META["checksum"],
+              "status": "running"}
+    (folder / "config.json").write_text(json.dumps(config))
+    return config
+
+
+def test_old_config_with_an_arguments_block_still_resumes(tmp_path):
+    old = write_old_style_config(tmp_path / "run", ARGUMENTS)
+    assert runs.open_run_dir(tmp_path / "run", ARGUMENTS, META) == old
+
+
+def test_old_config_is_compared_on_its_arguments_block(tmp_path):
+    # The block is what the run was started with, whatever the top level says.
+    write_old_style_config(tmp_path / "run", {**ARGUMENTS, "seed": 7})
+    with pytest.raises(SystemExit, match="--seed was 7, now 0"):
+        runs.open_run_dir(tmp_path / "run", ARGUMENTS, META)
+
+
+def test_other_dataset_is_refused(tmp_path):
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    with pytest.raises(SystemExit, match="checksum"):
+        runs.open_run_dir(tmp_path, ARGUMENTS, {**META, "checksum": "def456"})
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="no config.json"):
+        runs.open_run_dir(tmp_path, ARGUMENTS, META)
+
+
+def write_history(run_dir, epochs):
+    with open(run_dir / "history.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", "loss", "val_loss"])
+        writer.writerows([epoch, 1.0 / (epoch + 1), 2.0 / (epoch + 1)] for epoch in epochs)
+
+
+def test_trim_history_drops_the_rows_of_epochs_to_run_again(tmp_path):
+    write_history(tmp_path, range(4))
+    kept = runs.trim_history(tmp_path, 2)
+    assert [row["epoch"] for row in kept] == ["0", "1"]
+    with open(tmp_path / "history.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+    assert runs.trim_history(tmp_path, math.inf) == kept
+    assert [path.name for path in tmp_path.iterdir()] == ["history.csv"]  # no temporary file
+
+
+def test_trim_history_of_a_fresh_run_empties_the_file(tmp_path):
+    write_history(tmp_path, range(2))
+    assert runs.trim_history(tmp_path, 0) == []
+    assert (tmp_path / "history.csv").read_text() == ""
+
+
+def tiny_model(seed):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def fit_with_backup(model, backup, epochs, initial_epoch=0, stop_after=None):
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if stop_after is not None and epoch + 1 == stop_after:
+                raise KeyboardInterrupt  # a kill between epochs: no on_train_end
+
+    try:
+        model.fit(x, x[:, :2], epochs=epochs, initial_epoch=initial_epoch, verbose=0,
+                  callbacks=[runs.EpochBackup(backup), Stop()])
+    except KeyboardInterrupt:
+        pass
+
+
+def test_backup_restores_weights_and_optimizer_state_and_counts_epochs(tmp_path):
+    backup = tmp_path / "backup"
+    interrupted = tiny_model(0)
+    fit_with_backup(interrupted, backup, epochs=4, stop_after=2)
+    assert runs.resume_epoch(tmp_path) == 2
+    assert sorted(path.name for path in backup.iterdir()) == [
+        "latest.weights.h5", "training_metadata.json"]
+
+    resumed = tiny_model(1)  # other initial weights: only the backup can make them equal
+    resumed.optimizer.build(resumed.trainable_variables)
+    callback = runs.EpochBackup(backup)
+    callback.set_model(resumed)
+    callback.on_train_begin()
+    for restored, saved in zip(resumed.variables + resumed.optimizer.variables,
+                               interrupted.variables + interrupted.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
+
+
+def test_finished_training_removes_the_backup(tmp_path):
+    model = tiny_model(0)
+    fit_with_backup(model, tmp_path / "backup", epochs=2)
+    assert not (tmp_path / "backup").exists() and runs.resume_epoch(tmp_path) == 0
+
+
+def test_best_model_checkpoint_saves_only_improvements_and_leaves_no_temporary(tmp_path):
+    model = tiny_model(0)
+    checkpoint = runs.BestModelCheckpoint(tmp_path / "model.keras", best=1.0)
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"val_loss": 2.0})
+    assert not (tmp_path / "model.keras").exists()
+    checkpoint.on_epoch_end(1, {"val_loss": 0.5})
+    assert checkpoint.best == 0.5
+    assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras_atomic_path_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    target = tmp_path / "model.keras"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with runs.keras_atomic_path(target, ".keras") as tmp:
+            assert tmp.name.endswith(".keras") and tmp.parent == tmp_path
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.keras"]

@@ -1,0 +1,319 @@
+"""What one training is made of, shared by train.py (model.fit on one device) and distributed.py
+(tf.distribute, its own loop): the options (TrainConfig), the tf.data pipeline, the model, loss
+and optimizer factory, the precision policy and train_into_run, which takes a run folder from
+the dataset to the finished config.json. It imports neither script: data flows
+train.py -> distributed.py -> training.py -> runs.py.
+"""
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import keras
+import tensorflow as tf
+
+import ab_classes
+import dataset
+import lab
+import models
+import runs
+
+LOSSES = ("mse", "mae", "huber", "classification")
+LOSS_DESCRIPTIONS = {
+    "mse": "mean squared error of ab/128",
+    "mae": "mean absolute error of ab/128",
+    "huber": "Huber loss of ab/128",
+    "classification": "class-rebalanced cross-entropy over quantized ab bins "
+                      "(not comparable with the regression losses)",
+}
+CLASSES_FILE = "ab_classes.json"
+OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("auto", "float32", "bfloat16")
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every option of train.py, by the names of its flags (see train.parse_args for them)."""
+
+    model: str
+    preset: str
+    width: float
+    data: Path
+    epochs: int
+    batch_size: int
+    loss: str
+    huber_delta: float
+    neighbours: int
+    sigma: float
+    rebalance_mix: float
+    temperature: float
+    optimizer: str
+    learning_rate: float
+    precision: str
+    flip: bool
+    patience: int
+    tensorboard: bool
+    xla: bool
+    seed: int
+    runs: Path
+    run: str
+    distribute: str
+    peer_timeout: float
+    verbose: int
+
+    def arguments(self):
+        """The options as config.json records and compares them (paths as strings)."""
+        return {key: str(value) if isinstance(value, Path) else value
+                for key, value in sorted(dataclasses.asdict(self).items())}
+
+    @property
+    def run_dir(self):
+        return Path(self.runs) / self.run
+
+    @property
+    def head(self):
+        return "classification" if self.loss == "classification" else "regression"
+
+
+@dataclasses.dataclass
+class RunState:
+    """What a fit function gets of the run folder: where it is, the first epoch still to run,
+    the best val_loss so far, the speed callback and (classification only) the ab classes."""
+
+    folder: Path
+    start: int
+    best: float
+    speed: runs.TrainingSpeed
+    classes: dict = None
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0, take=None,
+                 shard=(0, 1)):
+    """A tf.data pipeline over (memory-mapped) Lab arrays -> (L/50-1, ab/128) batches.
+
+    Only indices live in tf.data: each batch gathers its rows from the arrays with one sorted
+    fancy-index read, so a dataset larger than memory is never loaded, let alone twice.
+    Flipping is horizontal and applied to L and ab together. For tf.distribute (see
+    distributed.py), `take` keeps the first images of each (shuffled) epoch and
+    shard = (index, count) reads every count-th of them: each worker reads only its share.
+    """
+    count, height, width = lightness.shape[:3]
+
+    def gather(indices):
+        rows = np.sort(indices)
+        return lab.encode_l(lightness[rows]), lab.encode_ab(ab[rows])
+
+    @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph only warns about closures
+    def read_batch(indices):
+        x, y = tf.numpy_function(gather, [indices], (tf.float32, tf.float32), stateful=False)
+        x.set_shape((None, height, width, 1))
+        y.set_shape((None, height, width, 2))
+        return x, y
+
+    @tf.autograph.experimental.do_not_convert
+    def random_flip(x, y):
+        mirrored = tf.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=seed) < 0.5
+        return (tf.where(mirrored, tf.reverse(x, axis=[2]), x),
+                tf.where(mirrored, tf.reverse(y, axis=[2]), y))
+
+    data = tf.data.Dataset.range(count)
+    if shuffle:
+        data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if take is not None:
+        data = data.take(take)
+    if shard[1] > 1:
+        data = data.shard(shard[1], shard[0])
+    data = data.batch(batch_size).map(read_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    if flip:
+        data = data.map(random_flip, num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def load_data(folder):
+    """(meta, train arrays, val arrays), or a clear SystemExit when the dataset is unusable."""
+    try:
+        meta = dataset.read_meta(folder)
+        train = dataset.load_split(folder, "train")
+        val = dataset.load_split(folder, "val")
+    except dataset.DatasetError as error:
+        raise SystemExit(f"train.py: {error}") from None
+    if len(train[0]) == 0 or len(val[0]) == 0:
+        raise SystemExit(f"train.py: {folder} has {len(train[0])} training and {len(val[0])} "
+                         "validation images; both splits need at least one")
+    return meta, train, val
+
+
+# --------------------------------------------------------------------------- model and loss
+
+
+def resolve_precision(choice):
+    """The Keras dtype policy for --precision: auto = bfloat16 where the hardware has it."""
+    if choice == "float32":
+        return "float32"
+    if choice == "bfloat16":
+        return "mixed_bfloat16"
+    has_bf16 = any(flag in runs.cpu_flags() for flag in BF16_CPU_FLAGS)
+    return "mixed_bfloat16" if has_bf16 or tf.config.list_physical_devices("GPU") else "float32"
+
+
+def build_loss(name, huber_delta=0.1):
+    """A built-in Keras loss (so model.keras stays loadable in safe mode), on the ab/128 scale."""
+    if name == "mse":
+        return keras.losses.MeanSquaredError()
+    if name == "mae":
+        return keras.losses.MeanAbsoluteError()
+    if name == "huber":
+        return keras.losses.Huber(delta=huber_delta)
+    raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
+
+
+def build_optimizer(name, learning_rate):
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+
+
+def prepare_classes(config, run_dir, train_ab):
+    """The ab classes of a classification run: read back on resume, else computed and written.
+
+    The prior comes from the train split at the loss's resolution; reading it back keeps a
+    resumed run on exactly the loss it started with.
+    """
+    path = Path(run_dir) / CLASSES_FILE
+    if not path.is_file():
+        bins = ab_classes.quantized_gamut()
+        try:
+            prior = ab_classes.class_prior(train_ab, bins, sigma=config.sigma,
+                                           progress=config.verbose > 0)
+        except ValueError as error:
+            raise SystemExit(f"train.py: --loss classification: {error}") from None
+        weights = ab_classes.rebalancing_weights(prior, config.rebalance_mix)
+        ab_classes.write_classes(path, bins, prior, weights, neighbours=config.neighbours,
+                                 sigma=config.sigma, rebalance_mix=config.rebalance_mix,
+                                 temperature=config.temperature,
+                                 target_stride=ab_classes.TARGET_STRIDE)
+    return ab_classes.read_classes(path)
+
+
+def build_compiled_model(config, classes=None):
+    """The network of config's model/preset/width, compiled with its loss and optimizer.
+
+    For --loss classification (classes from prepare_classes) it is the logits model, trained
+    on ab/128 targets by the rebalanced loss; save model_to_save(...) of it. Build under the
+    wanted precision policy; XLA stays off unless --xla (3 to 8x slower on the reference CPU).
+    """
+    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    if config.loss != "classification":
+        model = models.build_model(config.model, config.preset, config.width)
+        model.compile(optimizer=optimizer, loss=build_loss(config.loss, config.huber_delta),
+                      jit_compile=config.xla)
+        return model
+    if classes is None:
+        raise ValueError("--loss classification needs the run's classes (prepare_classes)")
+    model = models.build_model(config.model, config.preset, config.width, head="classification",
+                               num_bins=len(classes["bins"]))
+    model.compile(optimizer=optimizer, jit_compile=config.xla,
+                  loss=ab_classes.make_loss(classes["bins"], classes["weights"],
+                                            config.neighbours, config.sigma))
+    return model
+
+
+def model_to_save(model, config, classes=None):
+    """What model.keras holds: L/50-1 in, ab/128 out at full size, whatever the loss.
+
+    A classification model is wrapped in its annealed-mean decoder (shared layers, built-in
+    Keras only), so evaluate.py and colorize.py need no special case.
+    """
+    if config.loss != "classification":
+        return model
+    return ab_classes.ab_output_model(model, classes["bins"], config.temperature)
+
+
+def make_callbacks(config, run, saved_model=None):
+    """runs.make_callbacks with config's --patience and --tensorboard."""
+    return runs.make_callbacks(run.folder, run.best, run.speed, saved_model,
+                               patience=config.patience, tensorboard=config.tensorboard)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def record_classes(config, run_dir, train_ab, record):
+    """prepare_classes, and what config.json says of them; None for a regression loss."""
+    if config.loss != "classification":
+        return None
+    classes = prepare_classes(config, run_dir, train_ab)
+    record["ab_classes"] = {"file": CLASSES_FILE, "bins": len(classes["bins"]),
+                            **{key: classes[key] for key in ("neighbours", "sigma",
+                                                             "rebalance_mix", "temperature",
+                                                             "target_stride")}}
+    return classes
+
+
+def results_of(rows, run_dir):
+    """The results config.json gets from history.csv, or a SystemExit if training diverged."""
+    losses = [float(row["val_loss"]) for row in rows]
+    if not losses or any(math.isnan(float(row["loss"])) for row in rows):
+        raise SystemExit(f"train.py: training diverged (NaN loss) in {run_dir}; "
+                         "try a lower --learning-rate")
+    return {"status": "finished", "epochs_run": len(rows), "best_val_loss": min(losses),
+            "best_epoch": int(rows[int(np.argmin(losses))]["epoch"]) + 1}
+
+
+def train_into_run(config, fit):
+    """Fit one model into config's run folder; returns the finished config (with the results).
+
+    fit(config, run, train_arrays, val_arrays) -> keras History trains from run.start to
+    config.epochs with make_callbacks(config, run, ...) (train.fit_on_one_device, or
+    distributed.fit under a strategy). A finished run is left as it is.
+    """
+    meta, (train_l, train_ab), (val_l, val_ab) = load_data(config.data)
+    stride = models.total_stride(config.model, config.preset, config.head)
+    if meta["size"] % stride:
+        raise SystemExit(f"train.py: images of {meta['size']} px are not a multiple of the "
+                         f"{config.model}-{config.preset} stride {stride} (loss {config.loss})")
+    policy = resolve_precision(config.precision)
+    run_dir = config.run_dir
+    record = runs.open_run_dir(run_dir, config.arguments(), meta, stride=stride, policy=policy)
+    if record.get("status") == "finished":
+        print(f"{run_dir} is already finished (best val loss {record['best_val_loss']:.5f}); "
+              "nothing to do")
+        return record
+
+    classes = record_classes(config, run_dir, train_ab, record)
+    record["loss_description"] = LOSS_DESCRIPTIONS[config.loss]
+    runs.write_config(run_dir, record)
+
+    start = runs.resume_epoch(run_dir)
+    done = runs.trim_history(run_dir, start)
+    best = min((float(row["val_loss"]) for row in done), default=math.inf)
+    if start:
+        print(f"resuming {run_dir} at epoch {start + 1} of {config.epochs}")
+    print(f"{config.model}-{config.preset}: {len(train_l)} training, {len(val_l)} validation "
+          f"images of {meta['size']} px, precision {policy}")
+
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        keras.utils.set_random_seed(config.seed)
+        run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes)
+        history = fit(config, run, (train_l, train_ab), (val_l, val_ab))
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+    rows = runs.trim_history(run_dir, math.inf)
+    record.update(results_of(rows, run_dir), images_per_second=run.speed.images_per_second())
+    runs.write_config(run_dir, record)
+    print(f"best val loss {record['best_val_loss']:.5f} (epoch {record['best_epoch']}), "
+          f"{len(rows)} epochs run ({len(history.epoch)} in this call), "
+          f"{record['images_per_second']:.1f} training images/s")
+    return record
