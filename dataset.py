@@ -46,7 +46,6 @@ import lab
 import mountains
 import photos
 # bench.py and evaluate.py still call these through dataset; they move to photos.* there
-from photos import default_workers, prepare_photos  # noqa: F401
 
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
@@ -98,26 +97,6 @@ def file_sha256(path, chunk=1 << 20):
         for block in iter(lambda: f.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_dataset(out, items, meta):
-    """Write `items` (dicts with digest, id, rgb) atomically as a dataset folder at `out`.
-
-    Kept for small in-memory uses; builders stream through write_dataset_stream.
-    """
-    def with_lab(item):
-        return {"id": item["id"], "sha256": item["digest"], "lab": lab.rgb_to_lab(item["rgb"])}
-    return write_dataset_stream(out, (with_lab(it) for it in items), len(items), meta)
-
-
-def write_images(out, images, ids, source, fractions=DEFAULT_FRACTIONS):
-    """Write in-memory uint8 sRGB images (tests, benchmarks) as a dataset folder, hashed,
-    split and written exactly as the builders do."""
-    items = [{"digest": hashlib.sha256(rgb.tobytes()).hexdigest(), "id": name, "rgb": rgb}
-             for rgb, name in zip(images, ids)]
-    meta = {"source": source, "size": int(images[0].shape[0]), "skipped": [],
-            "split": split_meta(fractions)}
-    return write_dataset(out, items, meta)
 
 
 def write_dataset_stream(out, results, capacity, meta):

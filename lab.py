@@ -81,11 +81,6 @@ def encode_l(lightness):
     return (np.asarray(lightness, dtype=np.float32) - L_CENTER) / L_SCALE
 
 
-def decode_l(model_input):
-    """Model input -> L* in 0..100."""
-    return np.asarray(model_input, dtype=np.float32) * L_SCALE + L_CENTER
-
-
 def encode_ab(ab):
     """a*b* -> model target in about [-1, 1]."""
     return np.asarray(ab, dtype=np.float32) / AB_SCALE

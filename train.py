@@ -27,8 +27,6 @@ import ab_classes
 import distributed
 import models
 import training
-# The pipeline and model factory live in training.py; these names stay for study.py and bench.py.
-from training import build_compiled_model, make_dataset, resolve_precision  # noqa: F401
 
 
 def parse_args(argv=None):

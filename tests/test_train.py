@@ -18,8 +18,10 @@ import pytest
 
 import ab_classes
 import dataset
+import helpers
 import lab
 import train
+import training
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -39,7 +41,7 @@ def ramp_image(rng):
 def write_ramp_dataset(folder, count=64, seed=0):
     rng = np.random.default_rng(seed)
     images = [ramp_image(rng) for _ in range(count)]
-    return dataset.write_images(folder, images, [f"ramp-{i}" for i in range(count)],
+    return helpers.write_images(folder, images, [f"ramp-{i}" for i in range(count)],
                                 "test ramp", (0.7, 0.3, 0.0))
 
 
@@ -145,8 +147,8 @@ def test_dataset_pipeline_flips_l_and_ab_together():
     lightness = np.arange(4 * 8 * 8, dtype=np.float32).reshape(4, 8, 8, 1)
     ab = np.concatenate([lightness, -lightness], axis=-1)
     seen_flipped = seen_plain = False
-    for x, y in train.make_dataset(lightness, ab, 4, shuffle=True, flip=True, seed=3).repeat(5):
-        x, y = lab.decode_l(x.numpy()), lab.decode_ab(y.numpy())
+    for x, y in training.make_dataset(lightness, ab, 4, shuffle=True, flip=True, seed=3).repeat(5):
+        x, y = helpers.decode_l(x.numpy()), lab.decode_ab(y.numpy())
         np.testing.assert_allclose(y[..., :1], x, rtol=1e-5)
         seen_flipped |= bool(np.any(x[:, 0, 0, 0] % 8 == 7))
         seen_plain |= bool(np.any(x[:, 0, 0, 0] % 8 == 0))
@@ -156,9 +158,9 @@ def test_dataset_pipeline_flips_l_and_ab_together():
 def test_dataset_pipeline_visits_every_image_once_per_epoch():
     lightness = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 1))
     ab = np.zeros((10, 4, 4, 2), np.float32)
-    data = train.make_dataset(lightness.astype(np.float32), ab, 3, shuffle=True, seed=0)
+    data = training.make_dataset(lightness.astype(np.float32), ab, 3, shuffle=True, seed=0)
     for _ in range(2):
-        values = np.concatenate([lab.decode_l(x.numpy())[:, 0, 0, 0] for x, _ in data])
+        values = np.concatenate([helpers.decode_l(x.numpy())[:, 0, 0, 0] for x, _ in data])
         assert sorted(np.round(values).astype(int)) == list(range(10))
 
 
@@ -206,7 +208,7 @@ def write_two_colour_dataset(folder, patterns=48, seed=11, size=SIZE):
                                         np.broadcast_to(ab, (size, size, 2))], axis=-1)
             images.append(lab.lab_to_rgb_uint8(lab_image.astype(np.float32)))
             ids.append(f"pattern-{i}-colour-{colour}")
-    return dataset.write_images(folder, images, ids, "test two colours", (0.75, 0.25, 0.0))
+    return helpers.write_images(folder, images, ids, "test two colours", (0.75, 0.25, 0.0))
 
 
 def mean_chroma(ab_over_128):
