@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import dataset  # noqa: E402
 import models  # noqa: E402
 import train  # noqa: E402
+import training  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores
@@ -86,9 +87,9 @@ def calibrate(model, preset, size, batch_size):
     args = train.parse_args(["--model", model, "--preset", preset,
                              "--batch-size", str(batch_size)])
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(train.resolve_precision(args.precision))
+    keras.mixed_precision.set_global_policy(training.resolve_precision(args.precision))
     try:
-        net = train.build_compiled_model(args)
+        net = training.build_compiled_model(args)
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (batch_size, size, size, 1)).astype(np.float32)
         y = rng.uniform(-0.3, 0.3, (batch_size, size, size, 2)).astype(np.float32)
@@ -151,10 +152,11 @@ def train_one(run, args):
 
 def evaluate_all(args):
     """The test split (the README's results block and figures), then the real photos if any."""
-    run_evaluate(args, "--out", str(args.out), "--images", str(args.images))
+    images = ["--images", str(args.images)] if args.images else []
+    run_evaluate(args, "--out", str(args.out), *images)
     if args.photos and Path(args.photos).is_dir():
         real = str(Path(args.out) / "real-photos")
-        run_evaluate(args, "--photos", str(args.photos), "--out", real, "--images", real)
+        run_evaluate(args, "--photos", str(args.photos), "--out", real)
 
 
 def run_evaluate(args, *options):
@@ -197,10 +199,11 @@ def parse_args(argv=None):
                         help="folder of the study's run folders")
     parser.add_argument("--out", type=Path, default=Path("results/study"),
                         help="evaluate.py --out")
-    parser.add_argument("--images", type=Path, default=Path("images"),
-                        help="evaluate.py --images (the README's figures)")
-    parser.add_argument("--photos", type=Path, default=HERE.parent / "shared" / "realdata",
-                        help="a folder of real photos also scored, if it exists")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="evaluate.py --images (default: the README's images/ when the "
+                             "README is updated, else under --out)")
+    parser.add_argument("--photos", type=Path, default=HERE / "photos",
+                        help="a folder of real photos also scored, if it exists (never trained on)")
     parser.add_argument("--no-readme", action="store_true",
                         help="leave the README's results and real-photo blocks as they are")
     parser.add_argument("--no-evaluate", action="store_true",
@@ -219,6 +222,7 @@ def main(argv=None):
     build_dataset_if_missing(args)
     try:
         meta = dataset.read_meta(args.data)
+        dataset.check_generator(meta, args.data)
     except dataset.DatasetError as error:
         raise SystemExit(f"study.py: {error}")
     plan = planned_runs(args)

@@ -140,6 +140,7 @@ def load_data(folder):
     """(meta, train arrays, val arrays), or a clear SystemExit when the dataset is unusable."""
     try:
         meta = dataset.read_meta(folder)
+        dataset.check_generator(meta, folder)
         train = dataset.load_split(folder, "train")
         val = dataset.load_split(folder, "val")
     except dataset.DatasetError as error:
