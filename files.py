@@ -21,10 +21,11 @@ import sys
 from pathlib import Path
 
 
-def temporary_name(path, kind="tmp"):
-    """`.NAME.tmp-PID` beside `path`: hidden, and findable by remove_leftovers once PID is gone."""
+def temporary_name(path, kind="tmp", suffix=""):
+    """`.NAME.tmp-PID` beside `path`: hidden, and findable by remove_leftovers once PID is gone.
+    `suffix` is for writers that insist on a file name ending (Keras: `.keras`)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}")
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}{suffix}")
 
 
 def fsync_path(path):
@@ -37,12 +38,12 @@ def fsync_path(path):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, suffix=""):
     """Yield a temporary path to write `path` through (for writers that want a file name,
     such as Pillow or Keras); on success it is fsynced and renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)
+    tmp = temporary_name(path, suffix=suffix)
     try:
         yield tmp
         fsync_path(tmp)
@@ -128,9 +129,10 @@ def pid_alive(pid):
 
 
 def remove_leftovers(out):
-    """Delete `.NAME.tmp-PID` / `.NAME.old-PID` of dead runs; restore .old if `out` is gone."""
+    """Delete `.NAME.tmp-PID[suffix]` / `.NAME.old-PID` of dead runs; restore .old if `out` is
+    gone."""
     out = Path(out)
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)")
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)(\.[\w.]+)?")
     if not out.parent.is_dir():
         return
     for path in sorted(out.parent.iterdir()):

@@ -10,7 +10,6 @@ Every file is written under a temporary name and renamed into place (files.py), 
 killed at any instant resumes from its last finished epoch.
 """
 
-import contextlib
 import csv
 import json
 import math
@@ -32,7 +31,8 @@ CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BACKUP_DIR = "backup"
-NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout")  # not results; every other one must match
+# Not results (or the same steps computed in other chunks); every other argument must match.
+NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution")
 REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
                       "amx_bf16", "amx_int8")
 
@@ -109,6 +109,8 @@ def open_run_dir(run_dir, arguments, meta, **facts):
             raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")
+        for name in (MODEL_FILE, HISTORY_FILE, f"{BACKUP_DIR}/{EpochBackup.WEIGHTS}"):
+            files.remove_leftovers(run_dir / name)  # half-written by a killed run
         return config
     if run_dir.exists() and any(run_dir.iterdir()):
         raise SystemExit(f"train.py: {run_dir} exists but has no config.json; it is not a run "
@@ -155,19 +157,6 @@ def trim_history(run_dir, epoch):
 # --------------------------------------------------------------------------- callbacks
 
 
-@contextlib.contextmanager
-def keras_atomic_path(path, suffix):
-    """files.atomic_path for Keras' savers, which refuse a file name without their `suffix`:
-    the temporary name gets it too, and is renamed to atomic_path's before the final swap."""
-    with files.atomic_path(path) as tmp:
-        named = tmp.with_name(tmp.name + suffix)
-        try:
-            yield named
-            os.replace(named, tmp)
-        finally:
-            named.unlink(missing_ok=True)
-
-
 class EpochBackup(keras.callbacks.Callback):
     """The resume state after every finished epoch, restored when training begins.
 
@@ -193,7 +182,7 @@ class EpochBackup(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
-        with keras_atomic_path(self.folder / self.WEIGHTS, ".weights.h5") as tmp:
+        with files.atomic_path(self.folder / self.WEIGHTS, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
         files.write_json_atomic(self.folder / self.METADATA, {"epoch": epoch + 1, "batch": 0})
 
@@ -214,7 +203,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value is None or not value < self.best:
             return
         self.best = float(value)
-        with keras_atomic_path(self.path, ".keras") as tmp:
+        with files.atomic_path(self.path, suffix=".keras") as tmp:
             (self.saved_model or self.model).save(tmp)
 
 

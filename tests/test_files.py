@@ -62,3 +62,23 @@ def test_remove_leftovers_deletes_dead_runs_temporaries_and_restores_a_lost_fold
     files.remove_leftovers(out)
     assert (out / "meta.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "data"]
+
+
+def test_atomic_path_with_a_suffix_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    target = tmp_path / "model.keras"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_path(target, suffix=".keras") as tmp:
+            assert tmp.name.endswith(".keras") and tmp.parent == tmp_path
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_remove_leftovers_deletes_a_dead_runs_suffixed_temporary(tmp_path):
+    dead = 2 ** 22 + 12345
+    (tmp_path / "model.keras").write_text("kept")
+    (tmp_path / f".model.keras.tmp-{dead}.keras").write_text("half")
+    files.remove_leftovers(tmp_path / "model.keras")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
