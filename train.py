@@ -73,6 +73,9 @@ def parse_args(argv=None):
     parser.add_argument("--patience", type=int, default=0,
                         help="stop after this many epochs without val improvement (0 = never)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="training steps per call into TensorFlow (fewer Python round trips; "
+                             "the same steps and numbers)")
     parser.add_argument("--xla", action="store_true",
                         help="compile with XLA (off by default: 3-8x slower on the test CPU)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling, flips")
