@@ -5,7 +5,8 @@ This machine is shared and noisy: compare only ratios measured side by side in o
     python bench.py                 # everything
     python bench.py synthetic       # landscape generation, images/s
     python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with and without draft mode
-    python bench.py train           # seed-style fit vs train.py's pipeline, images/s and GFLOP/s
+    python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of the ceiling
+    python bench.py levers          # oneDNN, AVX2-only, precision, threads side by side (slow)
     python bench.py colorize        # a 4000x3000 photo through the seed U-Net
 """
 
@@ -82,8 +83,9 @@ def bench_ingest(args):
     import numpy as np
 
     import dataset
+    import photos
 
-    workers = dataset.default_workers()
+    workers = photos.default_workers()
     with tempfile.TemporaryDirectory() as folder:
         photos = Path(folder) / "photos"
         photos.mkdir()
@@ -107,93 +109,205 @@ def bench_ingest(args):
               f"{medians['draft'] / medians['full decode']:.2f}x")
 
 
-TRAIN_IMAGES = 128  # per timed fit: 4 steps of batch 32 at 128x128
 TRAIN_SIZE = 128
+TRAIN_STEPS = 8  # timed steps per repeat, batch 32
+MATMUL_SIDE = 2048
 
 
-def write_train_bench_dataset(folder):
-    """A train-only dataset of noise images: the content does not change the cost of a step."""
+def cpu_description():
+    """The CPU's model name and the flags that decide TensorFlow's kernels, from /proc/cpuinfo."""
+    import runs
+
+    name = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name")), name)
+    except OSError:
+        pass
+    flags = runs.cpu_flags()
+    shown = [flag for flag in runs.REPORTED_CPU_FLAGS if flag in flags]
+    return name, shown
+
+
+def print_machine():
+    import os
+
+    import tensorflow as tf
+
+    name, flags = cpu_description()
+    print(f"CPU: {name}, {os.cpu_count()} cores; flags: {' '.join(flags) or 'none of interest'}")
+    print(f"TensorFlow {tf.__version__}, TF_ENABLE_ONEDNN_OPTS="
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, ONEDNN_MAX_CPU_ISA="
+          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(all)')}", flush=True)
+
+
+def matmul_gflops(dtype, repeats):
+    """The best of `repeats` timings of ten 2048x2048 matmuls: the dense ceiling of this CPU."""
+    import time
+
+    import tensorflow as tf
+
+    a = tf.cast(tf.random.stateless_normal((MATMUL_SIDE, MATMUL_SIDE), (1, 2)), dtype)
+    b = tf.cast(tf.random.stateless_normal((MATMUL_SIDE, MATMUL_SIDE), (3, 4)), dtype)
+    product = tf.function(tf.linalg.matmul)
+    product(a, b).numpy()
+    best = 0.0
+    for _ in range(max(repeats, 3)):
+        start = time.perf_counter()
+        for _ in range(10):
+            c = product(a, b)
+        c.numpy()
+        best = max(best, 10 * 2 * MATMUL_SIDE ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def matmul_ceilings(repeats):
+    """{'float32': GFLOP/s, 'mixed_bfloat16': GFLOP/s where the CPU computes bfloat16}."""
+    import tensorflow as tf
+
+    import training
+
+    ceilings = {"float32": matmul_gflops(tf.float32, repeats)}
+    if training.resolve_precision("auto") == "mixed_bfloat16":
+        ceilings["mixed_bfloat16"] = matmul_gflops(tf.bfloat16, repeats)
+    return ceilings
+
+
+def random_lab_batch(count, seed=0):
+    """L and ab arrays of noise in Lab units: the content does not change the cost of a step."""
     import numpy as np
 
-    import dataset
-
-    rng = np.random.default_rng(0)
-    images = [rng.integers(0, 256, (TRAIN_SIZE, TRAIN_SIZE, 3), dtype=np.uint8)
-              for _ in range(TRAIN_IMAGES)]
-    dataset.write_images(folder, images, [f"noise-{i}" for i in range(TRAIN_IMAGES)],
-                         "bench noise", (1.0, 0.0, 0.0))
-    return dataset.load_split(folder, "train")
+    rng = np.random.default_rng(seed)
+    lightness = rng.uniform(0, 100, (count, TRAIN_SIZE, TRAIN_SIZE, 1)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (count, TRAIN_SIZE, TRAIN_SIZE, 2)).astype(np.float32)
+    return lightness, ab
 
 
-def seed_style_fit(name):
-    """(a) the seed's setup: float32, whole arrays in memory straight into fit, RMSprop."""
-    import keras
-    import numpy as np
-
-    import lab
-    import models
-
-    keras.mixed_precision.set_global_policy("float32")
-    model = models.build_model(name, "seed")
-    model.compile(optimizer=keras.optimizers.RMSprop(), loss="mse", jit_compile=False)
-
-    def fit(lightness, ab):
-        x, y = np.array(lab.encode_l(lightness)), np.array(lab.encode_ab(ab))
-        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    return fit
-
-
-def pipeline_fit(name):
-    """(b) train.py: its tf.data pipeline, its model building and default precision/optimizer."""
+def train_py_fit(name, preset, precision="auto", train_args=()):
+    """A fit function that trains like train.py: its config defaults, precision policy, compiled
+    model and tf.data pipeline, one epoch of TRAIN_STEPS steps per call."""
     import keras
 
     import train
+    import training
 
-    args = train.parse_args(["--model", name])
-    policy = train.resolve_precision(args.precision)
+    config = train.parse_args(["--model", name, "--preset", preset, "--precision", precision,
+                               *train_args])
+    policy = training.resolve_precision(config.precision)
     keras.mixed_precision.set_global_policy(policy)
-    model = train.build_compiled_model(args)
-    keras.mixed_precision.set_global_policy("float32")
+    try:
+        model = training.build_compiled_model(config)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    lightness, ab = random_lab_batch(TRAIN_STEPS * config.batch_size)
 
-    def fit(lightness, ab):
-        data = train.make_dataset(lightness, ab, args.batch_size, shuffle=True, flip=args.flip)
+    def fit():
+        data = training.make_dataset(lightness, ab, config.batch_size, shuffle=True,
+                                     flip=config.flip)
         model.fit(data, epochs=1, shuffle=False, verbose=0)
-    return fit, policy
+    return fit, policy, len(lightness)
+
+
+def training_rates(name, preset, repeats, precision="auto", train_args=()):
+    """(policy, images/s of each repeat) after one warm-up epoch."""
+    fit, policy, images = train_py_fit(name, preset, precision, train_args)
+    fit()
+    rates = []
+    for _ in range(repeats):
+        _, seconds = timed(fit)
+        rates.append(images / seconds)
+    return policy, rates
 
 
 def bench_train(args):
-    """Training images/s of each seed model at 128x128, batch 32: (a) seed-style vs (b) train.py.
-
-    Both run side by side, alternating, after one warm-up fit each; the figure is the median.
-    GFLOP/s counts training as 3x the analytic forward FLOPs (models.py).
-    """
-    import os
+    """Matmul ceiling, then train.py's training images/s of every model and preset at 128x128,
+    batch 32, with GFLOP/s (training counted as 3x the forward FLOPs of models.py) and the share
+    of the ceiling in the precision train.py chose. Median and best of the repeats: on a shared
+    machine the best says what two free cores do."""
     import statistics
-    import tempfile
 
     import models
 
-    with tempfile.TemporaryDirectory() as tmp:
-        lightness, ab = write_train_bench_dataset(os.path.join(tmp, "noise"))
-        print(f"{TRAIN_IMAGES} images of {TRAIN_SIZE}x{TRAIN_SIZE} per fit, batch 32, "
-              f"{args.repeats} alternating repeats, median images/s")
+    print_machine()
+    ceilings = matmul_ceilings(args.repeats)
+    print("dense matmul ceiling " + ", ".join(f"{policy} {gflops:.0f} GFLOP/s"
+                                              for policy, gflops in ceilings.items()))
+    print(f"{'model':<12} {'preset':<6} {'policy':<15} {'img/s median':>12} {'best':>6} "
+          f"{'GFLOP/s':>8} {'of ceiling':>10}")
+    results = []
+    for preset in args.presets:
         for name in models.MODELS:
-            seed_fit = seed_style_fit(name)
-            ours_fit, policy = pipeline_fit(name)
-            seed_fit(lightness, ab)
-            ours_fit(lightness, ab)
-            rates = {"seed": [], "ours": []}
-            for _ in range(args.repeats):
-                for key, fit in (("seed", seed_fit), ("ours", ours_fit)):
-                    _, seconds = timed(fit, lightness, ab)
-                    rates[key].append(TRAIN_IMAGES / seconds)
-            seed_rate, ours_rate = (statistics.median(rates[k]) for k in ("seed", "ours"))
-            gflop = models.describe(name, "seed")["gflop"] * 3
-            print(f"{name:<12} (a) seed-style float32 {seed_rate:6.1f} img/s "
-                  f"{seed_rate * gflop:6.0f} GFLOP/s | (b) train.py {policy} "
-                  f"{ours_rate:6.1f} img/s {ours_rate * gflop:6.0f} GFLOP/s | b/a "
-                  f"{ours_rate / seed_rate:.2f}x   (runs: a {', '.join(f'{r:.0f}' for r in rates['seed'])};"
-                  f" b {', '.join(f'{r:.0f}' for r in rates['ours'])})")
+            policy, rates = training_rates(name, preset, args.repeats, args.precision,
+                                           args.train_args)
+            median, best = statistics.median(rates), max(rates)
+            gflops = median * 3 * models.describe(name, preset)["gflop"]
+            share = gflops / ceilings[policy]
+            results.append({"model": name, "preset": preset, "policy": policy, "median": median,
+                            "best": best, "gflops": gflops, "share": share})
+            print(f"{name:<12} {preset:<6} {policy:<15} {median:12.1f} {best:6.1f} "
+                  f"{gflops:8.0f} {share:10.0%}", flush=True)
+    return {"ceilings": ceilings, "training": results}
+
+
+# Each lever runs in its own process (oneDNN and thread settings are read once, when
+# TensorFlow loads), the processes alternating so that a noisy neighbour hits all alike.
+LEVERS = {
+    "project default": {},
+    "8 steps/execution": {"train_args": ["--steps-per-execution", "8"]},
+    "float32": {"precision": "float32"},
+    # Without oneDNN, bfloat16 convolutions fall back to slow emulation: compare in float32.
+    "oneDNN off, float32": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "precision": "float32"},
+    # ONEDNN_MAX_CPU_ISA=AVX2 keeps oneDNN to the instructions of an AVX2-only CPU (Eigen's own
+    # kernels keep theirs): an emulation of such a CPU on an AVX-512 one, not a measurement.
+    "oneDNN off, AVX2": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                         "precision": "float32"},
+    "oneDNN on, AVX2": {"env": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                        "precision": "float32"},
+}
+
+
+def run_lever(lever, presets, repeats):
+    """One lever's training figures, from a child `bench.py train --json` with its settings."""
+    import json
+    import os
+    import subprocess
+
+    settings = LEVERS[lever]
+    env = dict(os.environ)
+    env.update(settings.get("env", {}))
+    command = [sys.executable, __file__, "train", "--json", "--repeats", str(repeats),
+               "--precision", settings.get("precision", "auto"), "--presets", *presets,
+               *(f"--train-arg={arg}" for arg in settings.get("train_args", []))]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def bench_levers(args):
+    """The levers of LEVERS side by side, alternating over --rounds: img/s per model."""
+    import statistics
+
+    levers = args.levers or list(LEVERS)
+    print_machine()
+    rates = {lever: {} for lever in levers}
+    shares = {lever: {} for lever in levers}
+    for round_ in range(args.rounds):
+        for lever in levers if round_ % 2 == 0 else levers[::-1]:
+            figures = run_lever(lever, args.presets, args.repeats)
+            for row in figures["training"]:
+                key = f"{row['model']}/{row['preset']}"
+                rates[lever].setdefault(key, []).append(row["median"])
+                shares[lever].setdefault(key, []).append(row["share"])
+            print(f"  round {round_ + 1} {lever}: " + ", ".join(
+                f"{row['model']}/{row['preset']} {row['median']:.0f}" for row in figures["training"]),
+                flush=True)
+    keys = list(rates[levers[0]])
+    print(f"median img/s over {args.rounds} rounds (share of the matmul ceiling in its precision)")
+    print(f"{'lever':<20}" + "".join(f"{key:>22}" for key in keys))
+    for lever in levers:
+        print(f"{lever:<20}" + "".join(
+            f"{statistics.median(rates[lever][k]):14.1f} ({statistics.median(shares[lever][k]):4.0%})"
+            for k in keys))
 
 
 def photo_like_pixels(height, width, seed=0):
@@ -317,6 +431,7 @@ BENCHMARKS = {
     "synthetic": bench_synthetic,
     "ingest": bench_ingest,
     "train": bench_train,
+    "levers": bench_levers,
     "colorize": bench_colorize,
 }
 
@@ -327,12 +442,34 @@ def parse_args(argv=None):
     parser.add_argument("what", nargs="*", choices=[[]] + list(BENCHMARKS),
                         help="benchmarks to run (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats per figure")
+    parser.add_argument("--presets", nargs="+", default=["seed", "large"],
+                        choices=("seed", "large"), help="model presets for train and levers")
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="train: train.py's --precision")
+    parser.add_argument("--levers", nargs="+", choices=list(LEVERS), default=None,
+                        help="levers: which settings to compare (default: all)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="levers: alternating rounds, one process per lever and round")
+    parser.add_argument("--train-arg", dest="train_args", action="append", default=[],
+                        help="train: one more train.py argument (repeatable), e.g. "
+                             "--train-arg=--steps-per-execution --train-arg=8")
+    parser.add_argument("--json", action="store_true",
+                        help="train: print the figures as one JSON line at the end")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    for name in args.what or list(BENCHMARKS):
+    if args.json:
+        import contextlib
+        import io
+        import json
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            figures = bench_train(args)
+        print(json.dumps(figures))
+        return 0
+    for name in args.what or [name for name in BENCHMARKS if name != "levers"]:
         print(f"== {name}")
         BENCHMARKS[name](args)
     return 0
