@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import apis
 import dataset
 import download
 import scrape
@@ -406,7 +407,7 @@ def test_headful_drops_only_the_headless_flag():
     ("whatever", "https://creativecommons.org/publicdomain/zero/1.0/", "cc0"),
     ("", "http://creativecommons.org/licenses/by-sa/3.0/de/deed.en", "by-sa")])
 def test_licence_codes(name, url, code):
-    assert scrape.licence_code(name, url) == code
+    assert apis.licence_code(name, url) == code
 
 
 def test_commons_folder_builds_a_dataset(api, tmp_path):
