@@ -417,3 +417,7 @@ def test_commons_folder_builds_a_dataset(api, tmp_path):
                          "--workers", "1"]) == 0
     meta = dataset.read_meta(tmp_path / "ds")
     assert sum(meta["counts"].values()) == len(api.expected_sha256(api_fixture.COMMONS))
+    members = {m["id"] for split in dataset.SPLITS for m in meta["members"][split]}
+    assert set(meta["attributions"]) == members
+    assert all(entry["licence"] in ("cc0", "pdm", "by", "by-sa") and entry["page_url"]
+               for entry in meta["attributions"].values())
