@@ -460,6 +460,10 @@ def parse_args(argv=None):
     if args.engine in apis.API_ENGINES and (args.search_url or args.engine_file):
         parser.error(f"--engine {args.engine} reads an API: give --api-url, not --search-url "
                      "or --engine-file")
+    if args.api_url and args.engine not in apis.API_ENGINES:
+        api_engines = " or ".join(sorted(apis.API_ENGINES))
+        parser.error(f"--api-url is the endpoint of --engine {api_engines}; the browser engines "
+                     "read a results page (--search-url), not an API")
     args.licences = {code.strip().lower() for code in args.licence.split(",") if code.strip()}
     if args.api_url and urllib.parse.urlsplit(args.api_url).scheme not in ("http", "https"):
         parser.error(f"--api-url must be an http:// or https:// URL, not {args.api_url!r}")

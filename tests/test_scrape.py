@@ -387,6 +387,19 @@ def test_file_urls_are_refused(tmp_path, capsys, option):
     assert not (tmp_path / download.MANIFEST).exists()
 
 
+@pytest.mark.parametrize("engine, option, refused", [
+    (["--engine", "bing"], ["--api-url", "http://127.0.0.1:9/api"], "--api-url is the endpoint"),
+    ([], ["--api-url", "http://127.0.0.1:9/api"], "--api-url is the endpoint"),
+    (["--engine", "openverse"], ["--search-url", "http://127.0.0.1:9/?q={query}"],
+     "give --api-url, not --search-url")])
+def test_options_of_the_other_kind_of_engine_are_refused(tmp_path, capsys, engine, option,
+                                                          refused):
+    with pytest.raises(SystemExit):
+        scrape.main([*engine, *option, "--query", "x", "--out", str(tmp_path / "raw")])
+    assert refused in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
+
+
 def test_engine_file_with_file_url_is_refused(tmp_path):
     engine = tmp_path / "engine.json"
     engine.write_text(json.dumps({"name": "x", "search_url": "file:///tmp/{query}", "tile": "a"}))
