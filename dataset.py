@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+import download
 import files
 import lab
 import mountains
@@ -99,8 +100,11 @@ def file_sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def write_dataset_stream(out, results, capacity, meta):
+def write_dataset_stream(out, results, capacity, meta, attributions=None):
     """Write decoded results (see decode_job) atomically as a dataset folder at `out`.
+
+    `attributions` ({input id: author, licence, ...}), when given, is stored in meta.json for the
+    members only: a photo skipped or dropped as a duplicate is not in the dataset to credit.
 
     Results arrive in any order and are staged on disk as they come (memory stays
     bounded); then each split is written in sha256 order, checksummed, fsynced and
@@ -143,11 +147,18 @@ def write_dataset_stream(out, results, capacity, meta):
             "members": {name: [{"id": it["id"], "sha256": it["sha256"]} for it in by_split[name]]
                         for name in SPLITS},
         })
+        if attributions is not None:
+            meta["attributions"] = member_attributions(attributions, by_split)
         files.write_json_atomic(tmp / "meta.json", meta)
         files.replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # only still there when something failed
     return meta
+
+
+def member_attributions(attributions, by_split):
+    members = {item["id"] for group in by_split.values() for item in group}
+    return {name: record for name, record in sorted(attributions.items()) if name in members}
 
 
 def stage_results(results, staging, capacity):
@@ -210,7 +221,11 @@ def split_meta(fractions):
 def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=None,
                       fractions=DEFAULT_FRACTIONS, min_chroma=photos.DEFAULT_MIN_CHROMA,
                       max_megapixels=photos.DEFAULT_MAX_MEGAPIXELS):
-    """A dataset folder at `out` from every photo under `folder`; returns its meta."""
+    """A dataset folder at `out` from every photo under `folder`; returns its meta.
+
+    meta.json credits each member photo with what the folder's scrape.py manifest says about it
+    ("attributions": {member id: licence, licence_url, author, page_url, source}; {} without one).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a folder")
@@ -231,7 +246,8 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
     results = photos.decode_photos(paths, ids, options, workers or photos.default_workers(),
                                    max_megapixels, "decoding photos")
     try:
-        return write_dataset_stream(out, results, len(paths), meta)
+        return write_dataset_stream(out, results, len(paths), meta,
+                                    download.read_attributions(folder))
     except NoUsableImageError as exc:
         raise NoUsableImageError(f"no usable image in {folder}: all {len(paths)} inputs "
                                  f"were skipped", exc.skipped) from None

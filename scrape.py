@@ -8,20 +8,18 @@
     python scrape.py --search-url "https://example.org/s?q={query}" --query peaks --out data/raw
     python dataset.py --images data/raw --out data/mountains-real
 
-The commons and openverse engines read public JSON APIs (no browser) and keep only freely licensed
-photos, recording licence, author and page of each (ATTRIBUTION.md lists them). For the search
-engines, a headless system Chromium (driven by Selenium 4 through the system chromedriver; nothing
-is ever downloaded at run time) opens the results page, scrolls and presses "more results" until it
-has enough candidates, then reveals each result's full-size URL. download.py fetches and verifies
-them (http(s) only, timeouts, size cap, bounded redirects, content type, magic bytes, a full Pillow
-decode, per-host politeness, retries on 429/5xx), names each kept photo by its sha256, keeps exact
-and near duplicates once, and records every candidate in OUT/manifest.jsonl: the same command run
-again resumes where it stopped.
+The commons and openverse engines (apis.py) read public JSON APIs, no browser, and keep only freely
+licensed photos, recording licence, author and page of each (ATTRIBUTION.md lists them). For the
+search engines, a headless system Chromium (driven by Selenium 4 through the system chromedriver;
+nothing is ever downloaded at run time) opens the results page, scrolls and presses "more results"
+until it has enough candidates, then reveals each result's full-size URL. download.py fetches and
+verifies them (http(s) only, timeouts, size cap, bounded redirects, content type, magic bytes, a
+full Pillow decode, per-host politeness, retries on 429/5xx), names each kept photo by its sha256,
+keeps exact and near duplicates once, and records every candidate in OUT/manifest.jsonl: the same
+command run again resumes where it stopped.
 """
 import argparse
-import collections
 import dataclasses
-import html
 import json
 import math
 import os
@@ -35,6 +33,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import apis
 import download
 
 INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
@@ -46,12 +45,6 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--no-first-run", "--disable-quic", "--window-size=1280,1000")
 # Hosts that serve only thumbnails: never a full-size original, whatever a preview shows first.
 THUMBNAIL_HOSTS = re.compile(r"(^encrypted-tbn\d*\.|(^|\.)gstatic\.com$|\.mm\.bing\.net$)")
-COMMONS_API = "https://commons.wikimedia.org/w/api.php"
-OPENVERSE_API = "https://api.openverse.org/v1/images/"
-API_ENGINES = {"commons": COMMONS_API, "openverse": OPENVERSE_API}
-FREE_LICENCES = "cc0,pdm,by,by-sa"
-PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "jpg", "jpeg", "png", "webp"}
-OPENVERSE_LICENCES = {"by", "by-sa", "by-nc", "by-nd", "by-nc-sa", "by-nc-nd", "cc0", "pdm"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,135 +392,6 @@ def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
 
 
 # --------------------------------------------------------------------------------------------
-# Licensed engines: Wikimedia Commons and Openverse over their public JSON APIs.
-# --------------------------------------------------------------------------------------------
-
-def licence_code(name, url=None):
-    """A short licence code (cc0, pdm, by, by-sa, by-nc, ...) from a licence's name or URL."""
-    found = re.search(r"creativecommons\.org/(?:licenses/([a-z+-]+)|publicdomain/(zero|mark))",
-                      (url or "").lower())
-    if found:
-        return found[1] or {"zero": "cc0", "mark": "pdm"}[found[2]]
-    text = re.sub(r"[\s_]+", "-", (name or "").strip().lower())
-    if text.startswith("cc0") or text == "cc-zero":
-        return "cc0"
-    if text in ("pd", "pdm", "public-domain") or text.startswith(("pd-", "public-domain-")):
-        return "pdm"
-    found = re.fullmatch(r"cc-(by(?:-(?:nc|nd|sa))*)(?:-\d.*)?", text)
-    return found[1] if found else (text or None)
-
-
-def plain_text(markup):
-    """Commons' Artist field is HTML (links to user pages); the manifest wants the name."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup or ""))
-    return " ".join(text.split()) or None
-
-
-def api_url(base, defaults, paging):
-    """base with its parameters: the defaults, then base's own (a user's --api-url wins), then
-    the paging ones."""
-    parts = urllib.parse.urlsplit(base)
-    params = {**defaults, **dict(urllib.parse.parse_qsl(parts.query)), **paging}
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(params)))
-
-
-def meta_value(extmetadata, key):
-    entry = extmetadata.get(key)
-    return entry.get("value") if isinstance(entry, dict) else entry
-
-
-def commons_candidate(page, min_size, licences):
-    """(candidate, None) for a free photo of one search result page, else (None, why not)."""
-    if "missing" in page or not page.get("imageinfo"):
-        return None, "missing"
-    info = page["imageinfo"][0]
-    if info.get("mime") not in PHOTO_TYPES:
-        return None, "not_a_photo"
-    if min(info.get("width") or 0, info.get("height") or 0) < min_size:
-        return None, "too_small"
-    meta = info.get("extmetadata") or {}
-    if str(meta_value(meta, "NonFree") or "").lower() in ("true", "1", "yes"):
-        return None, "non_free"
-    licence = licence_code(meta_value(meta, "LicenseShortName"), meta_value(meta, "LicenseUrl"))
-    if licence not in licences:
-        return None, "licence"
-    return {"url": info["url"], "thumbnail": None, "page_url": info.get("descriptionurl"),
-            "licence": licence, "licence_url": meta_value(meta, "LicenseUrl") or None,
-            "author": plain_text(meta_value(meta, "Artist"))}, None
-
-
-def commons_results(fetch_json, base, query, min_size, licences):
-    """Every search result in the File namespace, page after page (formatversion 1 or 2)."""
-    defaults = {"action": "query", "format": "json", "formatversion": "2",
-                "generator": "search", "gsrsearch": f"{query} filetype:bitmap",
-                "gsrnamespace": "6", "gsrlimit": "50", "prop": "imageinfo",
-                "iiprop": "url|size|mime|extmetadata", "iiextmetadatalanguage": "en",
-                "iiextmetadatafilter": "LicenseShortName|LicenseUrl|Artist|NonFree"}
-    paging = {}
-    while True:
-        answer = fetch_json(api_url(base, defaults, paging))
-        if "error" in answer:
-            error = answer["error"]
-            raise download.FetchError("api_error", f"{error.get('code')}: {error.get('info')}")
-        pages = (answer.get("query") or {}).get("pages") or []
-        if isinstance(pages, dict):  # formatversion 1: keyed by page id
-            pages = list(pages.values())
-        for page in sorted(pages, key=lambda page: page.get("index", 0)):
-            yield commons_candidate(page, min_size, licences)
-        if not answer.get("continue"):
-            return
-        paging = answer["continue"]
-
-
-def openverse_candidate(item, min_size, licences):
-    licence = (item.get("license") or "").lower()
-    if not item.get("url"):
-        return None, "missing"
-    if item.get("filetype") and item["filetype"].lower() not in PHOTO_TYPES:
-        return None, "not_a_photo"
-    if item.get("width") and item.get("height") and min(item["width"], item["height"]) < min_size:
-        return None, "too_small"
-    if licence not in licences:
-        return None, "licence"
-    return {"url": item["url"], "thumbnail": None, "page_url": item.get("foreign_landing_url"),
-            "licence": licence, "licence_url": item.get("license_url"),
-            "author": plain_text(item.get("creator"))}, None
-
-
-def openverse_results(fetch_json, base, query, min_size, licences):
-    """Every result of the Openverse images API, page after page, up to its page_count."""
-    wanted = sorted(set(licences) & OPENVERSE_LICENCES)
-    if not wanted:
-        raise download.FetchError("licence", f"Openverse knows none of {sorted(licences)}")
-    defaults = {"q": query, "page_size": "20", "license": ",".join(wanted)}
-    page = 1
-    while True:
-        answer = fetch_json(api_url(base, defaults, {"page": str(page)}))
-        results = answer.get("results") or []
-        for item in results:
-            yield openverse_candidate(item, min_size, licences)
-        if not results or page >= int(answer.get("page_count") or 0):
-            return
-        page += 1
-
-
-def api_candidates(results, wanted, known, skipped):
-    """Up to `wanted` new candidates from an engine's results; skipped counts the rest by reason."""
-    candidates, seen = [], set(known)
-    for candidate, reason in results:
-        if candidate is None:
-            skipped[reason] += 1
-            continue
-        key = download.candidate_key(candidate)
-        if key not in seen:
-            seen.add(key)
-            candidates.append(candidate)
-            if len(candidates) >= wanted:
-                break
-    return candidates
-
-
-# --------------------------------------------------------------------------------------------
 # Command line.
 # --------------------------------------------------------------------------------------------
 
@@ -541,13 +405,13 @@ def parse_args(argv=None):
     parser.add_argument("--out", default="data/raw", help="folder for photos and manifest.jsonl")
     parser.add_argument("--max-images", type=int, default=2500,
                         help="photos to keep in all, shared evenly between the queries")
-    parser.add_argument("--engine", choices=sorted([*ENGINES, *API_ENGINES]), default=None,
+    parser.add_argument("--engine", choices=sorted([*ENGINES, *apis.API_ENGINES]), default=None,
                         help="commons/openverse: licensed photos over an API; bing/google: "
                              "image search in Chromium (default: bing)")
     parser.add_argument("--api-url", default=None,
                         help="API endpoint of commons/openverse (default: the public one); its "
                              "own query parameters override scrape.py's")
-    parser.add_argument("--licence", default=FREE_LICENCES,
+    parser.add_argument("--licence", default=apis.FREE_LICENCES,
                         help="licences kept by commons/openverse, comma-separated codes (cc0, "
                              "pdm, by, by-sa, by-nc, ...); non-free files are never kept")
     parser.add_argument("--contact", default=download.NO_CONTACT,
@@ -593,9 +457,13 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.engine_given = args.engine is not None
     args.engine = args.engine or "bing"
-    if args.engine in API_ENGINES and (args.search_url or args.engine_file):
+    if args.engine in apis.API_ENGINES and (args.search_url or args.engine_file):
         parser.error(f"--engine {args.engine} reads an API: give --api-url, not --search-url "
                      "or --engine-file")
+    if args.api_url and args.engine not in apis.API_ENGINES:
+        api_engines = " or ".join(sorted(apis.API_ENGINES))
+        parser.error(f"--api-url is the endpoint of --engine {api_engines}; the browser engines "
+                     "read a results page (--search-url), not an API")
     args.licences = {code.strip().lower() for code in args.licence.split(",") if code.strip()}
     if args.api_url and urllib.parse.urlsplit(args.api_url).scheme not in ("http", "https"):
         parser.error(f"--api-url must be an http:// or https:// URL, not {args.api_url!r}")
@@ -625,36 +493,9 @@ def download_options(args):
                                     args.min_size)
 
 
-class ApiSearch:
-    """Candidates from the Commons or Openverse API, with the downloader's politeness."""
-
-    def __init__(self, args, options):
-        self.name, self.args = args.engine, args
-        self.base = args.api_url or API_ENGINES[args.engine]
-        self.settings, self.pacer = options.settings, download.HostPacer(options.host_delay)
-        self.results = commons_results if self.name == "commons" else openverse_results
-
-    def candidates(self, query, wanted, collection):
-        def fetch_json(url):
-            return download.fetch_json(url, self.settings, self.pacer)
-        skipped = collections.Counter()
-        results = self.results(fetch_json, self.base, query, self.args.min_size,
-                               self.args.licences)
-        try:
-            found = api_candidates(results, wanted, collection.done, skipped)
-        except download.FetchError as error:
-            raise SearchBlocked(f"'{query}': the {self.name} API at {self.base} failed: {error}")
-        if skipped:
-            reasons = ", ".join(f"{why} {n}" for why, n in sorted(skipped.items()))
-            print(f"'{query}': {self.name} results skipped: {reasons}")
-        return found
-
-    def explain_no_results(self, query):
-        return (f"No photos under the licences {self.args.licence} for '{query}' from "
-                f"{self.base}")
-
-    def close(self):
-        pass
+def api_search(args, options):
+    return apis.ApiSearch(args.engine, args.licences, args.min_size, options.settings,
+                          options.host_delay, args.api_url)
 
 
 class BrowserSearch:
@@ -690,7 +531,7 @@ def main(argv=None):
     args = parse_args(argv)
     options = download_options(args)
     with tempfile.TemporaryDirectory(prefix="scrape-profile-") as profile:
-        search = ApiSearch(args, options) if args.engine in API_ENGINES else \
+        search = api_search(args, options) if args.engine in apis.API_ENGINES else \
             BrowserSearch(args, profile)
         collection = download.Collection(args.out, args.near_dup_threshold, args.min_size)
         goal = math.ceil(args.max_images / len(args.query))
@@ -704,7 +545,7 @@ def main(argv=None):
                 try:
                     candidates = search.candidates(query, math.ceil(needed * args.oversample),
                                                    collection)
-                except SearchBlocked as blocked:
+                except (SearchBlocked, apis.ApiFailed) as blocked:
                     problems.append(str(blocked))
                     continue
                 if not candidates and not collection.keys_for(query):

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import os
 import signal
 import struct
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 import dataset
+import download
 import files
 import lab
 import mountains
@@ -332,6 +334,34 @@ def test_photo_folder_becomes_a_loadable_dataset(tmp_path):
         assert lightness.dtype == ab.dtype == np.float32
         if len(lightness):
             assert 0 <= lightness.min() and lightness.max() <= 100
+
+
+def manifest_record(name, index, **fields):
+    """A kept photo's line as download.py writes it (every manifest field, licence terms too)."""
+    record = dict.fromkeys(download.MANIFEST_FIELDS)
+    record.update(query="alps", engine="commons", key=f"url:https://x.org/{name}", status="kept",
+                  url=f"https://x.org/{name}", page_url=f"https://x.org/File:{name}",
+                  licence="by-sa", licence_url="https://creativecommons.org/licenses/by-sa/4.0/",
+                  author=f"Author {index}", file=name, **fields)
+    return record
+
+
+def test_meta_credits_each_member_photo_from_the_manifest(tmp_path):
+    src = tmp_path / "photos"
+    kept = [p.name for p in good_photos(src, 3)]
+    gray = make_grayscale_saved_as_rgb(src)
+    assert build(src, tmp_path / "plain")["attributions"] == {}
+    records = [manifest_record(name, i) for i, name in enumerate([*kept, gray])]
+    records.append({**manifest_record("lost.jpg", 9), "status": "failed", "file": None})
+    (src / download.MANIFEST).write_text("".join(json.dumps(r) + "\n" for r in records))
+    meta = build(src, tmp_path / "ds")
+    assert gray in skipped_by_id(meta)
+    members = [m["id"] for split in dataset.SPLITS for m in meta["members"][split]]
+    assert sorted(meta["attributions"]) == sorted(members) == sorted(kept)
+    assert meta["attributions"][kept[1]] == {
+        "licence": "by-sa", "licence_url": "https://creativecommons.org/licenses/by-sa/4.0/",
+        "author": "Author 1", "page_url": f"https://x.org/File:{kept[1]}",
+        "source": f"https://x.org/{kept[1]}"}
 
 
 def test_meta_records_source_rule_members_and_true_checksums(tmp_path):

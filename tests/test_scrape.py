@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import apis
 import dataset
 import download
 import scrape
@@ -386,6 +387,19 @@ def test_file_urls_are_refused(tmp_path, capsys, option):
     assert not (tmp_path / download.MANIFEST).exists()
 
 
+@pytest.mark.parametrize("engine, option, refused", [
+    (["--engine", "bing"], ["--api-url", "http://127.0.0.1:9/api"], "--api-url is the endpoint"),
+    ([], ["--api-url", "http://127.0.0.1:9/api"], "--api-url is the endpoint"),
+    (["--engine", "openverse"], ["--search-url", "http://127.0.0.1:9/?q={query}"],
+     "give --api-url, not --search-url")])
+def test_options_of_the_other_kind_of_engine_are_refused(tmp_path, capsys, engine, option,
+                                                          refused):
+    with pytest.raises(SystemExit):
+        scrape.main([*engine, *option, "--query", "x", "--out", str(tmp_path / "raw")])
+    assert refused in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
+
+
 def test_engine_file_with_file_url_is_refused(tmp_path):
     engine = tmp_path / "engine.json"
     engine.write_text(json.dumps({"name": "x", "search_url": "file:///tmp/{query}", "tile": "a"}))
@@ -406,7 +420,7 @@ def test_headful_drops_only_the_headless_flag():
     ("whatever", "https://creativecommons.org/publicdomain/zero/1.0/", "cc0"),
     ("", "http://creativecommons.org/licenses/by-sa/3.0/de/deed.en", "by-sa")])
 def test_licence_codes(name, url, code):
-    assert scrape.licence_code(name, url) == code
+    assert apis.licence_code(name, url) == code
 
 
 def test_commons_folder_builds_a_dataset(api, tmp_path):
@@ -416,3 +430,7 @@ def test_commons_folder_builds_a_dataset(api, tmp_path):
                          "--workers", "1"]) == 0
     meta = dataset.read_meta(tmp_path / "ds")
     assert sum(meta["counts"].values()) == len(api.expected_sha256(api_fixture.COMMONS))
+    members = {m["id"] for split in dataset.SPLITS for m in meta["members"][split]}
+    assert set(meta["attributions"]) == members
+    assert all(entry["licence"] in ("cc0", "pdm", "by", "by-sa") and entry["page_url"]
+               for entry in meta["attributions"].values())

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Make sure the system Chromium and its driver exist (Debian packages chromium, chromium-driver).
-# The scraper and its tests never download a browser or a driver of their own.
+# Make sure the system Chromium and its driver exist (Debian packages chromium, chromium-driver),
+# and openssl (package openssl), with which the scraper's tests make the certificate of their
+# https thumbnail host. The scraper and its tests never download a browser or a driver of their own.
 set -euo pipefail
-have() { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }
+# command:package pairs; only the packages of missing commands are installed.
+needed=(chromium:chromium chromedriver:chromium-driver openssl:openssl)
+missing_packages() {
+  local pair
+  for pair in "${needed[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s ' "${pair#*:}"
+  done
+}
 major() { "$@" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9.]+' | head -1 | cut -d. -f1; }
 check_versions() {
   # chromedriver only drives the Chromium of its own major version.
@@ -14,17 +22,19 @@ check_versions() {
     exit 1
   fi
 }
-if have; then check_versions; exit 0; fi
-cmd="apt-get install -y chromium chromium-driver"
+packages=$(missing_packages)
+if [ -z "$packages" ]; then check_versions; exit 0; fi
+cmd="apt-get install -y ${packages% }"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
-  echo "Chromium and chromedriver are missing. Install them with: sudo $cmd" >&2
+  echo "Missing packages: ${packages% }. Install them with: sudo $cmd" >&2
   exit 1
 fi
-echo "Installing Chromium and chromedriver: $sudo $cmd"
+echo "Installing ${packages% }: $sudo $cmd"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq && $sudo $cmd -qq >/dev/null || {
-  echo "Could not install Chromium. Install it by hand with: sudo $cmd" >&2
+  echo "Could not install ${packages% }. Install by hand with: sudo $cmd" >&2
   exit 1
 }
-have || { echo "chromium/chromedriver still not on PATH after install." >&2; exit 1; }
+packages=$(missing_packages)
+[ -z "$packages" ] || { echo "still missing after install: ${packages% }" >&2; exit 1; }
 check_versions
