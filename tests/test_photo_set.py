@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import dataset
+import photos
 import evaluate
 import figures
 from test_evaluate import write_run
@@ -17,7 +17,7 @@ ALLOWED = {"CC-BY-SA-4.0", "CC-BY-SA-3.0", "CC-BY-4.0", "CC0-1.0", "Unsplash"}
 
 
 def photo_files():
-    return sorted(p.name for p in PHOTOS.iterdir() if p.suffix.lower() in dataset.IMAGE_SUFFIXES)
+    return sorted(p.name for p in PHOTOS.iterdir() if p.suffix.lower() in photos.IMAGE_SUFFIXES)
 
 
 def table_rows():
