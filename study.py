@@ -12,6 +12,7 @@ on a folder of real photos, when --photos exists) and rewrites the README's resu
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -39,18 +40,45 @@ CALIBRATION_STEPS = 4
 EPOCH_OVERHEAD = 1.2
 
 
-def planned_runs(args):
+@dataclasses.dataclass(frozen=True)
+class StudyConfig:
+    """Every option of study.py, by the names of its flags (see parse_args for them)."""
+
+    data: Path
+    synthetic: int
+    size: int
+    no_build: bool
+    models: tuple
+    presets: tuple
+    seeds: int
+    loss: str
+    epochs: int
+    batch_size: int
+    runs: Path
+    out: Path
+    images: Path
+    photos: Path
+    no_readme: bool
+    no_evaluate: bool
+    plan_only: bool
+
+    @property
+    def seed_list(self):
+        return list(range(self.seeds))
+
+
+def planned_runs(config):
     """Every (model, preset, seed) of the study with its epochs, in the order they will run.
 
     Seeds are the outer loop, so a study stopped half-way already has one complete
     comparison rather than three seeds of one model.
     """
     plan = []
-    for seed in args.seed_list:
-        for preset in args.presets:
-            for model in args.models:
-                epochs = args.epochs or DEFAULT_EPOCHS[preset]
-                name = f"{model}-{preset}-{args.loss}-s{seed}"
+    for seed in config.seed_list:
+        for preset in config.presets:
+            for model in config.models:
+                epochs = config.epochs or DEFAULT_EPOCHS[preset]
+                name = f"{model}-{preset}-{config.loss}-s{seed}"
                 plan.append({"model": model, "preset": preset, "seed": seed,
                              "epochs": epochs, "run": name})
     return plan
@@ -84,12 +112,12 @@ def calibrate(model, preset, size, batch_size):
     Runs in this process with train.py's own model builder, precision policy and
     optimizer, so the estimate reflects what the runs will do on this machine.
     """
-    args = train.parse_args(["--model", model, "--preset", preset,
+    config = train.parse_args(["--model", model, "--preset", preset,
                              "--batch-size", str(batch_size)])
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(training.resolve_precision(args.precision))
+    keras.mixed_precision.set_global_policy(training.resolve_precision(config.precision))
     try:
-        net = training.build_compiled_model(args)
+        net = training.build_compiled_model(config)
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (batch_size, size, size, 1)).astype(np.float32)
         y = rng.uniform(-0.3, 0.3, (batch_size, size, size, 2)).astype(np.float32)
@@ -103,13 +131,13 @@ def calibrate(model, preset, size, batch_size):
     return CALIBRATION_STEPS * batch_size / seconds
 
 
-def estimate_seconds(plan, meta, args):
+def estimate_seconds(plan, meta, config):
     """Seconds left for the unfinished runs: training epochs plus validation (about 1/3 cost)."""
     speeds = {}
     for run in plan:
         key = (run["model"], run["preset"])
         if run["status"] != "finished" and key not in speeds:
-            speeds[key] = calibrate(*key, meta["size"], args.batch_size)
+            speeds[key] = calibrate(*key, meta["size"], config.batch_size)
     total = 0.0
     for run in plan:
         if run["status"] == "finished":
@@ -117,7 +145,7 @@ def estimate_seconds(plan, meta, args):
             continue
         images = meta["counts"]["train"] + meta["counts"]["val"] / 3
         per_epoch = EPOCH_OVERHEAD * images / speeds[(run["model"], run["preset"])]
-        run["estimate"] = per_epoch * (run["epochs"] - finished_epochs(args.runs, run))
+        run["estimate"] = per_epoch * (run["epochs"] - finished_epochs(config.runs, run))
         total += run["estimate"]
     return total, speeds
 
@@ -139,41 +167,41 @@ def print_plan(plan, speeds, total, meta):
           f"({total / 60:.0f} min), plus a few minutes of evaluation")
 
 
-def train_one(run, args):
+def train_one(run, config):
     command = [sys.executable, str(HERE / "train.py"), "--model", run["model"],
-               "--preset", run["preset"], "--loss", args.loss, "--seed", str(run["seed"]),
-               "--epochs", str(run["epochs"]), "--batch-size", str(args.batch_size),
-               "--data", str(args.data), "--runs", str(args.runs), "--verbose", "2"]
+               "--preset", run["preset"], "--loss", config.loss, "--seed", str(run["seed"]),
+               "--epochs", str(run["epochs"]), "--batch-size", str(config.batch_size),
+               "--data", str(config.data), "--runs", str(config.runs), "--verbose", "2"]
     result = subprocess.run(command)
     if result.returncode:
         raise SystemExit(f"study.py: {run['run']} failed (exit {result.returncode}); "
                          "rerun the same command to resume it")
 
 
-def evaluate_all(args):
+def evaluate_all(config):
     """The test split (the README's results block and figures), then the real photos if any."""
-    images = ["--images", str(args.images)] if args.images else []
-    run_evaluate(args, "--out", str(args.out), *images)
-    if args.photos and Path(args.photos).is_dir():
-        real = str(Path(args.out) / "real-photos")
-        run_evaluate(args, "--photos", str(args.photos), "--out", real)
+    images = ["--images", str(config.images)] if config.images else []
+    run_evaluate(config, "--out", str(config.out), *images)
+    if config.photos and Path(config.photos).is_dir():
+        real = str(Path(config.out) / "real-photos")
+        run_evaluate(config, "--photos", str(config.photos), "--out", real)
 
 
-def run_evaluate(args, *options):
-    command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(args.data),
-               "--runs", str(args.runs), *options]
-    if not args.no_readme:
+def run_evaluate(config, *options):
+    command = [sys.executable, str(HERE / "evaluate.py"), "--data", str(config.data),
+               "--runs", str(config.runs), *options]
+    if not config.no_readme:
         command.append("--update-readme")
     subprocess.run(command, check=True)
 
 
-def build_dataset_if_missing(args):
-    if (Path(args.data) / "meta.json").is_file() or args.no_build:
+def build_dataset_if_missing(config):
+    if (Path(config.data) / "meta.json").is_file() or config.no_build:
         return
-    print(f"building {args.data}: {args.synthetic} built-in landscapes at {args.size} px")
+    print(f"building {config.data}: {config.synthetic} built-in landscapes at {config.size} px")
     subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic",
-                    str(args.synthetic), "--size", str(args.size), "--seed", "0",
-                    "--out", str(args.data)], check=True)
+                    str(config.synthetic), "--size", str(config.size), "--seed", "0",
+                    "--out", str(config.data)], check=True)
 
 
 def parse_args(argv=None):
@@ -213,24 +241,24 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.epochs < 0 or args.synthetic < 1:
         parser.error("--seeds and --synthetic must be at least 1, --epochs 0 or more")
-    args.seed_list = list(range(args.seeds))
-    return args
+    return StudyConfig(**{key: tuple(value) if isinstance(value, list) else value
+                           for key, value in vars(args).items()})
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    build_dataset_if_missing(args)
+    config = parse_args(argv)
+    build_dataset_if_missing(config)
     try:
-        meta = dataset.read_meta(args.data)
-        dataset.check_generator(meta, args.data)
+        meta = dataset.read_meta(config.data)
+        dataset.check_generator(meta, config.data)
     except dataset.DatasetError as error:
         raise SystemExit(f"study.py: {error}")
-    plan = planned_runs(args)
+    plan = planned_runs(config)
     for run in plan:
-        run["status"] = run_status(args.runs, run)
-    total, speeds = estimate_seconds(plan, meta, args)
+        run["status"] = run_status(config.runs, run)
+    total, speeds = estimate_seconds(plan, meta, config)
     print_plan(plan, speeds, total, meta)
-    if args.plan_only:
+    if config.plan_only:
         return 0
     started = time.perf_counter()
     todo = [run for run in plan if run["status"] != "finished"]
@@ -239,10 +267,10 @@ def main(argv=None):
         left = sum(r["estimate"] for r in todo[number - 1:])
         print(f"\n=== run {number}/{len(todo)}: {run['run']} "
               f"({elapsed / 60:.0f} min elapsed, ~{left / 60:.0f} min left)", flush=True)
-        train_one(run, args)
+        train_one(run, config)
     print(f"\ntraining took {(time.perf_counter() - started) / 60:.1f} min")
-    if not args.no_evaluate:
-        evaluate_all(args)
+    if not config.no_evaluate:
+        evaluate_all(config)
     return 0
 
 
