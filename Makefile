@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-# make demo: the three seed-preset networks, one seed, a few epochs (about 6 min on 2 cores of an
+# make demo: the three seed-preset networks, one seed, a few epochs (3 to 6 min on 2 cores of an
 # AMX Xeon; longer on an AVX2-only CPU, see the README).
 DEMO_DATA := data/mountains-synth-demo
 DEMO_IMAGES ?= 1000
