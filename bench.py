@@ -162,14 +162,15 @@ def matmul_gflops(dtype, repeats):
     return best
 
 
-def matmul_ceilings(repeats):
-    """{'float32': GFLOP/s, 'mixed_bfloat16': GFLOP/s where the CPU computes bfloat16}."""
+def matmul_ceilings(repeats, precision):
+    """{'float32': GFLOP/s, 'mixed_bfloat16': GFLOP/s where the CPU computes bfloat16 and
+    --precision may use it (oneDNN held to AVX2 cannot even build a bfloat16 matmul)}."""
     import tensorflow as tf
 
     import training
 
     ceilings = {"float32": matmul_gflops(tf.float32, repeats)}
-    if training.resolve_precision("auto") == "mixed_bfloat16":
+    if precision != "float32" and training.resolve_precision("auto") == "mixed_bfloat16":
         ceilings["mixed_bfloat16"] = matmul_gflops(tf.bfloat16, repeats)
     return ceilings
 
@@ -230,7 +231,7 @@ def bench_train(args):
     import models
 
     print_machine()
-    ceilings = matmul_ceilings(args.repeats)
+    ceilings = matmul_ceilings(args.repeats, args.precision)
     print("dense matmul ceiling " + ", ".join(f"{policy} {gflops:.0f} GFLOP/s"
                                               for policy, gflops in ceilings.items()))
     print(f"{'model':<12} {'preset':<6} {'policy':<15} {'img/s median':>12} {'best':>6} "
