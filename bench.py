@@ -187,8 +187,9 @@ def random_lab_batch(count, seed=0):
 
 def train_py_fit(name, preset, precision="auto", train_args=()):
     """A fit function that trains like train.py: its config defaults, precision policy, compiled
-    model and tf.data pipeline, one epoch of TRAIN_STEPS steps per call, returning the seconds
-    from the end of its first step to the end of its last.
+    model and tf.data pipeline, one epoch of TRAIN_STEPS steps per call, returning the images
+    trained and the seconds from the end of its first call into TensorFlow to the end of its last
+    (a call is --steps-per-execution steps).
 
     Steady state only: an epoch's start and end (iterator set-up, the end-of-data signal) cost
     a fixed second or so, which a real epoch of 60+ steps spreads thin but which would swamp a
@@ -220,18 +221,20 @@ def train_py_fit(name, preset, precision="auto", train_args=()):
         data = training.make_dataset(lightness, ab, config.batch_size, shuffle=True,
                                      flip=config.flip)
         model.fit(data, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
-        return step_ends[-1] - step_ends[0]
-    images_timed = (TRAIN_STEPS - 1) * config.batch_size
-    return fit, policy, images_timed
+        steps_per_call = TRAIN_STEPS // len(step_ends)
+        images = (len(step_ends) - 1) * steps_per_call * config.batch_size
+        return images, step_ends[-1] - step_ends[0]
+    return fit, policy
 
 
 def training_rates(name, preset, repeats, precision="auto", train_args=()):
     """(policy, images/s of each repeat) after one warm-up epoch."""
-    fit, policy, images = train_py_fit(name, preset, precision, train_args)
+    fit, policy = train_py_fit(name, preset, precision, train_args)
     fit()
     rates = []
     for _ in range(repeats):
-        rates.append(images / fit())
+        images, seconds = fit()
+        rates.append(images / seconds)
     return policy, rates
 
 
