@@ -55,6 +55,7 @@ class TrainConfig:
     learning_rate: float
     precision: str
     flip: bool
+    tone: float
     patience: int
     tensorboard: bool
     steps_per_execution: int
@@ -95,13 +96,16 @@ class RunState:
 # --------------------------------------------------------------------------- data
 
 
-def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0, take=None,
-                 shard=(0, 1)):
+def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0, seed=0,
+                 take=None, shard=(0, 1)):
     """A tf.data pipeline over (memory-mapped) Lab arrays -> (L/50-1, ab/128) batches.
 
     Only indices live in tf.data: each batch gathers its rows from the arrays with one sorted
     fancy-index read, so a dataset larger than memory is never loaded, let alone twice.
-    Flipping is horizontal and applied to L and ab together. For tf.distribute (see
+    Flipping is horizontal and applied to L and ab together. `tone` > 0 gives each training
+    image a random tone curve on L alone (gamma of L/100 between exp(-tone) and exp(tone)):
+    a camera's exposure and contrast do not change what colour a thing is, and procedural
+    scenes tie colour to lightness more tightly than photos do. For tf.distribute (see
     distributed.py), `take` keeps the first images of each (shuffled) epoch and
     shard = (index, count) reads every count-th of them: each worker reads only its share.
     """
@@ -124,6 +128,11 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0, t
         return (tf.where(mirrored, tf.reverse(x, axis=[2]), x),
                 tf.where(mirrored, tf.reverse(y, axis=[2]), y))
 
+    @tf.autograph.experimental.do_not_convert
+    def random_tone(x, y):
+        gamma = tf.exp(tf.random.uniform((tf.shape(x)[0], 1, 1, 1), -tone, tone, seed=seed))
+        return tf.clip_by_value((x + 1.0) * 0.5, 0.0, 1.0) ** gamma * 2.0 - 1.0, y
+
     data = tf.data.Dataset.range(count)
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
@@ -134,6 +143,8 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, seed=0, t
     data = data.batch(batch_size).map(read_batch, num_parallel_calls=tf.data.AUTOTUNE)
     if flip:
         data = data.map(random_flip, num_parallel_calls=tf.data.AUTOTUNE)
+    if tone > 0:
+        data = data.map(random_tone, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
 
 

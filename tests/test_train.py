@@ -155,6 +155,21 @@ def test_dataset_pipeline_flips_l_and_ab_together():
     assert seen_flipped and seen_plain
 
 
+def test_tone_curve_changes_l_monotonically_and_leaves_ab_alone():
+    lightness = np.linspace(0.0, 100.0, 4 * 8 * 8, dtype=np.float32).reshape(4, 8, 8, 1)
+    ab = np.concatenate([lightness - 50.0, 50.0 - lightness], axis=-1)
+    gammas = []
+    for x, y in training.make_dataset(lightness, ab, 4, tone=0.5, seed=1).repeat(6):
+        x, y = helpers.decode_l(x.numpy()), lab.decode_ab(y.numpy())
+        np.testing.assert_allclose(y, ab, atol=1e-3)  # the colours are the truth's
+        for image, truth in zip(x[..., 0], lightness[..., 0]):
+            assert np.all(np.diff(image.ravel()) >= -1e-3)  # a tone curve keeps the order
+            inside = (truth > 5) & (truth < 95)
+            gammas.append(np.median(np.log(image[inside] / 100) / np.log(truth[inside] / 100)))
+    assert min(gammas) >= np.exp(-0.5) - 1e-3 and max(gammas) <= np.exp(0.5) + 1e-3
+    assert max(gammas) - min(gammas) > 0.3  # each image gets its own curve
+
+
 def test_dataset_pipeline_visits_every_image_once_per_epoch():
     lightness = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 1))
     ab = np.zeros((10, 4, 4, 2), np.float32)
