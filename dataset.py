@@ -255,15 +255,16 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
 
 def render_item(job):
     """Worker: one landscape -> {"id", "sha256", "lab"}."""
-    seed, index, size = job
-    rgb = mountains.render_landscape((seed, index), size)
+    seed, index, size, zoom = job
+    rgb = mountains.render_landscape((seed, index), size, zoom)
     return {"id": f"synthetic-{index:06d}", "sha256": hashlib.sha256(rgb.tobytes()).hexdigest(),
             "lab": lab.rgb_to_lab(rgb)}
 
 
-def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS):
-    jobs = [(seed, i, size) for i in range(count)]
+def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, zoom=1.0):
+    jobs = [(seed, i, size, zoom) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
+            "zoom": zoom,
             "generator_fingerprint": mountains.generator_fingerprint(),
             "size": size, "inputs": count, "skipped": [], "split": split_meta(fractions)}
     photos.load_colour_code()
@@ -313,11 +314,12 @@ def check_generator(meta, folder="DIR"):
     fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
     split = "" if tuple(fractions) == DEFAULT_FRACTIONS else " --split " + " ".join(map(str,
                                                                                          fractions))
+    zoom = "" if meta.get("zoom", 1.0) == 1 else f" --zoom {meta['zoom']:g}"
     raise DatasetError(
         f"{folder}: built by another version of the landscape generator "
         f"({describe_fingerprint(recorded)}, now {describe_fingerprint(current)}): rebuild with "
         f"'python dataset.py --synthetic {meta.get('inputs', 2500)} --size {meta.get('size', 128)}"
-        f" --seed {meta.get('seed', 0)}{split} --out {folder}'")
+        f" --seed {meta.get('seed', 0)}{zoom}{split} --out {folder}'")
 
 
 def load_split(folder, split):
@@ -364,6 +366,9 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic landscapes")
+    parser.add_argument("--zoom", type=float, default=1.0,
+                        help="synthetic: render each landscape up to this many times larger "
+                             "(log-uniform) and keep a random crop: close-ups beside vistas")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")
     parser.add_argument("--split", type=float, nargs=3, default=DEFAULT_FRACTIONS,
@@ -384,6 +389,8 @@ def parse_args(argv=None):
         parser.error("--size must be at least 8")
     if args.synthetic is not None and args.synthetic < 1:
         parser.error("--synthetic must be at least 1")
+    if args.zoom < 1:
+        parser.error("--zoom must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_megapixels <= 0:
@@ -400,7 +407,7 @@ def main(argv=None):
     try:
         if args.synthetic is not None:
             meta = build_synthetic(args.synthetic, args.size, args.seed, args.out, args.workers,
-                                   args.split)
+                                   args.split, args.zoom)
         else:
             meta = build_from_photos(args.images, args.out, args.size, args.fit, args.draft,
                                      args.workers, args.split, args.min_chroma,

@@ -28,7 +28,7 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 1  # the first generator whose datasets record it
+GENERATOR_VERSION = 4  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "parse_args", "main")
 
@@ -37,6 +37,8 @@ SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
 RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsample
+FOREGROUNDS = ("none", "conifers", "bushes")  # what stands close in front of the camera
+FOREGROUND_WEIGHTS = (0.5, 0.3, 0.2)
 
 # Linear-light albedos and sky colours; every draw is jittered per scene.
 SKY_PALETTES = {  # zenith, horizon
@@ -74,6 +76,7 @@ class Scene:
     tree_line: float  # altitude fraction below which forest and meadow grow
     lake: bool
     lake_level: float  # row of the shore line as a fraction of the height
+    foreground: str = "none"  # one of FOREGROUNDS
 
     @property
     def has_snow(self):
@@ -99,7 +102,8 @@ def sample_scene(rng):
     tree_line = rng.uniform(0.2, 0.85) if season != "dry" else rng.uniform(0.05, 0.4)
     lake = rng.random() < 0.3
     horizon = rng.uniform(0.35, 0.68)
-    return Scene(sky=sky, season=season, sun_elevation=float(elevation),
+    foreground = FOREGROUNDS[rng.choice(len(FOREGROUNDS), p=FOREGROUND_WEIGHTS)]
+    return Scene(foreground=foreground, sky=sky, season=season, sun_elevation=float(elevation),
                  sun_azimuth=float(azimuth), sun_visible=bool(sun_visible),
                  cloud_cover=float(cloud_cover), horizon=float(horizon),
                  ridges=int(rng.integers(2, 5)), haze=float(haze), snow_line=float(snow_line),
@@ -261,6 +265,8 @@ class Fields:
     gullies: np.ndarray  # ridged, stretched vertically: erosion channels
     detail: np.ndarray  # fine texture of rock
     trees: np.ndarray  # crowns and gaps of forest
+    foliage: np.ndarray  # leaves and needles: pixel-scale light and shadow of vegetation
+    grain: np.ndarray  # scree, cracks and crust: pixel-scale texture of rock and snow
     patches: np.ndarray  # which material where: forest vs meadow, snow patches
     bumps: np.ndarray  # mid-scale relief
 
@@ -275,6 +281,8 @@ def make_fields(rng, rows, h, w):
     return Fields(gullies=fbm(rng, shape, cells=(cells(5), 7), octaves=3, gain=0.5, ridged=True),
                   detail=fbm(rng, shape, cells=(cells(24), 24), octaves=2, gain=0.6),
                   trees=value_noise(rng, shape, cells(min(h // 3, 64)), min(w // 3, 64)),
+                  foliage=value_noise(rng, shape, cells(h // 2), w // 2),
+                  grain=value_noise(rng, shape, cells(int(h / 1.5)), int(w / 1.5)),
                   patches=fbm(rng, shape, cells=(cells(3), 4), octaves=4, gain=0.55),
                   bumps=fbm(rng, shape, cells=(cells(4), 6), octaves=3, gain=0.5))
 
@@ -346,7 +354,8 @@ def material_weights(scene, rows, band, crest, base, near, steep, fields, orient
     detail = oriented(fields.detail, band, orientation)
     patches = oriented(fields.patches, band, orientation)
     strata = 0.9 + 0.1 * np.sin((rows[:, None] + 20 * patches) * palette["strata"])
-    rock_texture = (0.6 + 0.8 * detail) * strata
+    grain = oriented(fields.grain, band, orientation)
+    rock_texture = (0.6 + 0.8 * detail) * strata * (1.0 + palette["grain"] * (grain - 0.5))
 
     tree_line = scene.tree_line + 0.6 * near  # near ridges are lower hills: greener
     vegetation = smoothstep(tree_line + 0.1, tree_line - 0.1,
@@ -354,8 +363,10 @@ def material_weights(scene, rows, band, crest, base, near, steep, fields, orient
     forest = smoothstep(0.45, 0.6, patches + 0.25 * (altitude - 0.3) + palette["forest_bias"])
     weights = np.empty(rows.shape + crest.shape + (4,), np.float32)
     trees = oriented(fields.trees, band, orientation)
-    weights[..., 1] = vegetation * forest * (0.2 + 2.0 * trees * trees) * (0.6 + 0.8 * detail)
-    weights[..., 2] = vegetation * (1 - forest) * (0.8 + 0.4 * detail)
+    foliage = oriented(fields.foliage, band, orientation)
+    weights[..., 1] = vegetation * forest * (0.2 + 2.0 * trees * trees) * (0.6 + 0.8 * detail) \
+        * (0.3 + 1.4 * foliage)
+    weights[..., 2] = vegetation * (1 - forest) * (0.8 + 0.4 * detail) * (0.75 + 0.5 * foliage)
     weights[..., 0] = (1 - vegetation) * rock_texture
     if scene.has_snow:
         streaks = oriented(fields.gullies, band, orientation)
@@ -365,7 +376,7 @@ def material_weights(scene, rows, band, crest, base, near, steep, fields, orient
                           + 0.15 * (detail - 0.5))
         snow *= smoothstep(0.95, 0.55, steep + 0.4 * (detail - 0.5))
         weights[..., :3] *= (1 - snow)[..., None]
-        weights[..., 3] = snow
+        weights[..., 3] = snow * (0.94 + 0.12 * grain)
     else:
         weights[..., 3] = 0.0
     return weights
@@ -376,7 +387,8 @@ def scene_palette(scene, rng):
     rock = ROCKS[rng.integers(len(ROCKS))]
     return {"albedo": np.stack([jitter(rng, rock, 0.06, 0.2), jitter(rng, forest, 0.1, 0.2),
                                 jitter(rng, meadow, 0.1, 0.2), jitter(rng, SNOW, 0.02, 0.05)]),
-            "strata": rng.uniform(0.05, 0.4), "forest_bias": rng.uniform(-0.2, 0.2)}
+            "strata": rng.uniform(0.05, 0.4), "forest_bias": rng.uniform(-0.2, 0.2),
+            "grain": rng.uniform(0.3, 1.0)}  # how rough the rock looks up close
 
 
 def palette_near(palette, rng):
@@ -470,7 +482,7 @@ def paint_ridge(image, colour, crest, first_row):
     image[first_row + edge:last_row] = colour[edge:]
 
 
-def render_lake(scene, rng, image):
+def render_lake(scene, light, rng, image):
     """Below the shore line the scene mirrors itself, darkened, tinted and rippled.
 
     Mountain lakes are mostly seen from above, where the mirror weakens and the water's own deep
@@ -488,9 +500,83 @@ def render_lake(scene, rng, image):
     cols = (np.arange(w)[None, :] + offsets[:, None]) % w
     mirror = image[source[:, None], cols]
     mirror = 0.5 * mirror + 0.25 * np.roll(mirror, 1, axis=0) + 0.25 * np.roll(mirror, -1, axis=0)
+    wavelets = value_noise(rng, (h - shore, w), max(int((h - shore) / (1.5 * RENDER_SCALE)), 1),
+                           max(int(w / (8 * RENDER_SCALE)), 1))  # short horizontal glints
+    mirror = mirror * (1.0 + rng.uniform(0.2, 0.8) * (wavelets - 0.5))[..., None]
+    # ripples tilt the water's surface toward the sky: part of every reflection is sky colour
+    sky = light.zenith * rng.uniform(0.5, 1.0) + light.horizon * rng.uniform(0.0, 0.5)
+    roughness = rng.uniform(0.1, 0.6) * (0.5 + wavelets)[..., None]
+    mirror = mirror * (1.0 - roughness) + sky * roughness
     reflectance = (rng.uniform(0.3, 0.85) * (1 - 0.5 * grazing))[:, None, None]
     water = jitter(rng, WATERS[rng.integers(len(WATERS))], 0.1, 0.2)
     image[shore:] = mirror * reflectance + water * (1 - reflectance)
+    return image
+
+
+# --------------------------------------------------------------------------- foreground
+
+
+def pixel_texture(rng, h, w, cell=2.0):
+    """Fine value noise in [0, 1] whose cells are about `cell` pixels of this frame."""
+    return value_noise(rng, (h, w), max(int(h / cell), 1), max(int(w / cell), 1))
+
+
+def render_conifers(scene, light, rng, image):
+    """Evergreen trees close to the camera: tiered, ragged cones, dark green in every season.
+
+    Painted from the farthest (smallest) to the nearest; the side facing the sun is lit, the
+    needles give a strong pixel-scale texture, and no haze reaches them.
+    """
+    h, w, _ = image.shape
+    count = int(rng.integers(1, 7))
+    albedo = jitter(rng, VEGETATION["summer"][0], 0.12, 0.25)
+    texture = pixel_texture(rng, h, w, cell=RENDER_SCALE * 1.5)
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    for height in np.sort(rng.uniform(0.2, 0.95, count)) * h:
+        base = rng.uniform(0.9, 1.15) * h
+        top = int(max(base - height, 0))
+        width = height * rng.uniform(0.22, 0.4)
+        x0 = rng.uniform(-0.1, 1.1) * w
+        rows = np.arange(top, h, dtype=np.float32)[:, None]
+        t = np.clip((rows - (base - height)) / height, 0.0, 1.0)  # 0 at the tip, 1 at the base
+        tiers = rng.uniform(5.0, 12.0)
+        tier = 0.55 + 0.45 * ((t * tiers) % 1.0)  # each tier of branches widens downward
+        ragged = 1.0 + 0.35 * (texture[top:, :1] - 0.5)
+        half = 0.5 * width * t * tier * ragged
+        offset = cols - x0
+        coverage = np.clip(half - np.abs(offset) + 0.5, 0.0, 1.0)
+        side = np.clip(offset / np.maximum(half, 1.0), -1.0, 1.0)
+        lambert = np.clip(0.45 + 0.55 * side * light.direction[0] + 0.3 * light.direction[1],
+                          0.05, 1.0)
+        needles = 0.25 + 1.5 * texture[top:] ** 2
+        colour = (lambert[..., None] * light.sun + light.ambient) * albedo * needles[..., None]
+        image[top:] += (colour - image[top:]) * coverage[..., None]
+    return image
+
+
+def render_bushes(scene, light, rng, image):
+    """Broadleaf shrubs and tree crowns along the bottom: clusters of lumpy, leafy blobs in
+    the season's colours (green in summer, yellow to red in autumn)."""
+    h, w, _ = image.shape
+    forest, meadow = (np.asarray(c, np.float32) for c in VEGETATION[scene.season])
+    texture = pixel_texture(rng, h, w, cell=RENDER_SCALE * 1.5)
+    lumps = pixel_texture(rng, h, w, cell=h / 12)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    for _ in range(int(rng.integers(2, 9))):
+        radius = rng.uniform(0.06, 0.25) * h
+        cy, cx = rng.uniform(0.8, 1.1) * h, rng.uniform(0.0, 1.0) * w
+        albedo = jitter(rng, 0.5 * (forest + meadow) * rng.uniform(0.8, 1.6), 0.12, 0.2)
+        top = int(max(cy - 1.3 * radius, 0))
+        dy, dx = (rows[top:] - cy) / radius, (cols - cx) / radius
+        distance = np.sqrt(dy * dy + dx * dx) - 0.45 * (lumps[top:] - 0.5)
+        coverage = np.clip((1.0 - distance) * radius * 0.5, 0.0, 1.0)
+        up = np.clip(-dy, 0.0, 1.0)  # the top of a crown faces the sky and the sun
+        lambert = np.clip(0.35 + 0.4 * up * light.direction[1] + 0.3 * dx * light.direction[0]
+                          + 0.3 * up, 0.05, 1.0)
+        leaves = 0.35 + 1.3 * texture[top:] ** 1.5
+        colour = (lambert[..., None] * light.sun + light.ambient) * albedo * leaves[..., None]
+        image[top:] += (colour - image[top:]) * coverage[..., None]
     return image
 
 
@@ -528,16 +614,34 @@ def render_scene(scene, rng, size):
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
     image = render_ridges(scene, light, rng, image)
     if scene.lake:
-        image = render_lake(scene, rng, image)
+        image = render_lake(scene, light, rng, image)
+    if scene.foreground == "conifers":
+        image = render_conifers(scene, light, rng, image)
+    elif scene.foreground == "bushes":
+        image = render_bushes(scene, light, rng, image)
     return develop(image, rng)
 
 
-def render_landscape(seed, size=128):
-    """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple)."""
+def render_landscape(seed, size=128, zoom=1.0):
+    """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
+
+    zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
+    random size x size window: close-ups and wide vistas both, as photos crop them. Textures
+    keep their size in pixels, as leaves and needles do in a photo of any framing.
+    """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
+    if zoom < 1:
+        raise ValueError(f"zoom must be at least 1, got {zoom}")
     rng = np.random.default_rng(seed)
-    return render_scene(sample_scene(rng), rng, int(size))
+    scene = sample_scene(rng)
+    size = int(size)
+    if zoom == 1:
+        return render_scene(scene, rng, size)
+    frame = int(round(size * np.exp(rng.uniform(0.0, np.log(zoom)))))
+    image = render_scene(scene, rng, frame)
+    top, left = rng.integers(0, frame - size + 1, size=2)
+    return image[top:top + size, left:left + size]
 
 
 # --------------------------------------------------------------------------- fingerprint

@@ -596,6 +596,25 @@ def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
     assert f"python dataset.py --synthetic 4 --size 16 --seed 1 --out {tmp_path / 'ds'}" in message
 
 
+def test_zoomed_dataset_records_its_zoom_and_asks_for_it_again(tmp_path):
+    plain = dataset.build_synthetic(4, 16, 1, tmp_path / "plain", workers=1)
+    zoomed = dataset.build_synthetic(4, 16, 1, tmp_path / "zoomed", workers=1, zoom=3.0)
+    assert (plain["zoom"], zoomed["zoom"]) == (1.0, 3.0)
+    assert plain["checksum"] != zoomed["checksum"]
+    meta = dataset.read_meta(tmp_path / "zoomed")
+    assert meta["zoom"] == 3.0
+    meta["generator_fingerprint"]["rendering_sha256"] = "0" * 64
+    with pytest.raises(dataset.DatasetError, match="--seed 1 --zoom 3 --out"):
+        dataset.check_generator(meta, tmp_path / "zoomed")
+
+
+def test_zoom_below_one_is_refused_by_the_cli(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--synthetic", "4", "--zoom", "0.5", "--out", str(tmp_path / "ds")])
+    assert exit_info.value.code == 2 and "--zoom" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
 def test_photo_dataset_passes_the_generator_check(tmp_path):
     good_photos(tmp_path / "src")
     meta = build(tmp_path / "src", tmp_path / "ds")

@@ -1,8 +1,10 @@
 """The built-in landscapes: deterministic, well-formed, varied, and not colourable from L alone."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import helpers
@@ -113,6 +115,7 @@ def test_scene_kinds_vary():
                         ("snow", np.mean([s.has_snow for s in scenes])),
                         ("visible sun", np.mean([s.sun_visible for s in scenes]))):
         assert 0.05 < share < 0.8, f"{kind} in {share:.0%} of scenes"
+    assert {s.foreground for s in scenes} == set(mountains.FOREGROUNDS)
     horizons = [s.horizon for s in scenes]
     assert max(horizons) - min(horizons) > 0.2
 
@@ -212,3 +215,36 @@ def test_fingerprint_names_the_version_and_the_hash():
     assert fingerprint == {"version": mountains.GENERATOR_VERSION,
                            "rendering_sha256": mountains.rendering_sha256()}
     assert len(fingerprint["rendering_sha256"]) == 64
+
+
+def render_with_foreground(seed, foreground, size=64):
+    scene = dataclasses.replace(helpers.landscape_scene(seed), foreground=foreground, lake=False)
+    rng = np.random.default_rng(seed)
+    mountains.sample_scene(rng)  # the same stream as render_landscape from here on
+    return lab.rgb_to_lab(mountains.render_scene(scene, rng, size))
+
+
+def test_foreground_conifers_are_green_and_textured():
+    for i in range(40):
+        scene = helpers.landscape_scene((9, i))
+        if scene.season != "summer":  # conifers stay green in every season
+            plain = render_with_foreground((9, i), "none")
+            trees = render_with_foreground((9, i), "conifers")
+            covered = np.abs(trees - plain).max(axis=-1) > 8  # where a tree stands
+            assert covered.mean() > 0.02
+            assert np.median(trees[covered, 1]) < -2  # a* < 0: green
+            fine = np.abs(np.diff(trees[..., 0], axis=1))[covered[:, 1:]]
+            assert np.mean(fine) > 2.0  # needles: pixel-scale light and shadow
+            return
+    raise AssertionError("no non-summer scene among the seeds tried")
+
+
+def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
+    plain = mountains.render_landscape((2, 3), 32)
+    assert mountains.render_landscape((2, 3), 32, zoom=1.0).tobytes() == plain.tobytes()
+    zoomed = [mountains.render_landscape((2, i), 32, zoom=3.0) for i in range(8)]
+    assert all(image.shape == (32, 32, 3) and image.dtype == np.uint8 for image in zoomed)
+    assert zoomed[3].tobytes() == mountains.render_landscape((2, 3), 32, zoom=3.0).tobytes()
+    assert zoomed[3].tobytes() != plain.tobytes()
+    with pytest.raises(ValueError, match="zoom"):
+        mountains.render_landscape(0, 32, zoom=0.5)
