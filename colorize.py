@@ -29,8 +29,9 @@ import files
 import lab
 import photos
 
-TRAIN_HINT = ("train one first: `make train` (the seed networks on the built-in landscapes), "
-              "or `make data` then `python train.py --model unet --data data/mountains-synth-demo`")
+DEFAULT_MODEL = "runs/model"  # where `make model` puts the recommended colorizer
+TRAIN_HINT = ("train it first with `make model` (the recommended colorizer, built-in data only), "
+              "or pass --model with any run folder, e.g. one of `make demo`'s in runs/demo/")
 DEFAULT_RENDER_SIZE = 128  # the seed study's training size, used when a model has no config.json
 DEFAULT_STRIDE = 32  # the seed U-Net's total stride, used when a model has no config.json
 FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
@@ -313,8 +314,9 @@ def colorize_file(model, source, output, pair, image_format, render_size, stride
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", help="photos and folders (walked recursively)")
-    parser.add_argument("--model", required=True,
-                        help="a model.keras, or a run folder holding one (runs/<run>)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="a model.keras, or a run folder holding one (default: "
+                             f"{DEFAULT_MODEL}, the colorizer `make model` trains)")
     parser.add_argument("--out", default="colorized",
                         help="output folder; folders given as inputs are mirrored inside it "
                              "(default: colorized)")

@@ -3,6 +3,7 @@ dark -> blue) in a few seconds, then colorizes photos in every mode the tool pro
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -203,8 +204,21 @@ def test_output_path_equal_to_input_is_refused(run_folder, tmp_path):
 
 def test_missing_model_names_the_train_command(tmp_path):
     Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
-    with pytest.raises(SystemExit, match="train.py"):
+    with pytest.raises(SystemExit, match="make model"):
         colorize.main(["--model", str(tmp_path / "runs" / "none"), str(tmp_path / "a.png")])
+
+
+def test_without_model_it_uses_the_make_model_run(run_folder, tmp_path, monkeypatch):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)  # a fresh checkout: no runs/model yet
+    with pytest.raises(SystemExit, match=r"no trained model at runs/model.*make model"):
+        colorize.main([str(tmp_path / "a.png"), "--out", "first"])
+    assert not (tmp_path / "first").exists()
+
+    shutil.copytree(run_folder, tmp_path / "runs" / "model")  # what `make model` leaves
+    assert colorize.main([str(tmp_path / "a.png"), "--out", "second"]) == 0
+    with Image.open(tmp_path / "second" / "a.png") as result:
+        assert result.mode == "RGB" and result.size == (40, 30)
 
 
 def test_model_without_config_gets_seed_study_defaults(tmp_path):

@@ -1,0 +1,68 @@
+"""tools/variants.py: every recipe it lists is a valid train.py / dataset.py call, and its table
+reads evaluate.py's per-image scores into the right gains, intervals and ratios."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import train
+from tools import variants
+
+FIELDS = ["name", "kind", "image_index", "image_id", "seed_loss", "seed_accuracy", "ab_rmse",
+          "auc", "psnr", "ssim", "colorfulness", "colorfulness_original", "colorfulness_diff"]
+
+
+def write_per_image(path, rows):
+    """rows: (name, kind, auc, ab_rmse, colorfulness, colorfulness_original) per image."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS, restval="0")
+        writer.writeheader()
+        for index, (name, kind, auc, rmse, colour, original) in enumerate(rows):
+            writer.writerow({"name": name, "kind": kind, "image_index": index % 10,
+                             "image_id": f"p{index % 10}.jpg", "auc": auc, "ab_rmse": rmse,
+                             "colorfulness": colour, "colorfulness_original": original})
+
+
+@pytest.mark.parametrize("name", sorted(variants.VARIANTS))
+def test_every_variant_is_a_valid_training_command(name):
+    variant = variants.VARIANTS[name]
+    config = train.parse_args([*variant.train, "--data", str(variant.data)])
+    assert config.model in ("autoencoder", "resnet", "unet")
+    assert variant.images >= 10 and variant.zoom >= 1
+
+
+def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():
+    by_data = {}
+    for variant in variants.VARIANTS.values():
+        by_data.setdefault(variant.data, set()).add((variant.images, variant.zoom))
+    assert all(len(kinds) == 1 for kinds in by_data.values())
+
+
+def test_summary_gives_the_gain_over_gray_its_interval_and_the_ratios(tmp_path):
+    rng = np.random.default_rng(0)
+    gray_auc = rng.uniform(0.85, 0.95, 10)
+    rows = [("baseline-gray", "baseline", a, 10.0, 0.0, 40.0) for a in gray_auc]
+    for seed, offset in ((1, 0.010), (2, 0.020)):  # two seeds, 1 and 2 points better everywhere
+        rows += [(f"unet-seed-mse-s{seed}", "run", a + offset, 8.0, 20.0, 40.0) for a in gray_auc]
+    write_per_image(tmp_path / "per_image.csv", rows)
+    summary = variants.summarize_variant(tmp_path / "per_image.csv")
+    assert summary["seeds"] == 2 and summary["photos"] == 10
+    assert summary["auc_gain"] == pytest.approx(1.5)
+    assert summary["low"] == pytest.approx(1.5) and summary["high"] == pytest.approx(1.5)
+    assert summary["auc_gain_std"] == pytest.approx(np.std([1.0, 2.0], ddof=1))
+    assert summary["rmse_ratio"] == pytest.approx(0.8)
+    assert summary["colorfulness_ratio"] == pytest.approx(0.5)
+
+
+def test_a_noisy_gain_gets_an_interval_that_spans_zero(tmp_path):
+    rng = np.random.default_rng(1)
+    gray_auc = rng.uniform(0.85, 0.95, 10)
+    noise = np.array([3, -3, 2, -2, 1, -1, 3, -3, 2, -2]) / 100
+    rows = [("baseline-gray", "baseline", a, 10.0, 0.0, 40.0) for a in gray_auc]
+    rows += [("unet-seed-mse-s1", "run", a + n, 10.0, 10.0, 40.0) for a, n in zip(gray_auc, noise)]
+    write_per_image(tmp_path / "per_image.csv", rows)
+    summary = variants.summarize_variant(tmp_path / "per_image.csv")
+    assert summary["low"] < 0 < summary["high"]
+    line = variants.table([("noisy", variants.VARIANTS["base"], summary)]).splitlines()[-1]
+    assert line.startswith("| noisy | ") and "| 1 | +0.00 |" in line

@@ -1,0 +1,181 @@
+"""The recipe search behind `make model`: each variant trained with several seeds on built-in
+landscapes only, then scored on the real photos of photos/ against the gray baseline.
+
+    python tools/variants.py                      # train what is missing, score, print the table
+    python tools/variants.py --only base zoom     # some variants
+    python tools/variants.py --update-readme      # also rewrite the README's variants table
+
+A variant is a dataset (how many landscapes, how much zoom) and train.py options. Runs go to
+runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
+table to results/variants/table.md. It resumes: finished runs are skipped. Photos are never
+trained on; a variant is judged by how it does on them, with a bootstrap interval over the
+photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
+AuC point are noise: prefer changes that make the landscapes more like the world.
+"""
+
+import argparse
+import csv
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import files  # noqa: E402
+import metrics  # noqa: E402
+import report  # noqa: E402
+
+HERE = Path(__file__).resolve().parent.parent
+README_START = "<!-- variants:start -->"
+README_END = "<!-- variants:end -->"
+RESAMPLES = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One recipe: what it changes, in words, and how it is made."""
+
+    change: str
+    images: int = 1000
+    zoom: float = 1.0
+    train: tuple = ("--model", "unet", "--epochs", "6")
+
+    @property
+    def data(self):
+        zoom = f"-z{self.zoom:g}" if self.zoom != 1 else ""
+        return Path("data/variants") / f"landscapes-{self.images}{zoom}"
+
+
+UNET_6 = ("--model", "unet", "--epochs", "6")
+VARIANTS = {  # in the table's order
+    "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
+    "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
+    "tone": Variant("random tone curve on L (train.py --tone 0.3)",
+                    train=UNET_6 + ("--tone", "0.3")),
+    "classification": Variant("class-rebalanced classification (Zhang et al., lambda 0.5)",
+                              train=UNET_6 + ("--loss", "classification")),
+    "classification-mild": Variant("classification, milder rebalancing (--rebalance-mix 0.9)",
+                                   train=UNET_6 + ("--loss", "classification",
+                                                   "--rebalance-mix", "0.9")),
+    "study": Variant("the study's setting: 2,500 landscapes, 10 epochs", images=2500,
+                     train=("--model", "unet", "--epochs", "10")),
+    "more-zoom": Variant("4,000 landscapes, --zoom 2.5", images=4000, zoom=2.5),
+    "large": Variant("the large U-Net, 4,000 landscapes, --zoom 2.5", images=4000, zoom=2.5,
+                     train=UNET_6 + ("--preset", "large")),
+}
+
+
+def build_data(variant):
+    if (HERE / variant.data / "meta.json").is_file():
+        return
+    subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
+                    "--zoom", str(variant.zoom), "--seed", "0", "--out", str(variant.data)],
+                   cwd=HERE, check=True)
+
+
+def train_seeds(name, variant, seeds):
+    for seed in seeds:
+        command = [sys.executable, str(HERE / "train.py"), *variant.train, "--data",
+                   str(variant.data), "--seed", str(seed), "--runs", f"runs/variants/{name}",
+                   "--verbose", "0"]
+        result = subprocess.run(command, cwd=HERE)
+        if result.returncode:
+            raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
+
+
+def score(name, photos):
+    subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--photos", str(photos),
+                    "--runs", f"runs/variants/{name}", "--out", f"results/variants/{name}"],
+                   cwd=HERE, check=True, stdout=subprocess.DEVNULL)
+
+
+def read_per_image(path):
+    """{run name: {metric: per-image array}} and each run's kind, from evaluate's per_image.csv."""
+    scores, kinds = {}, {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            entry = scores.setdefault(row["name"], {})
+            kinds[row["name"]] = row["kind"]
+            for metric in ("auc", "ab_rmse", "colorfulness", "colorfulness_original"):
+                entry.setdefault(metric, []).append(float(row[metric]))
+    return {name: {k: np.array(v) for k, v in entry.items()} for name, entry in scores.items()}, kinds
+
+
+def summarize_variant(path, seed=0):
+    """AuC gain over gray (points, with its interval), ab RMSE and colorfulness as ratios."""
+    scores, kinds = read_per_image(path)
+    runs = [scores[name] for name, kind in kinds.items() if kind == "run"]
+    gray = scores["baseline-gray"]
+    mean = {metric: np.mean([run[metric] for run in runs], axis=0) for metric in runs[0]}
+    count = len(gray["auc"])
+    resample_idx = np.random.default_rng(seed).integers(0, count, size=(RESAMPLES, count))
+    gain, low, high = metrics.bootstrap_ci(100 * (mean["auc"] - gray["auc"]), resample_idx)
+    seeds_gain = [100 * (run["auc"].mean() - gray["auc"].mean()) for run in runs]
+    return {"seeds": len(runs), "auc_gain": gain, "low": low, "high": high,
+            "auc_gain_std": float(np.std(seeds_gain, ddof=1)) if len(runs) > 1 else float("nan"),
+            "rmse_ratio": float(mean["ab_rmse"].mean() / gray["ab_rmse"].mean()),
+            "colorfulness_ratio": float(mean["colorfulness"].mean()
+                                        / mean["colorfulness_original"].mean()),
+            "photos": count}
+
+
+def table(rows):
+    lines = ["| variant | what changes | seeds | AuC - gray (points) | 95% interval | "
+             "ab RMSE / gray | colorfulness / original |",
+             "|---|---|---|---|---|---|---|"]
+    for name, variant, s in rows:
+        spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
+        lines.append(f"| {name} | {variant.change} | {s['seeds']} | {s['auc_gain']:+.2f}{spread} | "
+                     f"[{s['low']:+.2f}, {s['high']:+.2f}] | {s['rmse_ratio']:.3f} | "
+                     f"{s['colorfulness_ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), default=None,
+                        help="these variants (default: all, in the table's order)")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
+    parser.add_argument("--photos", type=Path, default=HERE / "photos",
+                        help="the real photos the variants are scored on (never trained on)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="only score and tabulate the runs that exist")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="rewrite the README's variants table between its markers")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    names = args.only or list(VARIANTS)
+    rows = []
+    for name in names:
+        variant = VARIANTS[name]
+        if not args.no_train:
+            build_data(variant)
+            train_seeds(name, variant, range(1, args.seeds + 1))
+        if not (HERE / "runs" / "variants" / name).is_dir():
+            continue
+        score(name, args.photos)
+        summary = summarize_variant(HERE / "results" / "variants" / name / "per_image.csv")
+        rows.append((name, variant, summary))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    text = table(rows)
+    out = HERE / "results" / "variants" / "table.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text_atomic(out, text + "\n")
+    print(text)
+    if args.update_readme:
+        report.update_readme(HERE / "README.md", "\n" + text + "\n", README_START, README_END)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
