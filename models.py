@@ -255,6 +255,22 @@ def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE, head="r
     return keras.Model(inputs, outputs, name=f"{name}-{preset}")
 
 
+def average_of(members, name="ensemble"):
+    """One model whose ab is the mean of the members' ab (same input, same output contract).
+
+    Averaging independently trained networks removes the part of each one's error that is
+    its own: with MSE, the mean prediction is never worse than the members' average error.
+    The members are kept whole inside (built-in Keras layers only, loadable in safe mode).
+    """
+    if len(members) < 2:
+        raise ValueError(f"an average needs at least two members, got {len(members)}")
+    inputs = keras.Input(shape=(None, None, 1), name="L")
+    for index, member in enumerate(members):
+        member.name = f"member_{index + 1}"  # saved models share names; nested ones may not
+    outputs = layers.Average(name="ab_mean")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=name)
+
+
 def total_stride(model_or_name, preset="seed", head="regression"):
     """The factor that input H and W must be multiples of (pad photos to it before predicting).
 

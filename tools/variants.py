@@ -42,6 +42,7 @@ class Variant:
     images: int = 1000
     zoom: float = 1.0
     train: tuple = ("--model", "unet", "--epochs", "6")
+    members: int = 1  # > 1: each seed is the average of this many networks (ensemble.py)
 
     @property
     def data(self):
@@ -62,8 +63,12 @@ VARIANTS = {  # in the table's order
                                                    "--rebalance-mix", "0.9")),
     "study": Variant("the study's setting: 2,500 landscapes, 10 epochs", images=2500,
                      train=("--model", "unet", "--epochs", "10")),
-    "more-zoom": Variant("4,000 landscapes, --zoom 2.5", images=4000, zoom=2.5),
-    "large": Variant("the large U-Net, 4,000 landscapes, --zoom 2.5", images=4000, zoom=2.5,
+    "classification-plain": Variant("classification, no rebalancing (--rebalance-mix 1)",
+                                    train=UNET_6 + ("--loss", "classification",
+                                                    "--rebalance-mix", "1")),
+    "ensemble": Variant("the average of 3 base networks (ensemble.py)", members=3),
+    "more": Variant("4,000 landscapes", images=4000),
+    "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
                      train=UNET_6 + ("--preset", "large")),
 }
 
@@ -76,14 +81,30 @@ def build_data(variant):
                    cwd=HERE, check=True)
 
 
+def train_run(name, variant, seed, runs, *options):
+    command = [sys.executable, str(HERE / "train.py"), *variant.train, "--data",
+               str(variant.data), "--seed", str(seed), "--runs", runs, "--verbose", "0", *options]
+    if subprocess.run(command, cwd=HERE).returncode:
+        raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
+
+
 def train_seeds(name, variant, seeds):
+    """One run per seed in runs/variants/<name>/; for an ensemble variant, seed s is the
+    average of members seeded (s-1)*k+1 .. s*k, trained in runs/variants/<name>-members/."""
     for seed in seeds:
-        command = [sys.executable, str(HERE / "train.py"), *variant.train, "--data",
-                   str(variant.data), "--seed", str(seed), "--runs", f"runs/variants/{name}",
-                   "--verbose", "0"]
-        result = subprocess.run(command, cwd=HERE)
-        if result.returncode:
-            raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
+        if variant.members == 1:
+            train_run(name, variant, seed, f"runs/variants/{name}")
+            continue
+        out = HERE / "runs" / "variants" / name / f"ensemble-s{seed}"
+        if (out / "config.json").is_file():
+            continue
+        member_seeds = range((seed - 1) * variant.members + 1, seed * variant.members + 1)
+        for member in member_seeds:
+            train_run(name, variant, member, f"runs/variants/{name}-members",
+                      "--run", f"member-s{member}")
+        subprocess.run([sys.executable, str(HERE / "ensemble.py"),
+                        *(f"runs/variants/{name}-members/member-s{m}" for m in member_seeds),
+                        "--out", str(out.relative_to(HERE))], cwd=HERE, check=True)
 
 
 def score(name, photos):

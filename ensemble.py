@@ -1,0 +1,101 @@
+"""Average several finished runs into one run folder whose model.keras predicts their mean colour.
+
+    python ensemble.py runs/model-members/member-s1 runs/model-members/member-s2 \
+        runs/model-members/member-s3 --out runs/model
+
+The members must be finished train.py runs of one image size and stride (train them with
+different --seed). The ensemble is a run folder like any other: evaluate.py scores it and
+colorize.py uses it, with no special case; its config.json is its first member's, with the
+members listed and the seed replaced by theirs. The model.keras keeps the project's contract
+(L/50-1 in, ab/128 out) and is written atomically, config.json last.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import files
+
+
+class EnsembleError(Exception):
+    pass
+
+
+def read_member(folder):
+    """A finished run's config.json, or an EnsembleError that says what is wrong with it."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise EnsembleError(f"{folder}: no readable config.json ({error})") from None
+    if config.get("status") != "finished" or not (folder / "model.keras").is_file():
+        raise EnsembleError(f"{folder}: not a finished run (train it to the end first)")
+    return config
+
+
+def ensemble_config(folders, configs, out):
+    """The ensemble's config.json: what evaluate.py and colorize.py read, and its members."""
+    for key in ("image_size", "stride"):
+        values = {config.get(key) for config in configs}
+        if len(values) > 1:
+            raise EnsembleError(f"the members differ in {key}: {sorted(map(str, values))}")
+    seeds = [config.get("seed") for config in configs]
+    if len(set(seeds)) < len(seeds):
+        raise EnsembleError(f"members with the same seed are one network twice: seeds {seeds}")
+    record = dict(configs[0])
+    for key in ("best_val_loss", "best_epoch", "images_per_second", "epochs_run"):
+        record.pop(key, None)  # a member's own results, not the ensemble's
+    record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
+                  seed="+".join(map(str, seeds)),
+                  members=[{"run": str(folder), "seed": config.get("seed"),
+                            "best_val_loss": config.get("best_val_loss")}
+                           for folder, config in zip(folders, configs)])
+    return record
+
+
+def write_ensemble(folders, out):
+    """Build and save the average of the members; returns the config.json written."""
+    import models  # Keras loads here, so that --help and argument errors stay instant
+
+    configs = [read_member(folder) for folder in folders]
+    record = ensemble_config(folders, configs, out)
+    import keras
+
+    members = [keras.saving.load_model(Path(folder) / "model.keras", compile=False)
+               for folder in folders]
+    model = models.average_of(members, name=f"ensemble-{Path(out).name}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
+        model.save(tmp)
+    files.write_json_atomic(out / "config.json", record)
+    return record
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("members", nargs="+", type=Path, help="finished run folders")
+    parser.add_argument("--out", type=Path, required=True, help="the ensemble's run folder")
+    args = parser.parse_args(argv)
+    if len(args.members) < 2:
+        parser.error("an ensemble needs at least two member runs")
+    if args.out.resolve() in {member.resolve() for member in args.members}:
+        parser.error("--out must not be one of the members")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        record = write_ensemble(args.members, args.out)
+    except EnsembleError as error:
+        raise SystemExit(f"ensemble.py: {error}") from None
+    print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
+          f"(seeds {record['seed']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""ensemble.py: the saved average predicts the members' mean colour, keeps the model contract,
+and refuses members that cannot be averaged."""
+
+import json
+
+import numpy as np
+import pytest
+
+import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
+import ensemble
+
+
+def make_member(folder, seed, image_size=32, stride=4, status="finished"):
+    """A finished run folder like train.py leaves: a small random network and its config."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((None, None, 1))
+    x = layers.Conv2D(4, 3, strides=stride, padding="same", activation="relu")(inputs)
+    x = layers.UpSampling2D(stride)(x)
+    outputs = layers.Conv2D(2, 1, activation="tanh")(x)
+    folder.mkdir(parents=True)
+    keras.Model(inputs, outputs).save(folder / "model.keras")
+    config = {"model": "unet", "preset": "seed", "loss": "mse", "seed": seed, "status": status,
+              "image_size": image_size, "stride": stride, "best_val_loss": 0.01 * seed}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_ensemble_predicts_the_mean_of_its_members(tmp_path):
+    import keras
+
+    folders = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2, 3)]
+    assert ensemble.main([*map(str, folders), "--out", str(tmp_path / "model")]) == 0
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 48, 1)).astype(np.float32)
+    members = [keras.saving.load_model(f / "model.keras") for f in folders]
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    model = keras.saving.load_model(tmp_path / "model" / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    assert np.abs(expected - members[0].predict(x, verbose=0)).max() > 1e-3  # not one member
+
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["seed"] == "1+2+3" and config["run_name"] == "model"
+    assert (config["image_size"], config["stride"], config["model"]) == (32, 4, "unet")
+    assert [m["seed"] for m in config["members"]] == [1, 2, 3]
+    assert "best_val_loss" not in config  # the members' own, listed with each of them
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("unfinished", "not a finished run"),
+    ("other size", "differ in image_size"),
+    ("same seed", "same seed"),
+])
+def test_members_that_cannot_be_averaged_are_refused(tmp_path, problem, message):
+    first = make_member(tmp_path / "a", 1)
+    second = make_member(tmp_path / "b", 1 if problem == "same seed" else 2,
+                         image_size=64 if problem == "other size" else 32,
+                         status="running" if problem == "unfinished" else "finished")
+    with pytest.raises(SystemExit, match=message):
+        ensemble.main([str(first), str(second), "--out", str(tmp_path / "model")])
+    assert not (tmp_path / "model").exists()
+
+
+def test_one_member_or_out_among_members_is_a_usage_error(tmp_path):
+    first = make_member(tmp_path / "a", 1)
+    for argv in ([str(first), "--out", str(tmp_path / "model")],
+                 [str(first), str(make_member(tmp_path / "b", 2)), "--out", str(first)]):
+        with pytest.raises(SystemExit) as exit_info:
+            ensemble.main(argv)
+        assert exit_info.value.code == 2
