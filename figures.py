@@ -91,6 +91,34 @@ def comparison_figure(path, panels, heading=None):
     save_figure(fig, path)
 
 
+def grid_figure(path, rows, heading=None):
+    """Rows of images under a label each: rows = [(label, [uint8 RGB, ...])], the same photos
+    in every row, one per column; 960 px wide. Shows several photos and several models in one
+    picture (the README's first screen), where comparison_figure shows one photo."""
+    columns = max(len(images) for _, images in rows)
+    panel_in = FIGURE_WIDTH_IN / columns
+    label_in = 0.3
+    heading_in = HEADING_IN if heading else 0.0
+    height = len(rows) * (panel_in + label_in) + heading_in
+    fig = new_figure(height)
+    gap = 0.03
+    for r, (label, images) in enumerate(rows):
+        top = heading_in + r * (panel_in + label_in)  # inches from the top edge
+        fig.text(0.5, 1 - (top + 0.5 * label_in) / height, label, ha="center", va="center",
+                 fontsize=11)
+        for c, image in enumerate(images):
+            bottom = height - top - label_in - panel_in
+            ax = fig.add_axes([(c * panel_in + gap / 2) / FIGURE_WIDTH_IN,
+                               (bottom + gap / 2) / height, (panel_in - gap) / FIGURE_WIDTH_IN,
+                               (panel_in - gap) / height])
+            ax.imshow(image, interpolation="lanczos" if image.shape[0] < 200 else "antialiased")
+            ax.set_axis_off()
+    if heading:
+        fig.text(0.5, 1 - 0.5 * HEADING_IN / height, heading, ha="center", va="center",
+                 fontsize=11, fontweight="bold")
+    save_figure(fig, path)
+
+
 def curves_figure(path, groups, labels):
     """Train (solid) and val (dashed) loss per epoch, one panel per group, one colour per seed.
 

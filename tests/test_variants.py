@@ -66,3 +66,21 @@ def test_a_noisy_gain_gets_an_interval_that_spans_zero(tmp_path):
     assert summary["low"] < 0 < summary["high"]
     line = variants.table([("noisy", variants.VARIANTS["base"], summary)]).splitlines()[-1]
     assert line.startswith("| noisy | ") and "| 1 | +0.00 |" in line
+
+
+def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
+    from PIL import Image
+
+    import figures
+
+    red, blue = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 220, 220
+    figures.grid_figure(tmp_path / "grid.png", [("reds", [red] * 3), ("blues", [blue] * 3)],
+                        heading="test")
+    with Image.open(tmp_path / "grid.png") as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    assert pixels.shape[1] == figures.FIGURE_WIDTH_IN * figures.FIGURE_DPI
+    top, bottom = pixels[: len(pixels) // 2], pixels[len(pixels) // 2:]
+    assert np.sum((top[..., 0] > 200) & (top[..., 2] < 50)) > 3 * 200  # the red row above
+    assert np.sum((bottom[..., 2] > 200) & (bottom[..., 0] < 50)) > 3 * 200  # the blue below
+    assert np.sum((top[..., 2] > 200) & (top[..., 0] < 50)) == 0

@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent.parent
 README_START = "<!-- variants:start -->"
 README_END = "<!-- variants:end -->"
 RESAMPLES = 2000
+FIGURE = Path("images/model-real-photos.png")  # the README's first screen shows it
+FIGURE_PHOTOS = 6  # evenly spaced over the photos in file-name order: a fixed rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +73,10 @@ VARIANTS = {  # in the table's order
     "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
                      train=UNET_6 + ("--preset", "large")),
 }
+
+
+BEFORE = "base"  # make demo's recipe
+RECOMMENDED = "ensemble"  # make model's recipe: the Makefile's MODEL_* settings are this one
 
 
 def build_data(variant):
@@ -143,6 +149,40 @@ def summarize_variant(path, seed=0):
             "photos": count}
 
 
+def first_run(name):
+    """The first seed's run folder of a variant (what evaluate.py's figures show, too)."""
+    runs = sorted(path.parent for path in (HERE / "runs" / "variants" / name).glob("*/config.json"))
+    if not runs:
+        raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
+    return runs[0]
+
+
+def before_after_figure(path, photos, before, after):
+    """Real photos: grayscale input, `before`'s and `after`'s first networks, the original."""
+    import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+    import keras
+
+    import evaluate
+    import figures
+    import lab
+
+    images = evaluate.load_photos(photos, 128)
+    chosen = evaluate.figure_indices(len(images.ids), FIGURE_PHOTOS)
+    lightness, truth = images.lightness[chosen], images.ab[chosen]
+
+    def rgb(ab):
+        return list(lab.lab_to_rgb_uint8(lab.join_lab(lightness, ab)))
+
+    rows = [("grayscale input", rgb(np.zeros_like(truth)))]
+    for name in (before, after):
+        model = keras.saving.load_model(first_run(name) / "model.keras", compile=False)
+        ab = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
+        rows.append((f"{name}: {VARIANTS[name].change}", rgb(ab)))
+    rows.append(("original photo", rgb(truth)))
+    figures.grid_figure(path, rows, heading=f"Real photos from {Path(photos).name}/ "
+                                            "(never trained on)")
+
+
 def table(rows):
     lines = ["| variant | what changes | seeds | AuC - gray (points) | 95% interval | "
              "ab RMSE / gray | colorfulness / original |",
@@ -166,7 +206,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-train", action="store_true",
                         help="only score and tabulate the runs that exist")
     parser.add_argument("--update-readme", action="store_true",
-                        help="rewrite the README's variants table between its markers")
+                        help=f"rewrite the README's variants table between its markers and "
+                             f"{FIGURE}: real photos before ({BEFORE}) and after ({RECOMMENDED})")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -195,6 +236,8 @@ def main(argv=None):
     print(text)
     if args.update_readme:
         report.update_readme(HERE / "README.md", "\n" + text + "\n", README_START, README_END)
+        before_after_figure(HERE / FIGURE, args.photos, BEFORE, RECOMMENDED)
+        print(f"wrote the README's variants table and {FIGURE}")
     return 0
 
 
