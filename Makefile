@@ -23,12 +23,15 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 	$(if $(filter command line environment,$(origin DATA)),--no-build)
 
 # make model: the recommended colorizer for your own photos (colorize.py's default model),
-# trained on built-in landscapes only; the recipe and the variants it won against are in the
-# README ("The recommended colorizer"). The dataset is rebuilt when the generator changes.
+# trained on built-in landscapes only: the average of MODEL_MEMBERS networks (ensemble.py).
+# The recipe is tools/variants.py's "ensemble" variant; the README's variants table says what
+# it won against. The dataset is rebuilt when the landscape generator changes.
 MODEL_DATA := data/mountains-model
-MODEL_IMAGES ?= 4000
-MODEL_ZOOM ?= 2.5
-MODEL_TRAIN ?= --model unet --preset seed --epochs 10 --tone 0.3
+MODEL_IMAGES ?= 1000
+MODEL_ZOOM ?= 1
+MODEL_TRAIN ?= --model unet --epochs 6
+MODEL_MEMBERS ?= 3
+MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 
 .PHONY: setup demo data train reproduce test bench browser clean realcheck model
 
@@ -67,9 +70,14 @@ $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
 		--out $(MODEL_DATA)
 
 model: setup $(MODEL_DATA)/meta.json
-	@start=$$(date +%s); $(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --runs runs --run model && \
-		echo "model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \
-		     "try it: .venv/bin/python colorize.py your_photo.jpg"
+	@start=$$(date +%s); \
+	for s in $(MODEL_SEEDS); do \
+		$(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --seed $$s --runs runs/model-members \
+			--run member-s$$s --verbose 2 || exit 1; \
+	done; \
+	$(PY) ensemble.py $(addprefix runs/model-members/member-s,$(MODEL_SEEDS)) --out runs/model && \
+	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \
+	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 
 test: setup browser
 	$(PY) -m pytest -q tests

@@ -1,7 +1,7 @@
 """Colorize your own photos at full resolution with a model that train.py fitted.
 
-    python colorize.py --model runs/unet-seed-mse-s0 old_photo.jpg scans/ --out colorized/
-    python colorize.py --model runs/unet-seed-mse-s0/model.keras scans/ --side-by-side --format png
+    make model && python colorize.py old_photo.jpg scans/ --out colorized/   # runs/model
+    python colorize.py --model runs/unet-seed-mse-s0 old_photo.jpg --side-by-side --format png
 
 The network only decides the colour. It sees the photo's lightness L* at a small working size
 (the shorter side becomes --render-size, by default the size the model was trained at, so a

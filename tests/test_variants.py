@@ -2,6 +2,8 @@
 reads evaluate.py's per-image scores into the right gains, intervals and ratios."""
 
 import csv
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +86,13 @@ def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
     assert np.sum((top[..., 0] > 200) & (top[..., 2] < 50)) > 3 * 200  # the red row above
     assert np.sum((bottom[..., 2] > 200) & (bottom[..., 0] < 50)) > 3 * 200  # the blue below
     assert np.sum((top[..., 2] > 200) & (top[..., 0] < 50)) == 0
+
+
+def test_make_model_trains_the_recommended_variant():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    settings = dict(re.findall(r"^(MODEL_[A-Z]+) \?= (.*)$", makefile, flags=re.MULTILINE))
+    recommended = variants.VARIANTS[variants.RECOMMENDED]
+    assert int(settings["MODEL_IMAGES"]) == recommended.images
+    assert float(settings["MODEL_ZOOM"]) == recommended.zoom
+    assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
+    assert int(settings["MODEL_MEMBERS"]) == recommended.members

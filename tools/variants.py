@@ -69,6 +69,8 @@ VARIANTS = {  # in the table's order
                                     train=UNET_6 + ("--loss", "classification",
                                                     "--rebalance-mix", "1")),
     "ensemble": Variant("the average of 3 base networks (ensemble.py)", members=3),
+    "ensemble-2500": Variant("the average of 3 U-Nets on 2,500 landscapes, 8 epochs",
+                             images=2500, train=("--model", "unet", "--epochs", "8"), members=3),
     "more": Variant("4,000 landscapes", images=4000),
     "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
                      train=UNET_6 + ("--preset", "large")),
