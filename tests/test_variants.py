@@ -96,3 +96,18 @@ def test_make_model_trains_the_recommended_variant():
     assert float(settings["MODEL_ZOOM"]) == recommended.zoom
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
+
+
+def test_gain_over_the_reference_variant_is_paired_photo_by_photo(tmp_path):
+    gray_auc = np.random.default_rng(2).uniform(0.85, 0.95, 10)
+    gray = [("baseline-gray", "baseline", a, 10.0, 0.0, 40.0) for a in gray_auc]
+    write_per_image(tmp_path / "base.csv",
+                    gray + [("unet-seed-mse-s1", "run", a + 0.005, 9.0, 10.0, 40.0) for a in gray_auc])
+    write_per_image(tmp_path / "better.csv",
+                    gray + [("ensemble-s1", "run", a + 0.015, 8.0, 10.0, 40.0) for a in gray_auc])
+    summary = variants.summarize_variant(tmp_path / "better.csv", tmp_path / "base.csv")
+    assert summary["versus"] == pytest.approx((1.0, 1.0, 1.0))
+    write_per_image(tmp_path / "other.csv", [(n, k, a + 0.01, r, c, o) for n, k, a, r, c, o in gray]
+                    + [("s1", "run", a, 9.0, 10.0, 40.0) for a in gray_auc])
+    with pytest.raises(SystemExit, match="other photos"):
+        variants.summarize_variant(tmp_path / "better.csv", tmp_path / "other.csv")

@@ -133,17 +133,29 @@ def read_per_image(path):
     return {name: {k: np.array(v) for k, v in entry.items()} for name, entry in scores.items()}, kinds
 
 
-def summarize_variant(path, seed=0):
-    """AuC gain over gray (points, with its interval), ab RMSE and colorfulness as ratios."""
+def seed_mean(path):
+    """(per-image metrics averaged over a variant's seeds, their runs, the gray baseline)."""
     scores, kinds = read_per_image(path)
     runs = [scores[name] for name, kind in kinds.items() if kind == "run"]
-    gray = scores["baseline-gray"]
     mean = {metric: np.mean([run[metric] for run in runs], axis=0) for metric in runs[0]}
+    return mean, runs, scores["baseline-gray"]
+
+
+def summarize_variant(path, reference=None, seed=0):
+    """AuC gain over gray (points, with its interval), ab RMSE and colorfulness as ratios;
+    with a reference variant's per_image.csv, also the paired AuC gain over that variant."""
+    mean, runs, gray = seed_mean(path)
     count = len(gray["auc"])
     resample_idx = np.random.default_rng(seed).integers(0, count, size=(RESAMPLES, count))
     gain, low, high = metrics.bootstrap_ci(100 * (mean["auc"] - gray["auc"]), resample_idx)
     seeds_gain = [100 * (run["auc"].mean() - gray["auc"].mean()) for run in runs]
-    return {"seeds": len(runs), "auc_gain": gain, "low": low, "high": high,
+    versus = None
+    if reference is not None:
+        reference_mean, _, reference_gray = seed_mean(reference)
+        if not np.array_equal(reference_gray["auc"], gray["auc"]):
+            raise SystemExit(f"variants.py: {path} and {reference} were scored on other photos")
+        versus = metrics.bootstrap_ci(100 * (mean["auc"] - reference_mean["auc"]), resample_idx)
+    return {"seeds": len(runs), "auc_gain": gain, "low": low, "high": high, "versus": versus,
             "auc_gain_std": float(np.std(seeds_gain, ddof=1)) if len(runs) > 1 else float("nan"),
             "rmse_ratio": float(mean["ab_rmse"].mean() / gray["ab_rmse"].mean()),
             "colorfulness_ratio": float(mean["colorfulness"].mean()
@@ -187,12 +199,14 @@ def before_after_figure(path, photos, before, after):
 
 def table(rows):
     lines = ["| variant | what changes | seeds | AuC - gray (points) | 95% interval | "
-             "ab RMSE / gray | colorfulness / original |",
-             "|---|---|---|---|---|---|---|"]
+             f"AuC - {BEFORE} (95% interval) | ab RMSE / gray | colorfulness / original |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, variant, s in rows:
         spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
+        versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
+                  if s.get("versus") else "-")
         lines.append(f"| {name} | {variant.change} | {s['seeds']} | {s['auc_gain']:+.2f}{spread} | "
-                     f"[{s['low']:+.2f}, {s['high']:+.2f}] | {s['rmse_ratio']:.3f} | "
+                     f"[{s['low']:+.2f}, {s['high']:+.2f}] | {versus} | {s['rmse_ratio']:.3f} | "
                      f"{s['colorfulness_ratio']:.2f} |")
     return "\n".join(lines)
 
@@ -228,7 +242,9 @@ def main(argv=None):
         if not (HERE / "runs" / "variants" / name).is_dir():
             continue
         score(name, args.photos)
-        summary = summarize_variant(HERE / "results" / "variants" / name / "per_image.csv")
+        reference = HERE / "results" / "variants" / BEFORE / "per_image.csv"
+        summary = summarize_variant(HERE / "results" / "variants" / name / "per_image.csv",
+                                    reference if name != BEFORE and reference.is_file() else None)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
