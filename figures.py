@@ -91,15 +91,20 @@ def comparison_figure(path, panels, heading=None):
     save_figure(fig, path)
 
 
-def grid_figure(path, rows, heading=None):
+def grid_figure(path, rows, heading=None, footer=None):
     """Rows of images under a label each: rows = [(label, [uint8 RGB, ...])], the same photos
     in every row, one per column; 960 px wide. Shows several photos and several models in one
-    picture (the README's first screen), where comparison_figure shows one photo."""
+    picture (the README's first screen), where comparison_figure shows one photo. A footer
+    (the photos' credits) is a small line below, wrapped to the figure's width."""
+    import textwrap
+
     columns = max(len(images) for _, images in rows)
     panel_in = FIGURE_WIDTH_IN / columns
     label_in = 0.3
     heading_in = HEADING_IN if heading else 0.0
-    height = len(rows) * (panel_in + label_in) + heading_in
+    footer_lines = textwrap.wrap(footer, 150) if footer else []
+    footer_in = 0.16 * len(footer_lines) + (0.1 if footer_lines else 0.0)
+    height = len(rows) * (panel_in + label_in) + heading_in + footer_in
     fig = new_figure(height)
     gap = 0.03
     for r, (label, images) in enumerate(rows):
@@ -116,6 +121,9 @@ def grid_figure(path, rows, heading=None):
     if heading:
         fig.text(0.5, 1 - 0.5 * HEADING_IN / height, heading, ha="center", va="center",
                  fontsize=11, fontweight="bold")
+    if footer_lines:
+        fig.text(0.5, 0.05 / height, "\n".join(footer_lines), ha="center", va="bottom",
+                 fontsize=7.5, linespacing=1.3)
     save_figure(fig, path)
 
 

@@ -69,6 +69,9 @@ VARIANTS = {  # in the table's order
                                     train=UNET_6 + ("--loss", "classification",
                                                     "--rebalance-mix", "1")),
     "ensemble": Variant("the average of 3 base networks (ensemble.py)", members=3),
+    "ensemble-classification": Variant("the average of 3 classification-plain networks",
+                                       train=UNET_6 + ("--loss", "classification",
+                                                       "--rebalance-mix", "1"), members=3),
     "ensemble-2500": Variant("the average of 3 U-Nets on 2,500 landscapes, 8 epochs",
                              images=2500, train=("--model", "unet", "--epochs", "8"), members=3),
     "more": Variant("4,000 landscapes", images=4000),
@@ -193,8 +196,13 @@ def before_after_figure(path, photos, before, after):
         ab = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
         rows.append((f"{name}: {VARIANTS[name].change}", rgb(ab)))
     rows.append(("original photo", rgb(truth)))
+    credits = evaluate.photo_credits(photos)
+    names = [Path(str(images.ids[index])).name for index in chosen]
+    footer = ("Photos, left to right: " + "; ".join(
+        f"{name} by {credits.get(name, 'see its folder')}" for name in names)
+        + ". Each shared under its licence; with a CC-BY-SA photo, this figure under CC-BY-SA 4.0.")
     figures.grid_figure(path, rows, heading=f"Real photos from {Path(photos).name}/ "
-                                            "(never trained on)")
+                                            "(never trained on)", footer=footer)
 
 
 def table(rows):
