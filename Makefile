@@ -65,7 +65,9 @@ demo: setup
 reproduce: setup
 	$(PY) study.py $(STUDY)
 
+# New landscapes make the members trained on the old ones stale: they go with the old data.
 $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
+	rm -rf runs/model-members runs/model
 	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --size 128 --seed 0 \
 		--out $(MODEL_DATA)
 
