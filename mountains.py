@@ -526,6 +526,12 @@ def pixel_texture(rng, h, w, cell=2.0):
     return value_noise(rng, (h, w), max(int(h / cell), 1), max(int(w / cell), 1))
 
 
+def paint_foreground(image, top, lit, texture, coverage):
+    """Lay a lit, textured plant over the rows from `top` down, blended by its coverage."""
+    colour = lit * texture[..., None]
+    image[top:] += (colour - image[top:]) * coverage[..., None]
+
+
 def render_conifers(scene, light, rng, image):
     """Evergreen trees close to the camera: tiered, ragged cones, dark green in every season.
 
@@ -553,9 +559,8 @@ def render_conifers(scene, light, rng, image):
         side = np.clip(offset / np.maximum(half, 1.0), -1.0, 1.0)
         lambert = np.clip(0.45 + 0.55 * side * light.direction[0] + 0.3 * light.direction[1],
                           0.05, 1.0)
-        needles = 0.25 + 1.5 * texture[top:] ** 2
-        colour = (lambert[..., None] * light.sun + light.ambient) * albedo * needles[..., None]
-        image[top:] += (colour - image[top:]) * coverage[..., None]
+        paint_foreground(image, top, albedo * (lambert[..., None] * light.sun + light.ambient),
+                         0.25 + 1.5 * texture[top:] ** 2, coverage)
     return image
 
 
@@ -579,9 +584,8 @@ def render_bushes(scene, light, rng, image):
         up = np.clip(-dy, 0.0, 1.0)  # the top of a crown faces the sky and the sun
         lambert = np.clip(0.35 + 0.4 * up * light.direction[1] + 0.3 * dx * light.direction[0]
                           + 0.3 * up, 0.05, 1.0)
-        leaves = 0.35 + 1.3 * texture[top:] ** 1.5
-        colour = (lambert[..., None] * light.sun + light.ambient) * albedo * leaves[..., None]
-        image[top:] += (colour - image[top:]) * coverage[..., None]
+        paint_foreground(image, top, albedo * (lambert[..., None] * light.sun + light.ambient),
+                         0.35 + 1.3 * texture[top:] ** 1.5, coverage)
     return image
 
 
