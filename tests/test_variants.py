@@ -111,3 +111,17 @@ def test_gain_over_the_reference_variant_is_paired_photo_by_photo(tmp_path):
                     + [("s1", "run", a, 9.0, 10.0, 40.0) for a in gray_auc])
     with pytest.raises(SystemExit, match="other photos"):
         variants.summarize_variant(tmp_path / "better.csv", tmp_path / "other.csv")
+
+
+def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_path):
+    from PIL import Image
+
+    from test_ensemble import make_member
+
+    for name in (variants.BEFORE, variants.RECOMMENDED):  # networks that accept only 48x48
+        make_member(tmp_path / "runs" / name / "s1", seed=1, image_size=48, input_size=48)
+    out = tmp_path / "before-after.png"
+    variants.before_after_figure(out, variants.HERE / "photos", variants.BEFORE,
+                                 variants.RECOMMENDED, root=tmp_path / "runs")
+    with Image.open(out) as figure:
+        assert figure.format == "PNG" and figure.width > 6 * 48 and figure.height > 4 * 48

@@ -166,16 +166,18 @@ def summarize_variant(path, reference=None, seed=0):
             "photos": count}
 
 
-def first_run(name):
+def first_run(name, root=None):
     """The first seed's run folder of a variant (what evaluate.py's figures show, too)."""
-    runs = sorted(path.parent for path in (HERE / "runs" / "variants" / name).glob("*/config.json"))
+    root = HERE / "runs" / "variants" if root is None else Path(root)
+    runs = sorted(path.parent for path in (root / name).glob("*/config.json"))
     if not runs:
         raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
     return runs[0]
 
 
-def before_after_figure(path, photos, before, after):
-    """Real photos: grayscale input, `before`'s and `after`'s first networks, the original."""
+def before_after_figure(path, photos, before, after, root=None):
+    """Real photos: grayscale input, `before`'s and `after`'s first networks, the original,
+    prepared at the size those networks were trained on."""
     import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
     import keras
 
@@ -183,7 +185,8 @@ def before_after_figure(path, photos, before, after):
     import figures
     import lab
 
-    images = evaluate.load_photos(photos, 128)
+    runs = [first_run(name, root) for name in (before, after)]
+    images = evaluate.load_photos(photos, evaluate.photo_size(runs, None))
     chosen = evaluate.figure_indices(len(images.ids), FIGURE_PHOTOS)
     lightness, truth = images.lightness[chosen], images.ab[chosen]
 
@@ -191,8 +194,8 @@ def before_after_figure(path, photos, before, after):
         return list(lab.lab_to_rgb_uint8(lab.join_lab(lightness, ab)))
 
     rows = [("grayscale input", rgb(np.zeros_like(truth)))]
-    for name in (before, after):
-        model = keras.saving.load_model(first_run(name) / "model.keras", compile=False)
+    for name, run in zip((before, after), runs):
+        model = keras.saving.load_model(run / "model.keras", compile=False)
         ab = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
         rows.append((f"{name}: {VARIANTS[name].change}", rgb(ab)))
     rows.append(("original photo", rgb(truth)))
