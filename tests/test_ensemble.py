@@ -8,25 +8,7 @@ import pytest
 
 import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
 import ensemble
-
-
-def make_member(folder, seed, image_size=32, stride=4, status="finished", input_size=None):
-    """A finished run folder like train.py leaves: a small random network and its config
-    (input_size: a network that accepts only that square size)."""
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((input_size, input_size, 1))
-    x = layers.Conv2D(4, 3, strides=stride, padding="same", activation="relu")(inputs)
-    x = layers.UpSampling2D(stride)(x)
-    outputs = layers.Conv2D(2, 1, activation="tanh")(x)
-    folder.mkdir(parents=True)
-    keras.Model(inputs, outputs).save(folder / "model.keras")
-    config = {"model": "unet", "preset": "seed", "loss": "mse", "seed": seed, "status": status,
-              "image_size": image_size, "stride": stride, "best_val_loss": 0.01 * seed}
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
+from helpers import make_member
 
 
 def test_ensemble_predicts_the_mean_of_its_members(tmp_path):

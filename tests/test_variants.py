@@ -116,7 +116,7 @@ def test_gain_over_the_reference_variant_is_paired_photo_by_photo(tmp_path):
 def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_path):
     from PIL import Image
 
-    from test_ensemble import make_member
+    from helpers import make_member
 
     for name in (variants.BEFORE, variants.RECOMMENDED):  # networks that accept only 48x48
         make_member(tmp_path / "runs" / name / "s1", seed=1, image_size=48, input_size=48)

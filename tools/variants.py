@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent.parent
 README_START = "<!-- variants:start -->"
 README_END = "<!-- variants:end -->"
 RESAMPLES = 2000
+RUNS = Path("runs/variants")  # relative to HERE: one folder of seeds per variant
+RESULTS = Path("results/variants")
 FIGURE = Path("images/model-real-photos.png")  # the README's first screen shows it
 FIGURE_PHOTOS = 6  # evenly spaced over the photos in file-name order: a fixed rule
 
@@ -104,23 +106,23 @@ def train_seeds(name, variant, seeds):
     average of members seeded (s-1)*k+1 .. s*k, trained in runs/variants/<name>-members/."""
     for seed in seeds:
         if variant.members == 1:
-            train_run(name, variant, seed, f"runs/variants/{name}")
+            train_run(name, variant, seed, str(RUNS / name))
             continue
-        out = HERE / "runs" / "variants" / name / f"ensemble-s{seed}"
+        out = HERE / RUNS / name / f"ensemble-s{seed}"
         if (out / "config.json").is_file():
             continue
         member_seeds = range((seed - 1) * variant.members + 1, seed * variant.members + 1)
         for member in member_seeds:
-            train_run(name, variant, member, f"runs/variants/{name}-members",
+            train_run(name, variant, member, str(RUNS / f"{name}-members"),
                       "--run", f"member-s{member}")
         subprocess.run([sys.executable, str(HERE / "ensemble.py"),
-                        *(f"runs/variants/{name}-members/member-s{m}" for m in member_seeds),
+                        *(str(RUNS / f"{name}-members" / f"member-s{m}") for m in member_seeds),
                         "--out", str(out.relative_to(HERE))], cwd=HERE, check=True)
 
 
 def score(name, photos):
     subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--photos", str(photos),
-                    "--runs", f"runs/variants/{name}", "--out", f"results/variants/{name}"],
+                    "--runs", str(RUNS / name), "--out", str(RESULTS / name)],
                    cwd=HERE, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -166,16 +168,15 @@ def summarize_variant(path, reference=None, seed=0):
             "photos": count}
 
 
-def first_run(name, root=None):
+def first_run(name, root=HERE / RUNS):
     """The first seed's run folder of a variant (what evaluate.py's figures show, too)."""
-    root = HERE / "runs" / "variants" if root is None else Path(root)
-    runs = sorted(path.parent for path in (root / name).glob("*/config.json"))
+    runs = sorted(path.parent for path in (Path(root) / name).glob("*/config.json"))
     if not runs:
         raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
     return runs[0]
 
 
-def before_after_figure(path, photos, before, after, root=None):
+def before_after_figure(path, photos, before, after, root=HERE / RUNS):
     """Real photos: grayscale input, `before`'s and `after`'s first networks, the original,
     prepared at the size those networks were trained on."""
     import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
@@ -250,16 +251,16 @@ def main(argv=None):
         if not args.no_train:
             build_data(variant)
             train_seeds(name, variant, range(1, args.seeds + 1))
-        if not (HERE / "runs" / "variants" / name).is_dir():
+        if not (HERE / RUNS / name).is_dir():
             continue
         score(name, args.photos)
-        reference = HERE / "results" / "variants" / BEFORE / "per_image.csv"
-        summary = summarize_variant(HERE / "results" / "variants" / name / "per_image.csv",
+        reference = HERE / RESULTS / BEFORE / "per_image.csv"
+        summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
                                     reference if name != BEFORE and reference.is_file() else None)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
-    out = HERE / "results" / "variants" / "table.md"
+    out = HERE / RESULTS / "table.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     files.write_text_atomic(out, text + "\n")
     print(text)
