@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import cpu  # TensorFlow's CPU settings: before TensorFlow loads
 import keras
 import tensorflow as tf
 
@@ -167,12 +167,14 @@ def load_data(folder):
 
 
 def resolve_precision(choice):
-    """The Keras dtype policy for --precision: auto = bfloat16 where the hardware has it."""
+    """The Keras dtype policy for --precision: auto = bfloat16 where the hardware has it and
+    oneDNN may use it (not under ONEDNN_MAX_CPU_ISA=AVX2, which imitates an AVX2-only CPU)."""
     if choice == "float32":
         return "float32"
     if choice == "bfloat16":
         return "mixed_bfloat16"
-    has_bf16 = any(flag in runs.cpu_flags() for flag in BF16_CPU_FLAGS)
+    has_bf16 = (any(flag in runs.cpu_flags() for flag in BF16_CPU_FLAGS)
+                and cpu.bfloat16_kernels())
     return "mixed_bfloat16" if has_bf16 or tf.config.list_physical_devices("GPU") else "float32"
 
 

@@ -25,3 +25,32 @@ def test_training_entry_point_turns_onednn_on_by_default():
 
 def test_a_users_own_onednn_setting_is_kept():
     assert environment_after_import("models", TF_ENABLE_ONEDNN_OPTS="0") == "0"
+
+
+def test_bfloat16_kernels_need_onednn(monkeypatch):
+    import cpu
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert not cpu.bfloat16_kernels()
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert cpu.bfloat16_kernels()
+
+
+def test_onednn_held_to_avx2_has_no_bfloat16_kernels(monkeypatch):
+    import cpu
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    for isa, usable in (("avx2", False), ("AVX512_CORE_VNNI", False), ("AVX512_CORE_BF16", True),
+                        ("AVX512_CORE_AMX", True), ("ALL", True)):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+        assert cpu.bfloat16_kernels() is usable, isa
+
+
+def test_auto_precision_trains_in_float32_when_onednn_is_held_to_avx2():
+    """The way to imitate an AVX2-only CPU must not pick a bfloat16 that oneDNN cannot build."""
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2")
+    code = "import training; print(training.resolve_precision('auto'))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "float32"
