@@ -3,19 +3,24 @@
     python ensemble.py runs/model-members/member-s1 runs/model-members/member-s2 \
         runs/model-members/member-s3 --out runs/model
 
-The members must be finished train.py runs of one image size and stride (train them with
-different --seed). The ensemble is a run folder like any other: evaluate.py scores it and
-colorize.py uses it, with no special case; its config.json is its first member's, with the
-members listed and the seed replaced by theirs. The model.keras keeps the project's contract
+The members must be finished train.py runs of one image size: several seeds of one recipe, or
+networks of different families, whose mistakes differ more. The ensemble is a run folder like
+any other: evaluate.py scores it and colorize.py uses it, with no special case; its config.json
+is its first member's, with the members listed, the seed, model, preset and loss replaced by
+theirs and the stride by the least common multiple of theirs. The model.keras keeps the project's contract
 (L/50-1 in, ab/128 out) and is written atomically, config.json last.
 """
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 import files
+
+
+NETWORK_KEYS = ("model", "preset", "width", "loss", "seed")  # one trained network
 
 
 class EnsembleError(Exception):
@@ -35,20 +40,30 @@ def read_member(folder):
 
 
 def ensemble_config(folders, configs, out):
-    """The ensemble's config.json: what evaluate.py and colorize.py read, and its members."""
-    for key in ("image_size", "stride"):
-        values = {config.get(key) for config in configs}
-        if len(values) > 1:
-            raise EnsembleError(f"the members differ in {key}: {sorted(map(str, values))}")
-    seeds = [config.get("seed") for config in configs]
-    if len(set(seeds)) < len(seeds):
-        raise EnsembleError(f"members with the same seed are one network twice: seeds {seeds}")
+    """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
+
+    Members may be of different families (an Autoencoder and a U-Net make different mistakes):
+    the ensemble's stride is then the least common multiple of theirs, and its model, preset
+    and loss name every one that takes part ("unet+autoencoder")."""
+    sizes = {config.get("image_size") for config in configs}
+    if len(sizes) > 1:
+        raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
+    networks = [tuple(config.get(key) for key in NETWORK_KEYS) for config in configs]
+    if len(set(networks)) < len(networks):
+        seeds = [config.get("seed") for config in configs]
+        raise EnsembleError(f"members of one recipe with the same seed are one network twice: "
+                            f"seeds {seeds}")
     record = dict(configs[0])
     for key in ("best_val_loss", "best_epoch", "images_per_second", "epochs_run"):
         record.pop(key, None)  # a member's own results, not the ensemble's
+    for key in ("model", "preset", "loss"):
+        record[key] = "+".join(dict.fromkeys(str(config.get(key)) for config in configs))
+    seeds = [config.get("seed") for config in configs]
     record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
                   seed="+".join(map(str, seeds)),
-                  members=[{"run": str(folder), "seed": config.get("seed"),
+                  stride=math.lcm(*(int(config.get("stride", 1)) for config in configs)),
+                  members=[{"run": str(folder), "model": config.get("model"),
+                            "seed": config.get("seed"),
                             "best_val_loss": config.get("best_val_loss")}
                            for folder, config in zip(folders, configs)])
     return record

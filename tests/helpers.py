@@ -88,7 +88,8 @@ def annealed_mean_numpy(logits, bins, temperature):
 # --------------------------------------------------------------------------- runs
 
 
-def make_member(folder, seed, image_size=32, stride=4, status="finished", input_size=None):
+def make_member(folder, seed, image_size=32, stride=4, status="finished", input_size=None,
+                model="unet"):
     """A finished run folder like train.py leaves: a small random network and its config
     (input_size: a network that accepts only that square size)."""
     import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
@@ -102,7 +103,7 @@ def make_member(folder, seed, image_size=32, stride=4, status="finished", input_
     outputs = layers.Conv2D(2, 1, activation="tanh")(x)
     folder.mkdir(parents=True)
     keras.Model(inputs, outputs).save(folder / "model.keras")
-    config = {"model": "unet", "preset": "seed", "loss": "mse", "seed": seed, "status": status,
+    config = {"model": model, "preset": "seed", "loss": "mse", "seed": seed, "status": status,
               "image_size": image_size, "stride": stride, "best_val_loss": 0.01 * seed}
     (folder / "config.json").write_text(json.dumps(config))
     return folder

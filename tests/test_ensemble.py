@@ -30,6 +30,22 @@ def test_ensemble_predicts_the_mean_of_its_members(tmp_path):
     assert "best_val_loss" not in config  # the members' own, listed with each of them
 
 
+def test_networks_of_different_families_average_at_their_common_stride(tmp_path):
+    import keras
+
+    unet = make_member(tmp_path / "unet", 1, stride=4)
+    autoencoder = make_member(tmp_path / "ae", 1, stride=2, model="autoencoder")
+    assert ensemble.main([str(unet), str(autoencoder), "--out", str(tmp_path / "model")]) == 0
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert (config["stride"], config["model"], config["seed"]) == (4, "unet+autoencoder", "1+1")
+    assert [m["model"] for m in config["members"]] == ["unet", "autoencoder"]
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 12, 1)).astype(np.float32)
+    expected = np.mean([keras.saving.load_model(f / "model.keras").predict(x, verbose=0)
+                        for f in (unet, autoencoder)], axis=0)
+    model = keras.saving.load_model(tmp_path / "model" / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
 @pytest.mark.parametrize("problem, message", [
     ("unfinished", "not a finished run"),
     ("other size", "differ in image_size"),

@@ -29,9 +29,25 @@ def write_per_image(path, rows):
 @pytest.mark.parametrize("name", sorted(variants.VARIANTS))
 def test_every_variant_is_a_valid_training_command(name):
     variant = variants.VARIANTS[name]
-    config = train.parse_args([*variant.train, "--data", str(variant.data)])
-    assert config.model in ("autoencoder", "resnet", "unet")
+    for recipe in variant.recipes:
+        config = train.parse_args([*recipe, "--data", str(variant.data)])
+        assert config.model in ("autoencoder", "resnet", "unet")
     assert variant.images >= 10 and variant.zoom >= 1
+    assert variant.members > 1 or not variant.also  # other families only inside an average
+
+
+def test_ensembles_share_a_member_exactly_when_it_is_the_same_network():
+    mixed, unets = variants.VARIANTS["ensemble-mixed"], variants.VARIANTS["ensemble"]
+    autoencoders = variants.VARIANTS["ensemble-autoencoder"]
+    assert variants.member_folder(mixed, mixed.recipes[0], 2) == \
+        variants.member_folder(unets, unets.train, 2)
+    assert variants.member_folder(mixed, mixed.recipes[1], 2) == \
+        variants.member_folder(autoencoders, autoencoders.train, 2)
+    assert variants.member_folder(unets, unets.train, 2) != \
+        variants.member_folder(unets, unets.train, 3)
+    study = variants.VARIANTS["ensemble-2500"]  # other landscapes, other network
+    assert variants.member_folder(study, unets.train, 2) != \
+        variants.member_folder(unets, unets.train, 2)
 
 
 def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():

@@ -46,15 +46,21 @@ class Variant:
     images: int = 1000
     zoom: float = 1.0
     train: tuple = ("--model", "unet", "--epochs", "6")
-    members: int = 1  # > 1: each seed is the average of this many networks (ensemble.py)
+    members: int = 1  # > 1: each seed is the average of this many networks of each recipe
+    also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
 
     @property
     def data(self):
         zoom = f"-z{self.zoom:g}" if self.zoom != 1 else ""
         return Path("data/variants") / f"landscapes-{self.images}{zoom}"
 
+    @property
+    def recipes(self):
+        return (self.train, *self.also)
+
 
 UNET_6 = ("--model", "unet", "--epochs", "6")
+AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -76,6 +82,10 @@ VARIANTS = {  # in the table's order
                                                        "--rebalance-mix", "1"), members=3),
     "ensemble-2500": Variant("the average of 3 U-Nets on 2,500 landscapes, 8 epochs",
                              images=2500, train=("--model", "unet", "--epochs", "8"), members=3),
+    "ensemble-autoencoder": Variant("the average of 3 seed Autoencoders (1,000 landscapes, "
+                                    "6 epochs)", train=AUTOENCODER_6, members=3),
+    "ensemble-mixed": Variant("the average of 3 base U-Nets and 3 seed Autoencoders",
+                              members=3, also=(AUTOENCODER_6,)),
     "more": Variant("4,000 landscapes", images=4000),
     "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
                      train=UNET_6 + ("--preset", "large")),
@@ -101,9 +111,16 @@ def train_run(name, variant, seed, runs, *options):
         raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
 
 
+def member_folder(variant, recipe, seed):
+    """Where one ensemble member lives: shared by every variant that averages the same
+    network (same landscapes, same train.py options, same seed), so it is trained once."""
+    slug = "-".join(option.lstrip("-") for option in recipe)
+    return RUNS / "members" / variant.data.name / f"{slug}-s{seed}"
+
+
 def train_seeds(name, variant, seeds):
     """One run per seed in runs/variants/<name>/; for an ensemble variant, seed s is the
-    average of members seeded (s-1)*k+1 .. s*k, trained in runs/variants/<name>-members/."""
+    average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes."""
     for seed in seeds:
         if variant.members == 1:
             train_run(name, variant, seed, str(RUNS / name))
@@ -112,11 +129,12 @@ def train_seeds(name, variant, seeds):
         if (out / "config.json").is_file():
             continue
         member_seeds = range((seed - 1) * variant.members + 1, seed * variant.members + 1)
-        for member in member_seeds:
-            train_run(name, variant, member, str(RUNS / f"{name}-members"),
-                      "--run", f"member-s{member}")
-        subprocess.run([sys.executable, str(HERE / "ensemble.py"),
-                        *(str(RUNS / f"{name}-members" / f"member-s{m}") for m in member_seeds),
+        networks = [(recipe, member) for recipe in variant.recipes for member in member_seeds]
+        folders = [member_folder(variant, recipe, member) for recipe, member in networks]
+        for (recipe, member), folder in zip(networks, folders):
+            train_run(name, dataclasses.replace(variant, train=recipe), member,
+                      str(folder.parent), "--run", folder.name)
+        subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
                         "--out", str(out.relative_to(HERE))], cwd=HERE, check=True)
 
 
