@@ -13,7 +13,7 @@ This machine is shared and noisy: compare only ratios measured side by side in o
 import argparse
 import sys
 
-import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
 
 
 SYNTHETIC_SIZE = 128
@@ -114,28 +114,12 @@ TRAIN_STEPS = 16  # steps per timed epoch, batch 32; the first one is not timed
 MATMUL_SIDE = 2048
 
 
-def cpu_description():
-    """The CPU's model name and the flags that decide TensorFlow's kernels, from /proc/cpuinfo."""
-    import runs
-
-    name = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name")), name)
-    except OSError:
-        pass
-    flags = runs.cpu_flags()
-    shown = [flag for flag in runs.REPORTED_CPU_FLAGS if flag in flags]
-    return name, shown
-
-
 def print_machine():
     import os
 
     import tensorflow as tf
 
-    name, flags = cpu_description()
+    name, flags = cpu.description()
     print(f"CPU: {name}, {os.cpu_count()} cores; flags: {' '.join(flags) or 'none of interest'}")
     print(f"TensorFlow {tf.__version__}, TF_ENABLE_ONEDNN_OPTS="
           f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, ONEDNN_MAX_CPU_ISA="

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
+import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
 import keras
 import tensorflow as tf
 
@@ -33,31 +33,17 @@ MODEL_FILE = "model.keras"
 BACKUP_DIR = "backup"
 # Not results (or the same steps computed in other chunks); every other argument must match.
 NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution")
-REPORTED_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
-                      "amx_bf16", "amx_int8")
 
 
 # --------------------------------------------------------------------------- run folder
 
 
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def environment():
     """What the numbers depend on besides the arguments: versions and hardware."""
-    flags = cpu_flags()
     return {
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
-        "cpu_features": sorted(flag for flag in REPORTED_CPU_FLAGS if flag in flags),
+        "cpu_features": sorted(cpu.description()[1]),
         "cpu_count": os.cpu_count(),
         "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
     }

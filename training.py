@@ -173,7 +173,7 @@ def resolve_precision(choice):
         return "float32"
     if choice == "bfloat16":
         return "mixed_bfloat16"
-    has_bf16 = (any(flag in runs.cpu_flags() for flag in BF16_CPU_FLAGS)
+    has_bf16 = (any(flag in cpu.flags() for flag in BF16_CPU_FLAGS)
                 and cpu.bfloat16_kernels())
     return "mixed_bfloat16" if has_bf16 or tf.config.list_physical_devices("GPU") else "float32"
 

@@ -54,3 +54,15 @@ def test_auto_precision_trains_in_float32_when_onednn_is_held_to_avx2():
     result = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env,
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "float32"
+
+
+def test_the_cpu_kind_names_its_widest_instructions_and_an_imitation(monkeypatch):
+    import cpu
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    name, present = cpu.description()
+    assert set(present) <= set(cpu.REPORTED_FLAGS)
+    plain = cpu.kind()
+    assert plain.startswith(name + ", ") and "held to" not in plain
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert cpu.kind() == plain + ", held to AVX2"
