@@ -82,8 +82,29 @@ def test_a_noisy_gain_gets_an_interval_that_spans_zero(tmp_path):
     write_per_image(tmp_path / "per_image.csv", rows)
     summary = variants.summarize_variant(tmp_path / "per_image.csv")
     assert summary["low"] < 0 < summary["high"]
+    summary["measured_on"] = "a CPU"
     line = variants.table([("noisy", variants.VARIANTS["base"], summary)]).splitlines()[-1]
-    assert line.startswith("| noisy | ") and "| 1 | +0.00 |" in line
+    assert line.startswith("| noisy | ") and "| a CPU | 1 | +0.00 |" in line
+
+
+def summary_row(name, gain, cpu_kind):
+    summary = {"seeds": 3, "auc_gain": gain, "auc_gain_std": 0.1, "low": gain - 1,
+               "high": gain + 1, "versus": None, "rmse_ratio": 0.9, "colorfulness_ratio": 0.6,
+               "measured_on": cpu_kind}
+    return name, variants.VARIANTS[name], summary
+
+
+def test_the_readme_table_replaces_only_the_rows_scored_on_this_kind_of_cpu():
+    old = variants.table([summary_row("ensemble", 1.0, "Xeon"), summary_row("base", 0.5, "Xeon"),
+                          summary_row("zoom", 0.2, "Xeon")])
+    readme = f"intro\n{variants.README_START}\n\n{old}\n\n{variants.README_END}\nend\n"
+    merged = variants.merged_table(readme, [summary_row("base", 0.7, "EPYC"),
+                                            summary_row("ensemble", 1.3, "Xeon")])
+    rows = [line for line in merged.splitlines()[2:]]
+    assert [variants.row_key(line) for line in rows] == [
+        ("base", "Xeon"), ("base", "EPYC"), ("zoom", "Xeon"), ("ensemble", "Xeon")]
+    assert "+0.50" in rows[0] and "+0.70" in rows[1] and "+1.30" in rows[3]
+    assert merged.splitlines()[:2] == variants.HEADER.splitlines()
 
 
 def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):

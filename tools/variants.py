@@ -7,7 +7,9 @@ landscapes only, then scored on the real photos of photos/ against the gray base
 
 A variant is a dataset (how many landscapes, how much zoom) and train.py options. Runs go to
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
-table to results/variants/table.md. It resumes: finished runs are skipped. Photos are never
+table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
+keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
+kind of CPU and keeps the rest as they were written. Photos are never
 trained on; a variant is judged by how it does on them, with a bootstrap interval over the
 photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
 AuC point are noise: prefer changes that make the landscapes more like the world.
@@ -24,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cpu  # noqa: E402  (TensorFlow's settings before it loads; the CPU's name for the table)
 import files  # noqa: E402
 import metrics  # noqa: E402
 import report  # noqa: E402
@@ -197,7 +200,6 @@ def first_run(name, root=HERE / RUNS):
 def before_after_figure(path, photos, before, after, root=HERE / RUNS):
     """Real photos: grayscale input, `before`'s and `after`'s first networks, the original,
     prepared at the size those networks were trained on."""
-    import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
     import keras
 
     import evaluate
@@ -227,18 +229,47 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS):
                                             "(never trained on)", footer=footer)
 
 
+HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) | 95% interval | "
+          f"AuC - {BEFORE} (95% interval) | ab RMSE / gray | colorfulness / original |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+
+
+def table_row(name, variant, s):
+    spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
+    versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
+              if s.get("versus") else "-")
+    return (f"| {name} | {variant.change} | {s['measured_on']} | {s['seeds']} | "
+            f"{s['auc_gain']:+.2f}{spread} | [{s['low']:+.2f}, {s['high']:+.2f}] | {versus} | "
+            f"{s['rmse_ratio']:.3f} | {s['colorfulness_ratio']:.2f} |")
+
+
 def table(rows):
-    lines = ["| variant | what changes | seeds | AuC - gray (points) | 95% interval | "
-             f"AuC - {BEFORE} (95% interval) | ab RMSE / gray | colorfulness / original |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, variant, s in rows:
-        spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
-        versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
-                  if s.get("versus") else "-")
-        lines.append(f"| {name} | {variant.change} | {s['seeds']} | {s['auc_gain']:+.2f}{spread} | "
-                     f"[{s['low']:+.2f}, {s['high']:+.2f}] | {versus} | {s['rmse_ratio']:.3f} | "
-                     f"{s['colorfulness_ratio']:.2f} |")
-    return "\n".join(lines)
+    return "\n".join([HEADER, *(table_row(*row) for row in rows)])
+
+
+def row_key(line):
+    """(variant, measured on) of a table row: one row per variant and kind of CPU."""
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return cells[0], cells[2]
+
+
+def merged_table(readme_text, rows):
+    """The README's table with these rows added, each replacing the row of the same variant
+    measured on the same kind of CPU; rows whose runs are not here stay as they were written,
+    so that scoring some variants never drops the others' rows. Variants in VARIANTS' order."""
+    start, end = readme_text.find(README_START), readme_text.find(README_END)
+    kept = {}
+    if 0 <= start < end:
+        for line in readme_text[start:end].splitlines()[1:]:
+            if line.startswith("| ") and not line.startswith(HEADER.splitlines()[0][:12]):
+                kept[row_key(line)] = line
+    for row in rows:
+        line = table_row(*row)
+        kept[row_key(line)] = line
+    order = list(VARIANTS)
+    lines = sorted(kept.values(), key=lambda line: order.index(row_key(line)[0])
+                   if row_key(line)[0] in order else len(order))
+    return "\n".join([HEADER, *lines])
 
 
 def parse_args(argv=None):
@@ -275,6 +306,7 @@ def main(argv=None):
         reference = HERE / RESULTS / BEFORE / "per_image.csv"
         summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
                                     reference if name != BEFORE and reference.is_file() else None)
+        summary["measured_on"] = cpu.kind()
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
@@ -283,7 +315,9 @@ def main(argv=None):
     files.write_text_atomic(out, text + "\n")
     print(text)
     if args.update_readme:
-        report.update_readme(HERE / "README.md", "\n" + text + "\n", README_START, README_END)
+        readme = HERE / "README.md"
+        report.update_readme(readme, "\n" + merged_table(readme.read_text(), rows) + "\n",
+                             README_START, README_END)
         before_after_figure(HERE / FIGURE, args.photos, BEFORE, RECOMMENDED)
         print(f"wrote the README's variants table and {FIGURE}")
     return 0
