@@ -266,6 +266,15 @@ LEVERS = {
                          "precision": "float32"},
     "oneDNN on, AVX2": {"env": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
                         "precision": "float32"},
+    # TensorFlow's two thread pools default to one thread per core each, so on 2 cores two
+    # ops may run side by side with 2 threads each: 4 threads on 2 cores.
+    "1 inter-op thread": {"env": {"TF_NUM_INTEROP_THREADS": "1"}},
+    "AVX2, 1 inter-op thread": {"env": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                                        "TF_NUM_INTEROP_THREADS": "1"}, "precision": "float32"},
+    # Smaller batches keep a full-resolution activation (32 x 128 x 128 x 89 floats: 187 MB
+    # in the ResNet) closer to the caches; a throughput figure only, the steps differ.
+    "AVX2, batch 8": {"env": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                      "precision": "float32", "train_args": ["--batch-size", "8"]},
 }
 
 

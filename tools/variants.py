@@ -9,9 +9,9 @@ A variant is a dataset (how many landscapes, how much zoom) and train.py options
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
 table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
 keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
-kind of CPU and keeps the rest as they were written. Photos are never
-trained on; a variant is judged by how it does on them, with a bootstrap interval over the
-photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
+kind of CPU and keeps the rest as they were written. Photos are never trained on; a variant is
+judged by how it does on them, with a bootstrap interval over the photos, against gray on the
+same photos. With 20 photos, differences of a few tenths of an
 AuC point are noise: prefer changes that make the landscapes more like the world.
 """
 
