@@ -302,9 +302,11 @@ def bench_levers(args):
     print_machine()
     rates = {lever: {} for lever in levers}
     shares = {lever: {} for lever in levers}
+    ceilings = {lever: [] for lever in levers}
     for round_ in range(args.rounds):
         for lever in levers if round_ % 2 == 0 else levers[::-1]:
             figures = run_lever(lever, args.presets, args.repeats)
+            ceilings[lever].append(figures["ceilings"][figures["training"][0]["policy"]])
             for row in figures["training"]:
                 key = f"{row['model']}/{row['preset']}"
                 rates[lever].setdefault(key, []).append(row["median"])
@@ -314,9 +316,9 @@ def bench_levers(args):
                 flush=True)
     keys = list(rates[levers[0]])
     print(f"median img/s over {args.rounds} rounds (share of the matmul ceiling in its precision)")
-    print(f"{'lever':<20}" + "".join(f"{key:>22}" for key in keys))
+    print(f"{'lever':<24}{'ceiling GFLOP/s':>16}" + "".join(f"{key:>22}" for key in keys))
     for lever in levers:
-        print(f"{lever:<20}" + "".join(
+        print(f"{lever:<24}{statistics.median(ceilings[lever]):16.0f}" + "".join(
             f"{statistics.median(rates[lever][k]):14.1f} ({statistics.median(shares[lever][k]):4.0%})"
             for k in keys))
 
