@@ -13,6 +13,7 @@ This machine is shared and noisy: compare only ratios measured side by side in o
 import argparse
 import sys
 
+import cli
 import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
 
 
@@ -451,9 +452,9 @@ BENCHMARKS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("what", nargs="*", choices=[[]] + list(BENCHMARKS),
-                        help="benchmarks to run (default: all)")
+                        help="benchmarks to run (default: all but levers)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats per figure")
     parser.add_argument("--presets", nargs="+", default=["seed", "large"],
                         choices=("seed", "large"), help="model presets for train and levers")

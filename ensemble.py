@@ -17,6 +17,7 @@ import math
 import sys
 from pathlib import Path
 
+import cli
 import files
 
 
@@ -90,7 +91,7 @@ def write_ensemble(folders, out):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("members", nargs="+", type=Path, help="finished run folders")
     parser.add_argument("--out", type=Path, required=True, help="the ensemble's run folder")
     args = parser.parse_args(argv)

@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import dataset
 import figures
@@ -400,7 +401,7 @@ def write_readme_block(readme, photos, count, results, figure_paths, plots):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
                         help="dataset folder: its test split is scored, its train split gives "
                              "the mean-colour baseline")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+import cli
 import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
@@ -733,7 +734,7 @@ def save_png(array, path, palette=True):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--contact-sheet", required=True, metavar="PNG",
                         help="where to write a grid of sample landscapes")
     parser.add_argument("--count", type=int, default=32, help="number of landscapes")

@@ -34,6 +34,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import apis
+import cli
 import download
 
 INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
@@ -399,7 +400,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Collect full-size photos: freely licensed ones from Wikimedia Commons or "
                     "Openverse (JSON APIs), or any from an image search (headless Chromium).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=cli.HelpFormatter)
     parser.add_argument("--query", action="append", required=True,
                         help="search query; repeat for several")
     parser.add_argument("--out", default="data/raw", help="folder for photos and manifest.jsonl")

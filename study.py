@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import cli  # noqa: E402
 import cpu  # noqa: F401,E402  (TensorFlow's CPU settings: before TensorFlow loads)
 
 import keras  # noqa: E402
@@ -206,7 +207,7 @@ def build_dataset_if_missing(config):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
                         help="dataset folder; built from the landscapes if missing")
     parser.add_argument("--synthetic", type=int, default=2500,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
+import cli
 import ab_classes
 import distributed
 import models
@@ -32,7 +33,7 @@ import training
 def parse_args(argv=None):
     """The command line as a TrainConfig (a usage error exits with status 2)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--model", required=True, choices=models.MODELS, help="network family")
     parser.add_argument("--preset", default="seed", choices=models.PRESETS,
                         help="seed = the seed study's graph, large = the modern ~1.3 GFLOP one")

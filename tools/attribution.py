@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cli  # noqa: E402
 import files  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
@@ -100,7 +101,7 @@ def attribution_markdown(rows):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--tsv", type=Path, default=HERE / "photos" / "ATTRIBUTION.tsv",
                         help="provenance record: file, repository, path, commit, licence")
     parser.add_argument("--out", type=Path, default=HERE / "photos" / "ATTRIBUTION.md",

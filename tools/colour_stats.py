@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cli  # noqa: E402
 import lab  # noqa: E402
 import mountains  # noqa: E402
 import photos  # noqa: E402
@@ -91,7 +92,7 @@ def print_table(columns):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("folders", nargs="*", help="folders of photos (searched recursively)")
     parser.add_argument("--synthetic", type=int, default=0,
                         help="also measure this many built-in landscapes")

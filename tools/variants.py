@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cli  # noqa: E402
 import cpu  # noqa: E402  (TensorFlow's settings before it loads; the CPU's name for the table)
 import files  # noqa: E402
 import metrics  # noqa: E402
@@ -274,7 +275,7 @@ def merged_table(readme_text, rows):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), default=None,
                         help="these variants (default: all, in the table's order)")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
