@@ -4,10 +4,8 @@ the best model are written whole and restored, history.csv keeps each epoch once
 import csv
 import json
 import math
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
 import keras
 import numpy as np
 import pytest
