@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
 # make demo: the three seed-preset networks, one seed, a few epochs (3 to 6 min on 2 cores of an
-# AMX Xeon or a Zen 5 EPYC; longer on an AVX2-only CPU, see the README).
+# AMX Xeon or a Zen 5 EPYC; 14 min on an AVX2-only Zen 3 EPYC, see the README).
 DEMO_DATA := data/mountains-synth-demo
 DEMO_IMAGES ?= 1000
 DEMO_EPOCHS ?= 6
