@@ -453,15 +453,17 @@ BENCHMARKS = {
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
-    parser.add_argument("what", nargs="*", choices=[[]] + list(BENCHMARKS),
-                        help="benchmarks to run (default: all but levers)")
+    parser.add_argument("what", nargs="*", choices=[[]] + list(BENCHMARKS), metavar="WHAT",
+                        help=f"benchmarks to run, of: {', '.join(BENCHMARKS)} "
+                             "(default: all but levers)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats per figure")
     parser.add_argument("--presets", nargs="+", default=["seed", "large"],
                         choices=("seed", "large"), help="model presets for train and levers")
     parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
                         help="train: train.py's --precision")
     parser.add_argument("--levers", nargs="+", choices=list(LEVERS), default=None,
-                        help="levers: which settings to compare (default: all)")
+                        metavar="LEVER", help="levers: which settings to compare (quote each), "
+                        f"of: {'; '.join(LEVERS)} (default: all)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="levers: alternating rounds, one process per lever and round")
     parser.add_argument("--train-arg", dest="train_args", action="append", default=[],
