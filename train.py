@@ -23,8 +23,8 @@ from pathlib import Path
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
-import cli
 import ab_classes
+import cli
 import distributed
 import models
 import training
