@@ -65,6 +65,7 @@ class Variant:
 
 UNET_6 = ("--model", "unet", "--epochs", "6")
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
+CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -78,18 +79,18 @@ VARIANTS = {  # in the table's order
     "study": Variant("the study's setting: 2,500 landscapes, 10 epochs", images=2500,
                      train=("--model", "unet", "--epochs", "10")),
     "classification-plain": Variant("classification, no rebalancing (--rebalance-mix 1)",
-                                    train=UNET_6 + ("--loss", "classification",
-                                                    "--rebalance-mix", "1")),
+                                    train=CLASSIFICATION_PLAIN_6),
     "ensemble": Variant("the average of 3 base networks (ensemble.py)", members=3),
     "ensemble-classification": Variant("the average of 3 classification-plain networks",
-                                       train=UNET_6 + ("--loss", "classification",
-                                                       "--rebalance-mix", "1"), members=3),
+                                       train=CLASSIFICATION_PLAIN_6, members=3),
     "ensemble-2500": Variant("the average of 3 U-Nets on 2,500 landscapes, 8 epochs",
                              images=2500, train=("--model", "unet", "--epochs", "8"), members=3),
     "ensemble-autoencoder": Variant("the average of 3 seed Autoencoders (1,000 landscapes, "
                                     "6 epochs)", train=AUTOENCODER_6, members=3),
     "ensemble-mixed": Variant("the average of 3 base U-Nets and 3 seed Autoencoders",
                               members=3, also=(AUTOENCODER_6,)),
+    "ensemble-mixed-loss": Variant("the average of 3 base U-Nets and 3 classification-plain "
+                                   "U-Nets", members=3, also=(CLASSIFICATION_PLAIN_6,)),
     "more": Variant("4,000 landscapes", images=4000),
     "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
                      train=UNET_6 + ("--preset", "large")),
