@@ -67,10 +67,14 @@ def started_arguments(config, names):
 
 
 def changed_arguments(config, arguments):
-    """Names of the arguments that differ from those the run was started with."""
+    """Names of the arguments that differ from those the run was started with.
+
+    An option added to the script after the run started is missing from its config.json; left
+    off (0, False, None) it changes nothing, so such a run still resumes and counts as done."""
     old = started_arguments(config, arguments)
     return sorted(key for key in set(old) | set(arguments)
-                  if old.get(key) != arguments.get(key) and key not in NOT_COMPARED_ON_RESUME)
+                  if old.get(key) != arguments.get(key) and key not in NOT_COMPARED_ON_RESUME
+                  and (key in old or arguments.get(key)))
 
 
 def open_run_dir(run_dir, arguments, meta, **facts):

@@ -74,6 +74,9 @@ def parse_args(argv=None):
     parser.add_argument("--tone", type=float, default=0.0,
                         help="random tone curve on the training images' L: gamma of L/100 up "
                              "to exp(+-TONE), ab untouched (0 = off)")
+    parser.add_argument("--hue", type=float, default=0.0, metavar="DEGREES",
+                        help="turn each training image's ab by a random angle up to +-DEGREES: "
+                             "hue domain randomisation, chroma and L untouched (0 = off)")
     parser.add_argument("--patience", type=int, default=0,
                         help="stop after this many epochs without val improvement (0 = never)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
@@ -118,7 +121,7 @@ def fit_on_one_device(config, run, train_arrays, val_arrays):
     model = training.build_compiled_model(config, run.classes)
     train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
                                        flip=config.flip, tone=config.tone,
-                                       seed=config.seed)
+                                       hue=config.hue, seed=config.seed)
     val_data = training.make_dataset(*val_arrays, config.batch_size)
     callbacks = training.make_callbacks(config, run,
                                         training.model_to_save(model, config, run.classes))

@@ -56,6 +56,7 @@ class TrainConfig:
     precision: str
     flip: bool
     tone: float
+    hue: float
     patience: int
     tensorboard: bool
     steps_per_execution: int
@@ -96,7 +97,7 @@ class RunState:
 # --------------------------------------------------------------------------- data
 
 
-def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0, seed=0,
+def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0, hue=0.0, seed=0,
                  take=None, shard=(0, 1)):
     """A tf.data pipeline over (memory-mapped) Lab arrays -> (L/50-1, ab/128) batches.
 
@@ -105,7 +106,10 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
     Flipping is horizontal and applied to L and ab together. `tone` > 0 gives each training
     image a random tone curve on L alone (gamma of L/100 between exp(-tone) and exp(tone)):
     a camera's exposure and contrast do not change what colour a thing is, and procedural
-    scenes tie colour to lightness more tightly than photos do. For tf.distribute (see
+    scenes tie colour to lightness more tightly than photos do. `hue` > 0 turns each training
+    image's ab plane by a random angle of up to +-hue degrees (chroma and L unchanged): domain
+    randomisation of the generator's palette, whose exact hues are its own, not the world's.
+    For tf.distribute (see
     distributed.py), `take` keeps the first images of each (shuffled) epoch and
     shard = (index, count) reads every count-th of them: each worker reads only its share.
     """
@@ -133,6 +137,13 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
         gamma = tf.exp(tf.random.uniform((tf.shape(x)[0], 1, 1, 1), -tone, tone, seed=seed))
         return tf.clip_by_value((x + 1.0) * 0.5, 0.0, 1.0) ** gamma * 2.0 - 1.0, y
 
+    @tf.autograph.experimental.do_not_convert
+    def random_hue(x, y):
+        angle = tf.random.uniform((tf.shape(y)[0], 1, 1), -hue, hue, seed=seed) * (np.pi / 180)
+        cos, sin = tf.cos(angle), tf.sin(angle)
+        a, b = y[..., 0], y[..., 1]
+        return x, tf.stack([a * cos - b * sin, a * sin + b * cos], axis=-1)
+
     data = tf.data.Dataset.range(count)
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
@@ -145,6 +156,8 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
         data = data.map(random_flip, num_parallel_calls=tf.data.AUTOTUNE)
     if tone > 0:
         data = data.map(random_tone, num_parallel_calls=tf.data.AUTOTUNE)
+    if hue > 0:
+        data = data.map(random_hue, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
 
 

@@ -45,6 +45,14 @@ def test_an_argument_the_run_never_recorded_counts_as_changed(tmp_path):
         runs.open_run_dir(tmp_path, {**ARGUMENTS, "width": 0.5}, META)
 
 
+def test_an_option_added_later_and_left_off_still_resumes(tmp_path):
+    # Runs that predate an option (train.py --hue) resume as long as it stays off.
+    first = runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
+    assert runs.open_run_dir(tmp_path, {**ARGUMENTS, "hue": 0.0, "new_flag": False}, META) == first
+    with pytest.raises(SystemExit, match="--hue was None, now 30"):
+        runs.open_run_dir(tmp_path, {**ARGUMENTS, "hue": 30.0}, META)
+
+
 def write_old_style_config(folder, arguments):
     """config.json as train.py wrote it before: an "arguments" block besides the top level."""
     folder.mkdir(parents=True, exist_ok=True)

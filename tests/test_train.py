@@ -170,6 +170,22 @@ def test_tone_curve_changes_l_monotonically_and_leaves_ab_alone():
     assert max(gammas) - min(gammas) > 0.3  # each image gets its own curve
 
 
+def test_hue_randomisation_turns_ab_and_keeps_chroma_and_l():
+    lightness = np.linspace(0.0, 100.0, 4 * 8 * 8, dtype=np.float32).reshape(4, 8, 8, 1)
+    ab = np.stack([np.full((4, 8, 8), 30.0), np.full((4, 8, 8), 10.0)], axis=-1).astype(np.float32)
+    angles = []
+    for x, y in training.make_dataset(lightness, ab, 4, hue=40.0, seed=2).repeat(6):
+        x, y = helpers.decode_l(x.numpy()), lab.decode_ab(y.numpy())
+        np.testing.assert_allclose(x, lightness, atol=1e-3)  # L is the truth's
+        np.testing.assert_allclose(np.hypot(y[..., 0], y[..., 1]), np.hypot(30.0, 10.0),
+                                   rtol=1e-4)  # chroma too
+        turn = np.degrees(np.arctan2(y[..., 1], y[..., 0]) - np.arctan2(10.0, 30.0))
+        assert np.ptp(turn.reshape(4, -1), axis=1).max() < 1e-2  # one angle per image
+        angles.extend(turn[:, 0, 0])
+    assert max(np.abs(angles)) <= 40.0 + 1e-3
+    assert max(angles) - min(angles) > 30.0  # each image gets its own angle
+
+
 def test_dataset_pipeline_visits_every_image_once_per_epoch():
     lightness = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 1))
     ab = np.zeros((10, 4, 4, 2), np.float32)

@@ -71,6 +71,8 @@ VARIANTS = {  # in the table's order
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
     "tone": Variant("random tone curve on L (train.py --tone 0.3)",
                     train=UNET_6 + ("--tone", "0.3")),
+    "hue": Variant("hue domain randomisation: ab turned by up to +-30 degrees (train.py --hue 30)",
+                   train=UNET_6 + ("--hue", "30")),
     "classification": Variant("class-rebalanced classification (Zhang et al., lambda 0.5)",
                               train=UNET_6 + ("--loss", "classification")),
     "classification-mild": Variant("classification, milder rebalancing (--rebalance-mix 0.9)",
