@@ -256,6 +256,9 @@ class RebalancedClassLoss(keras.losses.Loss):
 
     y_true: ab / 128 (the project's target), at `target_stride` times the logits' resolution.
     y_pred: logits (N, h, w, Q). Returns the per-pixel loss; gray images contribute zero.
+    `mse_weight` > 0 adds that many times the squared error of the distribution's mean ab,
+    in units of the bin grid (GRID ab units): the cross-entropy rewards putting mass on the
+    right colours, the squared error a mean that lands near the truth, as MSE regression does.
     """
 
     def __init__(
@@ -266,6 +269,7 @@ class RebalancedClassLoss(keras.losses.Loss):
         sigma=SIGMA,
         target_stride=TARGET_STRIDE,
         gray_threshold=GRAY_THRESHOLD,
+        mse_weight=0.0,
         name="rebalanced_class_loss",
         **kwargs,
     ):
@@ -282,6 +286,7 @@ class RebalancedClassLoss(keras.losses.Loss):
         self.sigma = float(sigma)
         self.target_stride = int(target_stride)
         self.gray_threshold = float(gray_threshold)
+        self.mse_weight = float(mse_weight)
 
     def call(self, y_true, y_pred):
         ab = tf.cast(y_true, tf.float32) * lab.AB_SCALE
@@ -295,6 +300,10 @@ class RebalancedClassLoss(keras.losses.Loss):
         log_probs = tf.nn.log_softmax(tf.reshape(logits, (-1, len(self.bins))), axis=-1)
         cross_entropy = -tf.reduce_sum(soft * tf.gather(log_probs, index, batch_dims=1), -1)
         rebalanced = cross_entropy * tf.gather(tf.constant(self.weights), index[:, 0])
+        if self.mse_weight > 0:
+            mean_ab = tf.matmul(tf.exp(log_probs), tf.constant(self.bins))
+            squared = tf.reduce_sum(tf.square(mean_ab - tf.reshape(ab, (-1, 2))), -1)
+            rebalanced += self.mse_weight * squared / GRID**2
         return tf.reshape(rebalanced, pixel_shape) * image_mask[:, None, None]
 
     def get_config(self):
@@ -306,14 +315,16 @@ class RebalancedClassLoss(keras.losses.Loss):
             sigma=self.sigma,
             target_stride=self.target_stride,
             gray_threshold=self.gray_threshold,
+            mse_weight=self.mse_weight,
         )
         return config
 
 
 def make_loss(bins, weights, neighbours=NEIGHBOURS, sigma=SIGMA, target_stride=TARGET_STRIDE,
-              gray_threshold=GRAY_THRESHOLD):
+              gray_threshold=GRAY_THRESHOLD, mse_weight=0.0):
     """The Keras loss for `model.compile(loss=...)` of a logits model (see RebalancedClassLoss)."""
-    return RebalancedClassLoss(bins, weights, neighbours, sigma, target_stride, gray_threshold)
+    return RebalancedClassLoss(bins, weights, neighbours, sigma, target_stride, gray_threshold,
+                               mse_weight)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ def parse_args(argv=None):
     parser.add_argument("--rebalance-mix", type=float, default=ab_classes.MIX,
                         help="classification: share of the uniform distribution in the "
                              "rebalancing prior (lambda; 1 = no rebalancing)")
+    parser.add_argument("--mse-weight", type=float, default=0.0,
+                        help="classification: add this many times the squared error of the "
+                             "predicted distribution's mean ab (in 10-unit grid steps) to the "
+                             "cross-entropy: MSE plus classification (0 = off)")
     parser.add_argument("--temperature", type=float, default=ab_classes.TEMPERATURE,
                         help="classification: annealed-mean temperature of the saved model "
                              "(-> 0: the mode, 1: the mean)")
@@ -111,6 +115,8 @@ def parse_args(argv=None):
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
     if not 0 < args.rebalance_mix <= 1:
         parser.error("--rebalance-mix must be in (0, 1]")
+    if args.mse_weight < 0 or (args.mse_weight and args.loss != "classification"):
+        parser.error("--mse-weight must be >= 0 and is for --loss classification")
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
     return training.TrainConfig(**vars(args))

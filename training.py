@@ -50,6 +50,7 @@ class TrainConfig:
     neighbours: int
     sigma: float
     rebalance_mix: float
+    mse_weight: float
     temperature: float
     optimizer: str
     learning_rate: float
@@ -252,7 +253,8 @@ def build_compiled_model(config, classes=None):
     model.compile(optimizer=optimizer, jit_compile=config.xla,
                   steps_per_execution=config.steps_per_execution,
                   loss=ab_classes.make_loss(classes["bins"], classes["weights"],
-                                            config.neighbours, config.sigma))
+                                            config.neighbours, config.sigma,
+                                            mse_weight=config.mse_weight))
     return model
 
 
@@ -319,7 +321,9 @@ def train_into_run(config, fit):
         return record
 
     classes = record_classes(config, run_dir, train_ab, record)
-    record["loss_description"] = LOSS_DESCRIPTIONS[config.loss]
+    record["loss_description"] = LOSS_DESCRIPTIONS[config.loss] + (
+        f", plus {config.mse_weight:g} x the squared error of its mean ab in grid steps"
+        if config.mse_weight else "")
     runs.write_config(run_dir, record)
 
     start = runs.resume_epoch(run_dir)

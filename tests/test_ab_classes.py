@@ -10,6 +10,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import numpy as np
 import pytest
@@ -178,7 +179,8 @@ def test_class_prior_counts_chunks_like_one_pass_and_ignores_gray_images(bins, t
 # --------------------------------------------------------------------------- loss
 
 
-def test_loss_equals_numpy_weighted_cross_entropy_on_soft_targets(bins):
+@pytest.mark.parametrize("mse_weight", [0.0, 2.0])
+def test_loss_equals_numpy_weighted_cross_entropy_on_soft_targets(bins, mse_weight):
     rng = np.random.default_rng(8)
     ab = random_ab(rng, (2, 16, 16)) * 0.5
     ab[1] = 1.0  # a gray image: left out
@@ -191,16 +193,18 @@ def test_loss_equals_numpy_weighted_cross_entropy_on_soft_targets(bins):
     log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
     per_pixel = -(targets * log_probs).sum(-1) * weights[ab_classes.nearest_bins_numpy(pooled,
                                                                                        bins)]
+    mean_ab = np.exp(log_probs) @ bins  # MSE plus classification: the mean's squared error
+    per_pixel += mse_weight * ((mean_ab - pooled) ** 2).sum(-1) / ab_classes.GRID**2
     per_pixel[1] = 0.0
-    loss = ab_classes.make_loss(bins, weights)
+    loss = ab_classes.make_loss(bins, weights, mse_weight=mse_weight)
     actual = float(loss(ab / lab.AB_SCALE, logits))
     assert actual == pytest.approx(per_pixel.mean(), rel=1e-4)
 
 
 def test_loss_survives_serialization(bins):
-    loss = ab_classes.make_loss(bins, np.ones(len(bins)), neighbours=10, sigma=7.0)
+    loss = ab_classes.make_loss(bins, np.ones(len(bins)), neighbours=10, sigma=7.0, mse_weight=3)
     restored = keras.losses.deserialize(keras.losses.serialize(loss))
-    assert restored.neighbours == 10 and restored.sigma == 7.0
+    assert (restored.neighbours, restored.sigma, restored.mse_weight) == (10, 7.0, 3.0)
     np.testing.assert_array_equal(restored.bins, bins)
 
 

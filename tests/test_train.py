@@ -12,6 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import numpy as np
 import pytest
@@ -270,6 +271,15 @@ def two_colour_runs(tmp_path_factory):
 def test_mse_on_two_colour_problem_predicts_near_gray(two_colour_runs):
     model = keras.saving.load_model(two_colour_runs["mse"] / "model.keras")
     assert mean_chroma(model.predict(two_colour_runs["x"], verbose=0)) < 10.0
+
+
+def test_mse_weight_is_for_the_classification_loss_only():
+    with pytest.raises(SystemExit):
+        train.parse_args(["--model", "unet", "--mse-weight", "1"])  # the default loss is MSE
+    with pytest.raises(SystemExit):
+        train.parse_args(["--model", "unet", "--loss", "classification", "--mse-weight", "-1"])
+    config = train.parse_args(["--model", "unet", "--loss", "classification", "--mse-weight", "2"])
+    assert config.mse_weight == 2.0
 
 
 def test_classification_on_two_colour_problem_predicts_saturated_colours(two_colour_runs):

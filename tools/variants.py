@@ -82,6 +82,9 @@ VARIANTS = {  # in the table's order
                      train=("--model", "unet", "--epochs", "10")),
     "classification-plain": Variant("classification, no rebalancing (--rebalance-mix 1)",
                                     train=CLASSIFICATION_PLAIN_6),
+    "classification-mse": Variant("MSE plus classification: classification-plain with "
+                                  "--mse-weight 1",
+                                  train=CLASSIFICATION_PLAIN_6 + ("--mse-weight", "1")),
     "ensemble": Variant("the average of 3 base networks (ensemble.py)", members=3),
     "ensemble-classification": Variant("the average of 3 classification-plain networks",
                                        train=CLASSIFICATION_PLAIN_6, members=3),
