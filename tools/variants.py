@@ -96,6 +96,9 @@ VARIANTS = {  # in the table's order
                               members=3, also=(AUTOENCODER_6,)),
     "ensemble-mixed-loss": Variant("the average of 3 base U-Nets and 3 classification-plain "
                                    "U-Nets", members=3, also=(CLASSIFICATION_PLAIN_6,)),
+    "ensemble-three": Variant("the average of 3 base U-Nets, 3 classification-plain U-Nets and "
+                              "3 seed Autoencoders", members=3,
+                              also=(CLASSIFICATION_PLAIN_6, AUTOENCODER_6)),
     "more": Variant("4,000 landscapes", images=4000),
     "fresh": Variant("6,000 landscapes seen once each (1 epoch): base's steps, no repeats",
                      images=6000, train=("--model", "unet", "--epochs", "1")),
