@@ -20,16 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-import cli  # noqa: E402
-import cpu  # noqa: F401,E402  (TensorFlow's CPU settings: before TensorFlow loads)
+import cli
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import dataset  # noqa: E402
-import models  # noqa: E402
-import train  # noqa: E402
-import training  # noqa: E402
+import dataset
+import models
+import train
+import training
 
 HERE = Path(__file__).resolve().parent
 # Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores
