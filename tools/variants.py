@@ -96,6 +96,9 @@ VARIANTS = {  # in the table's order
                               members=3, also=(AUTOENCODER_6,)),
     "ensemble-mixed-loss": Variant("the average of 3 base U-Nets and 3 classification-plain "
                                    "U-Nets", members=3, also=(CLASSIFICATION_PLAIN_6,)),
+    "ensemble-mixed-vivid": Variant("ensemble-mixed-loss with the classification U-Nets decoded "
+                                    "nearer their mode (--temperature 0.2)", members=3,
+                                    also=(CLASSIFICATION_PLAIN_6 + ("--temperature", "0.2"),)),
     "ensemble-three": Variant("the average of 3 base U-Nets, 3 classification-plain U-Nets and "
                               "3 seed Autoencoders", members=3,
                               also=(CLASSIFICATION_PLAIN_6, AUTOENCODER_6)),
