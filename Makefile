@@ -23,15 +23,19 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 	$(if $(filter command line environment,$(origin DATA)),--no-build)
 
 # make model: the recommended colorizer for your own photos (colorize.py's default model),
-# trained on built-in landscapes only: the average of MODEL_MEMBERS networks (ensemble.py).
-# The recipe is tools/variants.py's "ensemble" variant; the README's variants table says what
+# trained on built-in landscapes only: the average of MODEL_MEMBERS networks of the recipe
+# MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py).
+# The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator changes.
 MODEL_DATA := data/mountains-model
 MODEL_IMAGES ?= 1000
 MODEL_ZOOM ?= 1
 MODEL_TRAIN ?= --model unet --epochs 6
+MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
+MODEL_RUNS := $(addprefix runs/model-members/member-s,$(MODEL_SEEDS)) \
+	$(if $(strip $(MODEL_ALSO)),$(addprefix runs/model-members/also-s,$(MODEL_SEEDS)))
 
 .PHONY: setup demo data train reproduce test bench browser clean realcheck model
 
@@ -76,8 +80,12 @@ model: setup $(MODEL_DATA)/meta.json
 	for s in $(MODEL_SEEDS); do \
 		$(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --seed $$s --runs runs/model-members \
 			--run member-s$$s --verbose 2 || exit 1; \
+		if [ -n "$(strip $(MODEL_ALSO))" ]; then \
+			$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
+				--runs runs/model-members --run also-s$$s --verbose 2 || exit 1; \
+		fi; \
 	done; \
-	$(PY) ensemble.py $(addprefix runs/model-members/member-s,$(MODEL_SEEDS)) --out runs/model && \
+	$(PY) ensemble.py $(MODEL_RUNS) --out runs/model && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \
 	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 

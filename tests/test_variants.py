@@ -127,12 +127,14 @@ def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
 
 def test_make_model_trains_the_recommended_variant():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
-    settings = dict(re.findall(r"^(MODEL_[A-Z]+) \?= (.*)$", makefile, flags=re.MULTILINE))
+    settings = dict(re.findall(r"^(MODEL_[A-Z]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
     recommended = variants.VARIANTS[variants.RECOMMENDED]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
     assert float(settings["MODEL_ZOOM"]) == recommended.zoom
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
+    assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(
+        recommended.also)
 
 
 def test_gain_over_the_reference_variant_is_paired_photo_by_photo(tmp_path):
