@@ -99,6 +99,9 @@ VARIANTS = {  # in the table's order
     "ensemble-mixed-vivid": Variant("ensemble-mixed-loss with the classification U-Nets decoded "
                                     "nearer their mode (--temperature 0.2)", members=3,
                                     also=(CLASSIFICATION_PLAIN_6 + ("--temperature", "0.2"),)),
+    "ensemble-mixed-mse": Variant("the average of 3 base U-Nets and 3 classification-mse U-Nets",
+                                  members=3,
+                                  also=(CLASSIFICATION_PLAIN_6 + ("--mse-weight", "1"),)),
     "ensemble-three": Variant("the average of 3 base U-Nets, 3 classification-plain U-Nets and "
                               "3 seed Autoencoders", members=3,
                               also=(CLASSIFICATION_PLAIN_6, AUTOENCODER_6)),
