@@ -110,6 +110,8 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
     scenes tie colour to lightness more tightly than photos do. `hue` > 0 turns each training
     image's ab plane by a random angle of up to +-hue degrees (chroma and L unchanged): domain
     randomisation of the generator's palette, whose exact hues are its own, not the world's.
+    Each augmentation draws with its own op seed: ops seeded alike draw the same numbers, which
+    would flip exactly the images that get a dark tone curve or a negative hue turn.
     For tf.distribute (see
     distributed.py), `take` keeps the first images of each (shuffled) epoch and
     shard = (index, count) reads every count-th of them: each worker reads only its share.
@@ -135,12 +137,12 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
 
     @tf.autograph.experimental.do_not_convert
     def random_tone(x, y):
-        gamma = tf.exp(tf.random.uniform((tf.shape(x)[0], 1, 1, 1), -tone, tone, seed=seed))
+        gamma = tf.exp(tf.random.uniform((tf.shape(x)[0], 1, 1, 1), -tone, tone, seed=seed + 1))
         return tf.clip_by_value((x + 1.0) * 0.5, 0.0, 1.0) ** gamma * 2.0 - 1.0, y
 
     @tf.autograph.experimental.do_not_convert
     def random_hue(x, y):
-        angle = tf.random.uniform((tf.shape(y)[0], 1, 1), -hue, hue, seed=seed) * (np.pi / 180)
+        angle = tf.random.uniform((tf.shape(y)[0], 1, 1), -hue, hue, seed=seed + 2) * (np.pi / 180)
         cos, sin = tf.cos(angle), tf.sin(angle)
         a, b = y[..., 0], y[..., 1]
         return x, tf.stack([a * cos - b * sin, a * sin + b * cos], axis=-1)

@@ -187,6 +187,21 @@ def test_hue_randomisation_turns_ab_and_keeps_chroma_and_l():
     assert max(angles) - min(angles) > 30.0  # each image gets its own angle
 
 
+def test_flip_tone_and_hue_are_drawn_independently():
+    lightness = np.full((256, 4, 4, 1), 50.0, np.float32)
+    lightness[:, :, 0] = 20.0  # a dark left column shows which images were mirrored
+    ab = np.zeros((256, 4, 4, 2), np.float32)
+    ab[..., 0] = 30.0
+    x, y = next(iter(training.make_dataset(lightness, ab, 256, flip=True, tone=0.5, hue=40.0,
+                                           seed=5)))
+    x, y = helpers.decode_l(x.numpy()), lab.decode_ab(y.numpy())
+    mirrored = x[:, 0, 3, 0] < x[:, 0, 0, 0]
+    darker = x[:, 0, 1, 0] < 50.0  # gamma > 1
+    turned_down = y[:, 0, 0, 1] < 0
+    for other in (darker, turned_down):
+        assert 0.3 < np.mean(mirrored == other) < 0.7
+
+
 def test_dataset_pipeline_visits_every_image_once_per_epoch():
     lightness = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 1))
     ab = np.zeros((10, 4, 4, 2), np.float32)
