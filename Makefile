@@ -80,10 +80,8 @@ model: setup $(MODEL_DATA)/meta.json
 	for s in $(MODEL_SEEDS); do \
 		$(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --seed $$s --runs runs/model-members \
 			--run member-s$$s --verbose 2 || exit 1; \
-		if [ -n "$(strip $(MODEL_ALSO))" ]; then \
-			$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
-				--runs runs/model-members --run also-s$$s --verbose 2 || exit 1; \
-		fi; \
+		$(if $(strip $(MODEL_ALSO)),$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
+			--runs runs/model-members --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
 	$(PY) ensemble.py $(MODEL_RUNS) --out runs/model && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \

@@ -291,18 +291,16 @@ class RebalancedClassLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         ab = tf.cast(y_true, tf.float32) * lab.AB_SCALE
         image_mask = non_gray_images(ab, self.gray_threshold)  # on full-resolution targets
-        ab = downsample_targets(ab, self.target_stride)
+        ab = tf.reshape(downsample_targets(ab, self.target_stride), (-1, 2))
         logits = tf.cast(y_pred, tf.float32)
         pixel_shape = tf.shape(logits)[:-1]
-        index, soft = neighbour_weights(
-            tf.reshape(ab, (-1, 2)), self.bins, self.neighbours, self.sigma
-        )
+        index, soft = neighbour_weights(ab, self.bins, self.neighbours, self.sigma)
         log_probs = tf.nn.log_softmax(tf.reshape(logits, (-1, len(self.bins))), axis=-1)
         cross_entropy = -tf.reduce_sum(soft * tf.gather(log_probs, index, batch_dims=1), -1)
         rebalanced = cross_entropy * tf.gather(tf.constant(self.weights), index[:, 0])
         if self.mse_weight > 0:
             mean_ab = tf.matmul(tf.exp(log_probs), tf.constant(self.bins))
-            squared = tf.reduce_sum(tf.square(mean_ab - tf.reshape(ab, (-1, 2))), -1)
+            squared = tf.reduce_sum(tf.square(mean_ab - ab), -1)
             rebalanced += self.mse_weight * squared / GRID**2
         return tf.reshape(rebalanced, pixel_shape) * image_mask[:, None, None]
 
