@@ -4,14 +4,17 @@
         runs/model-members/member-s3 --out runs/model
 
 The members must be finished train.py runs of one image size: several seeds of one recipe, or
-networks of different families, whose mistakes differ more. The ensemble is a run folder like
+networks of different families, whose mistakes differ more. --view-scale 5/4 shows the average
+its input enlarged by that much (models.viewed_at): real photos carry more detail per pixel
+than the landscapes the networks learnt on; with it, one member is allowed. The ensemble is a run folder like
 any other: evaluate.py scores it and colorize.py uses it, with no special case; its config.json
 is its first member's, with the members listed, the seed, model, preset and loss replaced by
-theirs and the stride by the least common multiple of theirs. The model.keras keeps the project's contract
+theirs and the stride by the least common multiple of theirs (times what the view scale needs). The model.keras keeps the project's contract
 (L/50-1 in, ab/128 out) and is written atomically, config.json last.
 """
 
 import argparse
+import fractions
 import json
 import math
 import sys
@@ -40,12 +43,13 @@ def read_member(folder):
     return config
 
 
-def ensemble_config(folders, configs, out):
+def ensemble_config(folders, configs, out, view_scale=1):
     """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
 
     Members may be of different families (an Autoencoder and a U-Net make different mistakes):
     the ensemble's stride is then the least common multiple of theirs, and its model, preset
-    and loss name every one that takes part ("unet+autoencoder")."""
+    and loss name every one that takes part ("unet+autoencoder"). A view scale other than 1
+    is recorded as a fraction ("5/4") and multiplies the stride as models.view_stride says."""
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
@@ -62,7 +66,9 @@ def ensemble_config(folders, configs, out):
     seeds = [config.get("seed") for config in configs]
     record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
                   seed="+".join(map(str, seeds)),
-                  stride=math.lcm(*(int(config.get("stride", 1)) for config in configs)),
+                  stride=view_stride(math.lcm(*(int(config.get("stride", 1))
+                                                for config in configs)), view_scale),
+                  view_scale=str(fractions.Fraction(view_scale)),
                   members=[{"run": str(folder), "model": config.get("model"),
                             "seed": config.get("seed"),
                             "best_val_loss": config.get("best_val_loss")}
@@ -70,17 +76,27 @@ def ensemble_config(folders, configs, out):
     return record
 
 
-def write_ensemble(folders, out):
-    """Build and save the average of the members; returns the config.json written."""
-    import models  # Keras loads here, so that --help and argument errors stay instant
+def view_stride(stride, scale):
+    """What input sides must be multiples of when a network of `stride` is viewed at `scale`
+    (p/q): the enlarged side, side * p / q, has to be a whole multiple of the stride."""
+    scale = fractions.Fraction(scale)
+    return scale.denominator * stride // math.gcd(scale.numerator, stride)
 
+
+def write_ensemble(folders, out, view_scale=1):
+    """Build and save the average of the members, seen at view_scale; returns the config.json."""
     configs = [read_member(folder) for folder in folders]
-    record = ensemble_config(folders, configs, out)
+    record = ensemble_config(folders, configs, out, view_scale)
     import keras
+
+    import models  # Keras loads here, so that --help and argument errors stay instant
 
     members = [keras.saving.load_model(Path(folder) / "model.keras", compile=False)
                for folder in folders]
-    model = models.average_of(members, name=f"ensemble-{Path(out).name}")
+    name = f"ensemble-{Path(out).name}"
+    model = models.average_of(members, name=name) if len(members) > 1 else members[0]
+    if fractions.Fraction(view_scale) != 1:
+        model = models.viewed_at(model, view_scale, name=name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
@@ -89,14 +105,28 @@ def write_ensemble(folders, out):
     return record
 
 
+def positive_fraction(text):
+    """argparse type: "5/4" or "1.25" as a Fraction greater than zero."""
+    try:
+        value = fractions.Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a fraction: {text!r} (try 5/4)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
     parser.add_argument("members", nargs="+", type=Path, help="finished run folders")
     parser.add_argument("--out", type=Path, required=True, help="the ensemble's run folder")
+    parser.add_argument("--view-scale", type=positive_fraction, default=fractions.Fraction(1),
+                        metavar="P/Q", help="show the model its input enlarged by this much "
+                                            "(5/4: a 128 px photo seen at 160 px)")
     args = parser.parse_args(argv)
-    if len(args.members) < 2:
-        parser.error("an ensemble needs at least two member runs")
+    if len(args.members) < 2 and args.view_scale == 1:
+        parser.error("an ensemble needs at least two member runs (or one and a --view-scale)")
     if args.out.resolve() in {member.resolve() for member in args.members}:
         parser.error("--out must not be one of the members")
     return args
@@ -105,11 +135,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        record = write_ensemble(args.members, args.out)
+        record = write_ensemble(args.members, args.out, args.view_scale)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
+    view = "" if args.view_scale == 1 else f", seen at {args.view_scale}x"
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
-          f"(seeds {record['seed']})")
+          f"(seeds {record['seed']}){view}")
     return 0
 
 

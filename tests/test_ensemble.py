@@ -1,6 +1,7 @@
 """ensemble.py: the saved average predicts the members' mean colour, keeps the model contract,
 and refuses members that cannot be averaged."""
 
+import fractions
 import json
 
 import numpy as np
@@ -68,3 +69,38 @@ def test_one_member_or_out_among_members_is_a_usage_error(tmp_path):
         with pytest.raises(SystemExit) as exit_info:
             ensemble.main(argv)
         assert exit_info.value.code == 2
+
+
+def test_one_network_seen_larger_predicts_what_models_viewed_at_makes_of_it(tmp_path):
+    import keras
+
+    import models
+
+    member = make_member(tmp_path / "m1", 1, stride=4)
+    out = tmp_path / "model"
+    assert ensemble.main([str(member), "--view-scale", "3/2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["view_scale"], config["stride"]) == ("3/2", 8)  # 8 * 3/2 = 12, a multiple of 4
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 24, 1)).astype(np.float32)
+    network = keras.saving.load_model(member / "model.keras")
+    expected = np.asarray(models.viewed_at(network, "3/2")(x))
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    assert np.abs(expected - network.predict(x, verbose=0)).max() > 1e-3
+
+
+@pytest.mark.parametrize("stride, scale, needed", [(32, "5/4", 128), (32, "3/2", 64), (32, "2", 16),
+                                                   (4, "1", 4), (6, "3/4", 8)])
+def test_view_stride_makes_the_enlarged_side_a_multiple_of_the_network_stride(stride, scale,
+                                                                              needed):
+    assert ensemble.view_stride(stride, scale) == needed
+    side = needed * fractions.Fraction(scale)
+    assert side.denominator == 1 and side.numerator % stride == 0
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "abc", "1/0"])
+def test_a_view_scale_that_is_not_a_positive_fraction_is_a_usage_error(tmp_path, scale):
+    member = make_member(tmp_path / "a", 1)
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main([str(member), "--view-scale", scale, "--out", str(tmp_path / "model")])
+    assert exit_info.value.code == 2

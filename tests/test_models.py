@@ -122,3 +122,31 @@ def test_classification_head_shares_the_regression_trunk():
 def test_classification_head_without_bins_is_a_value_error():
     with pytest.raises(ValueError, match="num_bins"):
         models.build_model("unet", head="classification")
+
+
+def pointwise_network():
+    """ab = (L, L / 2) pixel by pixel: what it returns shows what it was shown."""
+    inputs = keras.Input((None, None, 1))
+    outputs = keras.layers.Concatenate()([inputs, keras.layers.Rescaling(0.5)(inputs)])
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("scale, seen", [("5/4", (10, 15)), ("3/2", (12, 18)), ("2", (16, 24))])
+def test_viewed_at_shows_the_input_enlarged_and_returns_ab_at_its_size(scale, seen, tmp_path):
+    viewed = models.viewed_at(pointwise_network(), scale)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 8, 12, 1)).astype(np.float32)
+    assert tuple(viewed.get_layer("view")(x).shape[1:3]) == seen
+    y = np.asarray(viewed(x))
+    assert y.shape == (2, 8, 12, 2)
+    np.testing.assert_allclose(y[..., 1], y[..., 0] / 2, atol=1e-6)
+    assert np.abs(y[..., 0] - x[..., 0]).max() > 0.05  # resampled, not passed through
+    constant = np.full((1, 8, 12, 1), 0.3, np.float32)  # resampling keeps a flat image flat
+    np.testing.assert_allclose(np.asarray(viewed(constant))[..., 0], 0.3, atol=1e-6)
+    viewed.save(tmp_path / "viewed.keras")
+    loaded = keras.saving.load_model(tmp_path / "viewed.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
+
+
+def test_viewed_at_refuses_a_scale_that_is_not_positive():
+    with pytest.raises(ValueError, match="positive"):
+        models.viewed_at(pointwise_network(), 0)
