@@ -210,8 +210,8 @@ def fit(strategy, config, run, train_arrays, val_arrays):
         for variable, value in zip(state, broadcast_from_chief(strategy, state)):
             variable.assign(value.astype(variable.dtype))
     train_data = distribute(strategy, train_arrays, per_replica, shuffle=True, flip=config.flip,
-                            tone=config.tone, hue=config.hue, seed=config.seed,
-                            take=steps * config.batch_size)
+                            tone=config.tone, hue=config.hue, sharpen=config.sharpen,
+                            seed=config.seed, take=steps * config.batch_size)
     val_data = distribute(strategy, val_arrays, per_replica)
     local_state = [variable for variable in model.non_trainable_variables
                    if "float" in str(variable.dtype)]

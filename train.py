@@ -81,6 +81,9 @@ def parse_args(argv=None):
     parser.add_argument("--hue", type=float, default=0.0, metavar="DEGREES",
                         help="turn each training image's ab by a random angle up to +-DEGREES: "
                              "hue domain randomisation, chroma and L untouched (0 = off)")
+    parser.add_argument("--sharpen", type=float, default=0.0, metavar="K",
+                        help="sharpen each training image's L by a random amount up to K "
+                             "(unsharp mask, 1 = photo-like detail per pixel; 0 = off)")
     parser.add_argument("--patience", type=int, default=0,
                         help="stop after this many epochs without val improvement (0 = never)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
@@ -113,6 +116,8 @@ def parse_args(argv=None):
         parser.error("--peer-timeout must be positive")
     if args.neighbours < 1 or args.sigma <= 0 or args.temperature <= 0:
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
+    if args.tone < 0 or args.hue < 0 or args.sharpen < 0:
+        parser.error("--tone, --hue and --sharpen must be 0 (off) or positive")
     if not 0 < args.rebalance_mix <= 1:
         parser.error("--rebalance-mix must be in (0, 1]")
     if args.mse_weight < 0 or (args.mse_weight and args.loss != "classification"):
@@ -127,7 +132,8 @@ def fit_on_one_device(config, run, train_arrays, val_arrays):
     model = training.build_compiled_model(config, run.classes)
     train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
                                        flip=config.flip, tone=config.tone,
-                                       hue=config.hue, seed=config.seed)
+                                       hue=config.hue, sharpen=config.sharpen,
+                                       seed=config.seed)
     val_data = training.make_dataset(*val_arrays, config.batch_size)
     callbacks = training.make_callbacks(config, run,
                                         training.model_to_save(model, config, run.classes))

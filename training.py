@@ -58,6 +58,7 @@ class TrainConfig:
     flip: bool
     tone: float
     hue: float
+    sharpen: float
     patience: int
     tensorboard: bool
     steps_per_execution: int
@@ -98,8 +99,16 @@ class RunState:
 # --------------------------------------------------------------------------- data
 
 
-def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0, hue=0.0, seed=0,
-                 take=None, shard=(0, 1)):
+def binomial_blur(images):
+    """(N, H, W, 1) smoothed by the 3x3 binomial kernel, edges mirrored (no dark border)."""
+    taps = tf.constant([1.0, 2.0, 1.0]) / 4.0
+    kernel = tf.reshape(taps[:, None] * taps[None, :], (3, 3, 1, 1))
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+    return tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
+
+
+def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0, hue=0.0,
+                 sharpen=0.0, seed=0, take=None, shard=(0, 1)):
     """A tf.data pipeline over (memory-mapped) Lab arrays -> (L/50-1, ab/128) batches.
 
     Only indices live in tf.data: each batch gathers its rows from the arrays with one sorted
@@ -110,6 +119,9 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
     scenes tie colour to lightness more tightly than photos do. `hue` > 0 turns each training
     image's ab plane by a random angle of up to +-hue degrees (chroma and L unchanged): domain
     randomisation of the generator's palette, whose exact hues are its own, not the world's.
+    `sharpen` > 0 sharpens each training image's L by a random amount k up to `sharpen`
+    (L + k (L - its 3x3 binomial blur)): photos brought to 128 px carry more detail per pixel
+    than the landscapes (mean |gradient of L| 4.6 against 3.2; k = 1 gives the landscapes 4.8).
     Each augmentation draws with its own op seed: ops seeded alike draw the same numbers, which
     would flip exactly the images that get a dark tone curve or a negative hue turn.
     For tf.distribute (see
@@ -147,6 +159,11 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
         a, b = y[..., 0], y[..., 1]
         return x, tf.stack([a * cos - b * sin, a * sin + b * cos], axis=-1)
 
+    @tf.autograph.experimental.do_not_convert
+    def random_sharpen(x, y):
+        amount = tf.random.uniform((tf.shape(x)[0], 1, 1, 1), 0.0, sharpen, seed=seed + 3)
+        return tf.clip_by_value(x + amount * (x - binomial_blur(x)), -1.0, 1.0), y
+
     data = tf.data.Dataset.range(count)
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
@@ -161,6 +178,8 @@ def make_dataset(lightness, ab, batch_size, shuffle=False, flip=False, tone=0.0,
         data = data.map(random_tone, num_parallel_calls=tf.data.AUTOTUNE)
     if hue > 0:
         data = data.map(random_hue, num_parallel_calls=tf.data.AUTOTUNE)
+    if sharpen > 0:
+        data = data.map(random_sharpen, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
 
 

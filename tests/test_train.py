@@ -187,6 +187,22 @@ def test_hue_randomisation_turns_ab_and_keeps_chroma_and_l():
     assert max(angles) - min(angles) > 30.0  # each image gets its own angle
 
 
+def test_sharpening_steepens_l_edges_by_a_random_amount_and_leaves_ab_alone():
+    rows = np.where(np.arange(8) < 4, 40.0, 60.0).astype(np.float32)  # one horizontal edge
+    lightness = np.broadcast_to(rows[None, :, None, None], (4, 8, 8, 1)).copy()
+    ab = np.full((4, 8, 8, 2), 12.0, np.float32)
+    steps = []
+    for x, y in training.make_dataset(lightness, ab, 4, sharpen=2.0, seed=4).repeat(6):
+        x, y = helpers.decode_l(x.numpy()), lab.decode_ab(y.numpy())
+        np.testing.assert_allclose(y, ab, atol=1e-3)  # the colours are the truth's
+        np.testing.assert_allclose(x[:, 0], 40.0, atol=1e-3)  # flat rows, mirrored edges: kept
+        np.testing.assert_allclose(x[:, :, 0], x[:, :, 5], atol=1e-3)  # no dark border
+        steps.extend(x[:, 4, 0, 0] - x[:, 3, 0, 0])
+    # the blur halves the edge's first step: sharpened by k it is 20 + k * 10, k in [0, 2]
+    assert min(steps) >= 20.0 - 1e-3 and max(steps) <= 40.0 + 1e-3
+    assert max(steps) - min(steps) > 10.0  # each image gets its own amount
+
+
 def test_flip_tone_and_hue_are_drawn_independently():
     lightness = np.full((256, 4, 4, 1), 50.0, np.float32)
     lightness[:, :, 0] = 20.0  # a dark left column shows which images were mirrored
@@ -342,3 +358,11 @@ def test_classification_needs_images_a_multiple_of_four(tmp_path):
     with pytest.raises(SystemExit, match="stride 4"):
         train.main(train_args(data, tmp_path / "runs", "--loss", "classification",
                               "--epochs", "1"))
+
+
+@pytest.mark.parametrize("option", ["--tone", "--hue", "--sharpen"])
+def test_augmentation_amounts_may_not_be_negative(option):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--model", "unet", option, "-0.5"])
+    assert getattr(train.parse_args(["--model", "unet", option, "0.5"]),
+                   option.lstrip("-")) == 0.5
