@@ -24,7 +24,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 
 # make model: the recommended colorizer for your own photos (colorize.py's default model),
 # trained on built-in landscapes only: the average of MODEL_MEMBERS networks of the recipe
-# MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py).
+# MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
+# photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator changes.
 MODEL_DATA := data/mountains-model
@@ -33,6 +34,7 @@ MODEL_ZOOM ?= 1
 MODEL_TRAIN ?= --model unet --epochs 6
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
+MODEL_VIEW ?= 5/4
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix runs/model-members/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix runs/model-members/also-s,$(MODEL_SEEDS)))
@@ -83,7 +85,7 @@ model: setup $(MODEL_DATA)/meta.json
 		$(if $(strip $(MODEL_ALSO)),$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
 			--runs runs/model-members --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
-	$(PY) ensemble.py $(MODEL_RUNS) --out runs/model && \
+	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) --out runs/model && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \
 	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 

@@ -2,6 +2,7 @@
 reads evaluate.py's per-image scores into the right gains, intervals and ratios."""
 
 import csv
+import fractions
 import re
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def test_make_model_trains_the_recommended_variant():
     assert float(settings["MODEL_ZOOM"]) == recommended.zoom
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
+    assert fractions.Fraction(settings["MODEL_VIEW"]) == fractions.Fraction(recommended.view)
     assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(
         recommended.also)
 

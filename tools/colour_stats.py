@@ -7,10 +7,15 @@ The generator is tuned toward real photos by comparing these numbers, never by c
 
 Each column is one source; rows are chroma percentiles, mean a/b and the ab spread per L bin
 (mean distance of a pixel's ab to its bin's mean ab: zero when colour is a function of L),
-and the share of pixels with sky-, vegetation-, warm- and neutral-like colours.
+the share of pixels with sky-, vegetation-, warm- and neutral-like colours, and the detail per
+pixel (mean |gradient of L|). --view-scales also gives each folder's detail when its photos are
+shown enlarged as ensemble.py --view-scale shows them to a network (models.viewed_at):
+
+    python tools/colour_stats.py photos --synthetic 300 --view-scales 1 5/4 3/2 2
 """
 
 import argparse
+import fractions
 import sys
 from pathlib import Path
 
@@ -50,6 +55,22 @@ def ab_spread(lab_pixels, lo, hi):
     return float(np.mean(np.hypot(*(ab - ab.mean(axis=0)).T)))
 
 
+def detail(lightness):
+    """Mean |gradient of L| (N, H, W) per pixel: how much fine structure a pixel carries."""
+    lightness = np.asarray(lightness, np.float64)
+    down, right = np.diff(lightness, axis=1)[:, :, :-1], np.diff(lightness, axis=2)[:, :-1, :]
+    return float(np.mean(np.hypot(down, right)))
+
+
+def detail_seen_at(images, scale):
+    """detail() of the images' L after models.view_resampler(scale): what the network sees."""
+    import cpu  # noqa: F401  (TensorFlow's settings before it loads)
+    import models
+
+    lightness = lab.rgb_to_lab(images)[..., :1].astype(np.float32)
+    return detail(np.asarray(models.view_resampler(scale)(lightness))[..., 0])
+
+
 def colour_stats(images):
     """A flat dict of named statistics of a stack of uint8 RGB images."""
     pixels = lab.rgb_to_lab(images).reshape(-1, 3)
@@ -74,6 +95,7 @@ def colour_stats(images):
     stats["yellow (b>15)"] = np.mean(b > 15)
     stats["neutral (C<6)"] = np.mean(chroma < 6)
     stats["snow/cloud (L>80,C<8)"] = np.mean((lightness > 80) & (chroma < 8))
+    stats["detail (mean |grad L|)"] = detail(lab.rgb_to_lab(images)[..., 0])
     return stats
 
 
@@ -98,7 +120,12 @@ def parse_args(argv=None):
                         help="also measure this many built-in landscapes")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0, help="seed of the built-in landscapes")
+    parser.add_argument("--view-scales", type=fractions.Fraction, nargs="+", default=[],
+                        metavar="P/Q", help="also the folders' detail per pixel when shown "
+                                            "this much larger (ensemble.py --view-scale)")
     args = parser.parse_args(argv)
+    if any(scale <= 0 for scale in args.view_scales):
+        parser.error("--view-scales must be positive")
     if not args.folders and args.synthetic <= 0:
         parser.error("give at least one folder or --synthetic N")
     return args
@@ -106,13 +133,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    columns = {}
+    columns, folders = {}, {}
     for folder in args.folders:
-        columns[str(folder)] = colour_stats(load_folder(folder, args.size))
+        folders[str(folder)] = load_folder(folder, args.size)
+        columns[str(folder)] = colour_stats(folders[str(folder)])
     if args.synthetic > 0:
         images = render_synthetic(args.synthetic, args.size, args.seed)
         columns[f"synthetic s{args.seed}"] = colour_stats(images)
     print_table(columns)
+    for name, images in folders.items():
+        for scale in args.view_scales:
+            print(f"{name} shown {scale}x larger: detail {detail_seen_at(images, scale):.2f}")
     return 0
 
 

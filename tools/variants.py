@@ -52,6 +52,7 @@ class Variant:
     train: tuple = ("--model", "unet", "--epochs", "6")
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
+    view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at)
 
     @property
     def data(self):
@@ -73,6 +74,8 @@ VARIANTS = {  # in the table's order
                     train=UNET_6 + ("--tone", "0.3")),
     "hue": Variant("hue domain randomisation: ab turned by up to +-30 degrees (train.py --hue 30)",
                    train=UNET_6 + ("--hue", "30")),
+    "sharpen": Variant("sharpness randomisation: L unsharp-masked by up to 2 (train.py --sharpen 2)",
+                       train=UNET_6 + ("--sharpen", "2")),
     "classification": Variant("class-rebalanced classification (Zhang et al., lambda 0.5)",
                               train=UNET_6 + ("--loss", "classification")),
     "classification-mild": Variant("classification, milder rebalancing (--rebalance-mix 0.9)",
@@ -105,6 +108,11 @@ VARIANTS = {  # in the table's order
     "ensemble-three": Variant("the average of 3 base U-Nets, 3 classification-plain U-Nets and "
                               "3 seed Autoencoders", members=3,
                               also=(CLASSIFICATION_PLAIN_6, AUTOENCODER_6)),
+    "view": Variant("base, the photo shown 5/4 larger (ensemble.py --view-scale 5/4)", view="5/4"),
+    "ensemble-view": Variant("ensemble, the photo shown 5/4 larger", members=3, view="5/4"),
+    "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
+                                       members=3, view="5/4",
+                                       also=(CLASSIFICATION_PLAIN_6 + ("--mse-weight", "1"),)),
     "more": Variant("4,000 landscapes", images=4000),
     "fresh": Variant("6,000 landscapes seen once each (1 epoch): base's steps, no repeats",
                      images=6000, train=("--model", "unet", "--epochs", "1")),
@@ -114,7 +122,7 @@ VARIANTS = {  # in the table's order
 
 
 BEFORE = "base"  # make demo's recipe
-RECOMMENDED = "ensemble"  # make model's recipe: the Makefile's MODEL_* settings are this one
+RECOMMENDED = "ensemble-view"  # make model's recipe: the Makefile's MODEL_* settings are this one
 
 
 def build_data(variant):
@@ -141,9 +149,10 @@ def member_folder(variant, recipe, seed):
 
 def train_seeds(name, variant, seeds):
     """One run per seed in runs/variants/<name>/; for an ensemble variant, seed s is the
-    average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes."""
+    average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes. A variant with a
+    view scale is built by ensemble.py too, from one network when members is 1."""
     for seed in seeds:
-        if variant.members == 1:
+        if variant.members == 1 and variant.view == "1":
             train_run(name, variant, seed, str(RUNS / name))
             continue
         out = HERE / RUNS / name / f"ensemble-s{seed}"
@@ -156,7 +165,8 @@ def train_seeds(name, variant, seeds):
             train_run(name, dataclasses.replace(variant, train=recipe), member,
                       str(folder.parent), "--run", folder.name)
         subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
-                        "--out", str(out.relative_to(HERE))], cwd=HERE, check=True)
+                        "--view-scale", variant.view, "--out", str(out.relative_to(HERE))],
+                       cwd=HERE, check=True)
 
 
 def score(name, photos):
