@@ -110,6 +110,9 @@ VARIANTS = {  # in the table's order
                               also=(CLASSIFICATION_PLAIN_6, AUTOENCODER_6)),
     "view": Variant("base, the photo shown 5/4 larger (ensemble.py --view-scale 5/4)", view="5/4"),
     "ensemble-view": Variant("ensemble, the photo shown 5/4 larger", members=3, view="5/4"),
+    "study-view": Variant("the study's setting (2,500 landscapes, 10 epochs), the photo shown "
+                          "5/4 larger", images=2500, train=("--model", "unet", "--epochs", "10"),
+                          view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
     "ensemble-view-2": Variant("ensemble, the photo shown twice as large", members=3, view="2"),
     "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
