@@ -11,8 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import pytest
 

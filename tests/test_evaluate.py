@@ -2,12 +2,10 @@
 
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import numpy as np
 import pytest

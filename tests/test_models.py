@@ -1,9 +1,6 @@
 """models.py: the seed graphs' exact sizes, fully convolutional shapes, strides and budgets."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import numpy as np
 import pytest
