@@ -138,7 +138,7 @@ def main(argv=None):
         record = write_ensemble(args.members, args.out, args.view_scale)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
-    view = "" if args.view_scale == 1 else f", seen at {args.view_scale}x"
+    view = "" if args.view_scale == 1 else f", photos seen {args.view_scale} times larger"
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
           f"(seeds {record['seed']}){view}")
     return 0
