@@ -1,0 +1,38 @@
+"""tools/colour_stats.py: the detail per pixel, and how much of it a viewed network sees."""
+
+import numpy as np
+from PIL import Image
+
+import lab
+from tools import colour_stats
+
+
+def test_detail_is_the_mean_step_of_l_between_neighbouring_pixels():
+    flat = np.full((2, 16, 16), 40.0)
+    assert colour_stats.detail(flat) == 0.0
+    ramp = np.broadcast_to(np.arange(16.0) * 2.0, (2, 16, 16))  # L rises by 2 to the right
+    assert np.isclose(colour_stats.detail(ramp), 2.0)
+    assert np.isclose(colour_stats.detail(ramp.transpose(0, 2, 1)), 2.0)  # and downward
+
+
+def test_a_photo_seen_larger_carries_less_detail_per_pixel():
+    noise = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
+    images = np.repeat(noise, 3, axis=-1)  # gray: L carries all of it
+    native = colour_stats.detail(lab.rgb_to_lab(images)[..., 0])
+    assert np.isclose(colour_stats.detail_seen_at(images, 1), native, rtol=1e-4)
+    assert colour_stats.detail_seen_at(images, "5/4") < 0.8 * native
+    assert colour_stats.detail_seen_at(images, 2) < colour_stats.detail_seen_at(images, "5/4")
+
+
+def test_view_scales_report_each_folders_detail_as_the_network_sees_it(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    for index in range(2):
+        pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"photo{index}.png")
+    assert colour_stats.main([str(tmp_path), "--size", "32", "--view-scales", "1", "5/4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    seen = {line.split(" shown ")[1].split("x")[0]: float(line.rsplit(" ", 1)[1])
+            for line in lines if " shown " in line}
+    assert set(seen) == {"1", "5/4"} and seen["5/4"] < seen["1"]
+    detail_row = next(line for line in lines if line.startswith("detail"))
+    assert np.isclose(float(detail_row.split()[-1]), seen["1"], atol=0.01)
