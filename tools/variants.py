@@ -113,6 +113,10 @@ VARIANTS = {  # in the table's order
     "study-view": Variant("the study's setting (2,500 landscapes, 10 epochs), the photo shown "
                           "5/4 larger", images=2500, train=("--model", "unet", "--epochs", "10"),
                           view="5/4"),
+    "ensemble-study-view": Variant("the average of 3 study-view networks, the photo shown 5/4 "
+                                   "larger", images=2500,
+                                   train=("--model", "unet", "--epochs", "10"), members=3,
+                                   view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
     "ensemble-view-2": Variant("ensemble, the photo shown twice as large", members=3, view="2"),
     "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
