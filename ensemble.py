@@ -6,11 +6,13 @@
 The members must be finished train.py runs of one image size: several seeds of one recipe, or
 networks of different families, whose mistakes differ more. --view-scale 5/4 shows the average
 its input enlarged by that much (models.viewed_at): real photos carry more detail per pixel
-than the landscapes the networks learnt on; with it, one member is allowed. The ensemble is a run folder like
-any other: evaluate.py scores it and colorize.py uses it, with no special case; its config.json
-is its first member's, with the members listed, the seed, model, preset and loss replaced by
-theirs and the stride by the least common multiple of theirs (times what the view scale needs). The model.keras keeps the project's contract
-(L/50-1 in, ab/128 out) and is written atomically, config.json last.
+than the landscapes the networks learnt on; with it, one member is allowed.
+
+The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
+with no special case; its config.json is its first member's, with the members listed, the
+seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
+theirs (times what the view scale needs) and the view scale recorded. The model.keras keeps
+the project's contract (L/50-1 in, ab/128 out) and is written atomically, config.json last.
 """
 
 import argparse
@@ -49,7 +51,7 @@ def ensemble_config(folders, configs, out, view_scale=1):
     Members may be of different families (an Autoencoder and a U-Net make different mistakes):
     the ensemble's stride is then the least common multiple of theirs, and its model, preset
     and loss name every one that takes part ("unet+autoencoder"). A view scale other than 1
-    is recorded as a fraction ("5/4") and multiplies the stride as models.view_stride says."""
+    is recorded as a fraction ("5/4") and multiplies the stride as view_stride says."""
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")

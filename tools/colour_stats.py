@@ -15,7 +15,6 @@ shown enlarged as ensemble.py --view-scale shows them to a network (models.viewe
 """
 
 import argparse
-import fractions
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cli  # noqa: E402
+import ensemble  # noqa: E402
 import lab  # noqa: E402
 import mountains  # noqa: E402
 import photos  # noqa: E402
@@ -73,7 +73,8 @@ def detail_seen_at(images, scale):
 
 def colour_stats(images):
     """A flat dict of named statistics of a stack of uint8 RGB images."""
-    pixels = lab.rgb_to_lab(images).reshape(-1, 3)
+    lab_images = lab.rgb_to_lab(images)
+    pixels = lab_images.reshape(-1, 3)
     lightness, a, b = pixels.T
     chroma = np.hypot(a, b)
     stats = {"images": len(images), "L mean": lightness.mean(), "a mean": a.mean(),
@@ -95,7 +96,7 @@ def colour_stats(images):
     stats["yellow (b>15)"] = np.mean(b > 15)
     stats["neutral (C<6)"] = np.mean(chroma < 6)
     stats["snow/cloud (L>80,C<8)"] = np.mean((lightness > 80) & (chroma < 8))
-    stats["detail (mean |grad L|)"] = detail(lab.rgb_to_lab(images)[..., 0])
+    stats["detail (mean |grad L|)"] = detail(lab_images[..., 0])
     return stats
 
 
@@ -120,12 +121,10 @@ def parse_args(argv=None):
                         help="also measure this many built-in landscapes")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0, help="seed of the built-in landscapes")
-    parser.add_argument("--view-scales", type=fractions.Fraction, nargs="+", default=[],
+    parser.add_argument("--view-scales", type=ensemble.positive_fraction, nargs="+", default=[],
                         metavar="P/Q", help="also the folders' detail per pixel when shown "
                                             "this much larger (ensemble.py --view-scale)")
     args = parser.parse_args(argv)
-    if any(scale <= 0 for scale in args.view_scales):
-        parser.error("--view-scales must be positive")
     if not args.folders and args.synthetic <= 0:
         parser.error("give at least one folder or --synthetic N")
     return args
