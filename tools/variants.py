@@ -18,6 +18,7 @@ AuC point are noise: prefer changes that make the landscapes more like the world
 import argparse
 import csv
 import dataclasses
+import fractions
 import subprocess
 import sys
 from pathlib import Path
@@ -161,7 +162,7 @@ def train_seeds(name, variant, seeds):
     average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes. A variant with a
     view scale is built by ensemble.py too, from one network when members is 1."""
     for seed in seeds:
-        if variant.members == 1 and variant.view == "1":
+        if variant.members == 1 and fractions.Fraction(variant.view) == 1:
             train_run(name, variant, seed, str(RUNS / name))
             continue
         out = HERE / RUNS / name / f"ensemble-s{seed}"
