@@ -18,10 +18,11 @@ def test_detail_is_the_mean_step_of_l_between_neighbouring_pixels():
 def test_a_photo_seen_larger_carries_less_detail_per_pixel():
     noise = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
     images = np.repeat(noise, 3, axis=-1)  # gray: L carries all of it
-    native = colour_stats.detail(lab.rgb_to_lab(images)[..., 0])
-    assert np.isclose(colour_stats.detail_seen_at(images, 1), native, rtol=1e-4)
-    assert colour_stats.detail_seen_at(images, "5/4") < 0.8 * native
-    assert colour_stats.detail_seen_at(images, 2) < colour_stats.detail_seen_at(images, "5/4")
+    lightness = lab.rgb_to_lab(images)[..., 0]
+    native = colour_stats.detail(lightness)
+    assert np.isclose(colour_stats.detail_seen_at(lightness, 1), native, rtol=1e-4)
+    assert colour_stats.detail_seen_at(lightness, "5/4") < 0.8 * native
+    assert colour_stats.detail_seen_at(lightness, 2) < colour_stats.detail_seen_at(lightness, "5/4")
 
 
 def test_view_scales_report_each_folders_detail_as_the_network_sees_it(tmp_path, capsys):

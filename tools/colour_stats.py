@@ -62,13 +62,13 @@ def detail(lightness):
     return float(np.mean(np.hypot(down, right)))
 
 
-def detail_seen_at(images, scale):
-    """detail() of the images' L after models.view_resampler(scale): what the network sees."""
+def detail_seen_at(lightness, scale):
+    """detail() of L (N, H, W) after models.view_resampler(scale): what the network sees."""
     import cpu  # noqa: F401  (TensorFlow's settings before it loads)
     import models
 
-    lightness = lab.rgb_to_lab(images)[..., :1].astype(np.float32)
-    return detail(np.asarray(models.view_resampler(scale)(lightness))[..., 0])
+    enlarged = models.view_resampler(scale)(np.asarray(lightness, np.float32)[..., None])
+    return detail(np.asarray(enlarged)[..., 0])
 
 
 def colour_stats(images):
@@ -141,8 +141,9 @@ def main(argv=None):
         columns[f"synthetic s{args.seed}"] = colour_stats(images)
     print_table(columns)
     for name, images in folders.items():
+        lightness = lab.rgb_to_lab(images)[..., 0] if args.view_scales else None
         for scale in args.view_scales:
-            print(f"{name} shown {scale}x larger: detail {detail_seen_at(images, scale):.2f}")
+            print(f"{name} shown {scale}x larger: detail {detail_seen_at(lightness, scale):.2f}")
     return 0
 
 
