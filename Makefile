@@ -31,6 +31,7 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 MODEL_DATA := data/mountains-model
 MODEL_IMAGES ?= 1000
 MODEL_ZOOM ?= 1
+MODEL_BOULDERS ?= 0
 MODEL_TRAIN ?= --model unet --epochs 6
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -74,7 +75,8 @@ reproduce: setup
 # New landscapes make the members trained on the old ones stale: they go with the old data.
 $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
 	rm -rf runs/model-members runs/model
-	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --size 128 --seed 0 \
+	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
+		--boulders $(MODEL_BOULDERS) --size 128 --seed 0 \
 		--out $(MODEL_DATA)
 
 model: setup $(MODEL_DATA)/meta.json

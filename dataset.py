@@ -256,16 +256,17 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
 
 def render_item(job):
     """Worker: one landscape -> {"id", "sha256", "lab"}."""
-    seed, index, size, zoom = job
-    rgb = mountains.render_landscape((seed, index), size, zoom)
+    seed, index, size, zoom, boulders = job
+    rgb = mountains.render_landscape((seed, index), size, zoom, boulders)
     return {"id": f"synthetic-{index:06d}", "sha256": hashlib.sha256(rgb.tobytes()).hexdigest(),
             "lab": lab.rgb_to_lab(rgb)}
 
 
-def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, zoom=1.0):
-    jobs = [(seed, i, size, zoom) for i in range(count)]
+def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, zoom=1.0,
+                    boulders=0.0):
+    jobs = [(seed, i, size, zoom, boulders) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
-            "zoom": zoom,
+            "zoom": zoom, "boulders": boulders,
             "generator_fingerprint": mountains.generator_fingerprint(),
             "size": size, "inputs": count, "skipped": [], "split": split_meta(fractions)}
     photos.load_colour_code()
@@ -316,6 +317,7 @@ def check_generator(meta, folder="DIR"):
     split = "" if tuple(fractions) == DEFAULT_FRACTIONS else " --split " + " ".join(map(str,
                                                                                          fractions))
     zoom = "" if meta.get("zoom", 1.0) == 1 else f" --zoom {meta['zoom']:g}"
+    zoom += "" if not meta.get("boulders") else f" --boulders {meta['boulders']:g}"
     raise DatasetError(
         f"{folder}: built by another version of the landscape generator "
         f"({describe_fingerprint(recorded)}, now {describe_fingerprint(current)}): rebuild with "
@@ -370,6 +372,9 @@ def parse_args(argv=None):
     parser.add_argument("--zoom", type=float, default=1.0,
                         help="synthetic: render each landscape up to this many times larger "
                              "(log-uniform) and keep a random crop: close-ups beside vistas")
+    parser.add_argument("--boulders", type=float, default=0.0, metavar="SHARE",
+                        help="synthetic: the share of landscapes with rocks in front of the "
+                             "camera (0 to 1)")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")
     parser.add_argument("--split", type=float, nargs=3, default=DEFAULT_FRACTIONS,
@@ -392,6 +397,8 @@ def parse_args(argv=None):
         parser.error("--synthetic must be at least 1")
     if args.zoom < 1:
         parser.error("--zoom must be at least 1")
+    if not 0 <= args.boulders <= 1:
+        parser.error("--boulders must be a share between 0 and 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_megapixels <= 0:
@@ -408,7 +415,7 @@ def main(argv=None):
     try:
         if args.synthetic is not None:
             meta = build_synthetic(args.synthetic, args.size, args.seed, args.out, args.workers,
-                                   args.split, args.zoom)
+                                   args.split, args.zoom, args.boulders)
         else:
             meta = build_from_photos(args.images, args.out, args.size, args.fit, args.draft,
                                      args.workers, args.split, args.min_chroma,

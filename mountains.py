@@ -63,6 +63,8 @@ VEGETATION = {  # forest, meadow
     "autumn": ((0.10, 0.06, 0.025), (0.20, 0.15, 0.06)),
 }
 WATERS = ((0.02, 0.05, 0.09), (0.02, 0.08, 0.09), (0.03, 0.13, 0.14))  # deep, teal, glacial
+BOULDERS = ((0.42, 0.40, 0.37), (0.45, 0.38, 0.29), (0.30, 0.29, 0.28), (0.36, 0.31, 0.26),
+            (0.20, 0.19, 0.18))  # granite, sandstone, gray, weathered, dark
 
 
 @dataclass
@@ -590,6 +592,40 @@ def render_bushes(scene, light, rng, image):
     return image
 
 
+def render_boulders(light, rng, image):
+    """Rocks in front of the camera: pale, angular, cracked and grainy, lit by the scene's sun.
+
+    Photos often stand on a slab or a boulder field; a generator without them teaches that
+    anything bright and smooth at the bottom of the frame is water mirroring the sky. Painted
+    from the farthest (highest) to the nearest, over whatever else is there; no haze.
+    """
+    h, w, _ = image.shape
+    grain = pixel_texture(rng, h, w, cell=RENDER_SCALE)
+    mottle = pixel_texture(rng, h, w, cell=h / 16)
+    cracks = (1.0 - np.abs(2.0 * pixel_texture(rng, h, w, cell=h / 6) - 1.0)) ** 40
+    facets = np.floor(pixel_texture(rng, h, w, cell=h / 10) * 4.0) / 3.0  # flat faces, sharp edges
+    albedo = jitter(rng, BOULDERS[rng.integers(len(BOULDERS))], 0.05, 0.15)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    for cy in np.sort(rng.uniform(0.78, 1.08, int(rng.integers(1, 6)))) * h:
+        ry = rng.uniform(0.1, 0.3) * h
+        rx, cx = ry * rng.uniform(1.0, 2.2), rng.uniform(-0.1, 1.1) * w
+        power = rng.uniform(1.1, 2.0)  # below 2 the outline has corners: broken rock
+        top = int(max(cy - 1.2 * ry, 0))
+        dy, dx = (rows[top:] - cy) / ry, (cols - cx) / rx
+        distance = (np.abs(dy) ** power + np.abs(dx) ** power) ** (1 / power) \
+            + 0.25 * (mottle[top:] - 0.5)
+        coverage = np.clip((1.0 - distance) * ry, 0.0, 1.0)
+        up = np.clip(-dy, 0.0, 1.0)  # the top of a boulder faces the sky and the sun
+        lambert = np.clip(0.3 + 0.5 * up * light.direction[1] + 0.35 * dx * light.direction[0]
+                          + 0.3 * up, 0.05, 1.0)
+        texture = (0.7 + 0.3 * mottle[top:] + 0.3 * facets[top:]) \
+            * (1.0 + 0.5 * (grain[top:] - 0.5)) * (1.0 - 0.5 * cracks[top:])
+        lit = jitter(rng, albedo, 0.03, 0.1) * (lambert[..., None] * light.sun + light.ambient)
+        paint_foreground(image, top, lit, texture, coverage)
+    return image
+
+
 # --------------------------------------------------------------------------- camera
 
 
@@ -617,7 +653,7 @@ def develop(linear, rng):
     return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(scene, rng, size):
+def render_scene(scene, rng, size, boulder_rng=None):
     light = make_light(scene, rng)
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
@@ -629,27 +665,36 @@ def render_scene(scene, rng, size):
         image = render_conifers(scene, light, rng, image)
     elif scene.foreground == "bushes":
         image = render_bushes(scene, light, rng, image)
+    if boulder_rng is not None:
+        image = render_boulders(light, boulder_rng, image)
     return develop(image, rng)
 
 
-def render_landscape(seed, size=128, zoom=1.0):
+def render_landscape(seed, size=128, zoom=1.0, boulders=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
     random size x size window: close-ups and wide vistas both, as photos crop them. Textures
     keep their size in pixels, as leaves and needles do in a photo of any framing.
+    boulders is the share of landscapes with rocks in front (render_boulders); they draw from
+    a stream of their own, so every landscape without them is the one boulders=0 gives.
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
     if zoom < 1:
         raise ValueError(f"zoom must be at least 1, got {zoom}")
+    if not 0 <= boulders <= 1:
+        raise ValueError(f"boulders must be a share between 0 and 1, got {boulders}")
     rng = np.random.default_rng(seed)
+    boulder_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    if not boulder_rng.random() < boulders:
+        boulder_rng = None
     scene = sample_scene(rng)
     size = int(size)
     if zoom == 1:
-        return render_scene(scene, rng, size)
+        return render_scene(scene, rng, size, boulder_rng)
     frame = int(round(size * np.exp(rng.uniform(0.0, np.log(zoom)))))
-    image = render_scene(scene, rng, frame)
+    image = render_scene(scene, rng, frame, boulder_rng)
     top, left = rng.integers(0, frame - size + 1, size=2)
     return image[top:top + size, left:left + size]
 

@@ -596,16 +596,28 @@ def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
     assert f"python dataset.py --synthetic 4 --size 16 --seed 1 --out {tmp_path / 'ds'}" in message
 
 
-def test_zoomed_dataset_records_its_zoom_and_asks_for_it_again(tmp_path):
-    plain = dataset.build_synthetic(4, 16, 1, tmp_path / "plain", workers=1)
-    zoomed = dataset.build_synthetic(4, 16, 1, tmp_path / "zoomed", workers=1, zoom=3.0)
-    assert (plain["zoom"], zoomed["zoom"]) == (1.0, 3.0)
-    assert plain["checksum"] != zoomed["checksum"]
-    meta = dataset.read_meta(tmp_path / "zoomed")
-    assert meta["zoom"] == 3.0
+@pytest.mark.parametrize("option, default, value, flag", [("zoom", 1.0, 3.0, "--zoom 3"),
+                                                          ("boulders", 0.0, 1.0, "--boulders 1")])
+def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, default, value,
+                                                            flag):
+    plain = dataset.build_synthetic(6, 16, 1, tmp_path / "plain", workers=1)
+    changed = dataset.build_synthetic(6, 16, 1, tmp_path / "changed", workers=1,
+                                      **{option: value})
+    assert (plain[option], changed[option]) == (default, value)
+    assert plain["checksum"] != changed["checksum"]
+    meta = dataset.read_meta(tmp_path / "changed")
+    assert meta[option] == value
     meta["generator_fingerprint"]["rendering_sha256"] = "0" * 64
-    with pytest.raises(dataset.DatasetError, match="--seed 1 --zoom 3 --out"):
-        dataset.check_generator(meta, tmp_path / "zoomed")
+    with pytest.raises(dataset.DatasetError, match=f"--seed 1 {flag} --out"):
+        dataset.check_generator(meta, tmp_path / "changed")
+
+
+@pytest.mark.parametrize("share", ["-0.5", "1.5"])
+def test_a_boulder_share_outside_zero_to_one_is_refused_by_the_cli(tmp_path, capsys, share):
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--synthetic", "4", "--boulders", share, "--out", str(tmp_path / "ds")])
+    assert exit_info.value.code == 2 and "--boulders" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
 
 
 def test_zoom_below_one_is_refused_by_the_cli(tmp_path, capsys):

@@ -239,6 +239,46 @@ def test_foreground_conifers_are_green_and_textured():
     raise AssertionError("no non-summer scene among the seeds tried")
 
 
+def test_boulders_paint_only_the_foreground_of_the_landscapes_that_draw_them():
+    plain = [mountains.render_landscape((4, i), 32) for i in range(24)]
+    half = [mountains.render_landscape((4, i), 32, boulders=0.5) for i in range(24)]
+    every = [mountains.render_landscape((4, i), 32, boulders=1.0) for i in range(24)]
+    assert all(a.tobytes() == b.tobytes()
+               for a, b in zip(plain, [mountains.render_landscape((4, i), 32, boulders=0.0)
+                                       for i in range(24)]))
+    changed = [a.tobytes() != b.tobytes() for a, b in zip(plain, half)]
+    assert 4 <= sum(changed) <= 20  # about half, each landscape as it is without them
+    assert all(a.tobytes() != b.tobytes() for a, b in zip(plain, every))
+    for a, b in zip(plain, every):
+        assert np.array_equal(a[:12], b[:12])  # boulders start below 0.42 of the height
+    for a, b in zip(every, [mountains.render_landscape((4, i), 32, boulders=1.0)
+                            for i in range(24)]):
+        assert a.tobytes() == b.tobytes()
+    for share in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="boulders"):
+            mountains.render_landscape(0, 32, boulders=share)
+
+
+def test_boulders_are_pale_low_chroma_rock_with_pixel_scale_texture():
+    for i in range(40):
+        rgb = mountains.render_landscape((5, i), 64, boulders=1.0)
+        plain = mountains.render_landscape((5, i), 64)
+        scene = mountains.sample_scene(np.random.default_rng((5, i)))
+        if scene.sky == "sunset" or scene.foreground != "none":
+            continue  # warm light tints rock; plants in front hide it
+        painted = np.any(rgb != plain, axis=2)
+        painted[:-8] = False  # the bottom rows, where the boulders stand nearest
+        if painted.sum() < 100:
+            continue
+        lab_pixels = lab.rgb_to_lab(rgb)[painted]
+        assert np.median(np.hypot(lab_pixels[:, 1], lab_pixels[:, 2])) < 20  # rock, not leaves
+        lightness = lab.rgb_to_lab(rgb)[..., 0]
+        fine = np.abs(np.diff(lightness, axis=1))[painted[:, 1:] & painted[:, :-1]]
+        assert np.mean(fine) > 1.5  # grain and cracks, not a flat fill
+        return
+    raise AssertionError("no plain fair-weather scene with boulders among the seeds tried")
+
+
 def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
     plain = mountains.render_landscape((2, 3), 32)
     assert mountains.render_landscape((2, 3), 32, zoom=1.0).tobytes() == plain.tobytes()

@@ -33,7 +33,7 @@ def test_every_variant_is_a_valid_training_command(name):
     for recipe in variant.recipes:
         config = train.parse_args([*recipe, "--data", str(variant.data)])
         assert config.model in ("autoencoder", "resnet", "unet")
-    assert variant.images >= 10 and variant.zoom >= 1
+    assert variant.images >= 10 and variant.zoom >= 1 and 0 <= variant.boulders <= 1
     assert variant.members > 1 or not variant.also  # other families only inside an average
 
 
@@ -54,7 +54,8 @@ def test_ensembles_share_a_member_exactly_when_it_is_the_same_network():
 def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():
     by_data = {}
     for variant in variants.VARIANTS.values():
-        by_data.setdefault(variant.data, set()).add((variant.images, variant.zoom))
+        by_data.setdefault(variant.data, set()).add((variant.images, variant.zoom,
+                                                     variant.boulders))
     assert all(len(kinds) == 1 for kinds in by_data.values())
 
 
@@ -132,6 +133,7 @@ def test_make_model_trains_the_recommended_variant():
     recommended = variants.VARIANTS[variants.RECOMMENDED]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
     assert float(settings["MODEL_ZOOM"]) == recommended.zoom
+    assert float(settings["MODEL_BOULDERS"]) == recommended.boulders
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert fractions.Fraction(settings["MODEL_VIEW"]) == fractions.Fraction(recommended.view)
