@@ -32,6 +32,7 @@ MODEL_DATA := data/mountains-model
 MODEL_IMAGES ?= 1000
 MODEL_ZOOM ?= 1
 MODEL_BOULDERS ?= 0
+MODEL_GOLDEN ?= 0
 MODEL_TRAIN ?= --model unet --epochs 6
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -76,7 +77,7 @@ reproduce: setup
 $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
 	rm -rf runs/model-members runs/model
 	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
-		--boulders $(MODEL_BOULDERS) --size 128 --seed 0 \
+		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) --size 128 --seed 0 \
 		--out $(MODEL_DATA)
 
 model: setup $(MODEL_DATA)/meta.json

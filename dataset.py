@@ -52,6 +52,7 @@ import photos
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+RENDER_OPTIONS = {"zoom": 1.0, "boulders": 0.0, "golden": 0.0}  # mountains.render_landscape's
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays
@@ -256,17 +257,19 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
 
 def render_item(job):
     """Worker: one landscape -> {"id", "sha256", "lab"}."""
-    seed, index, size, zoom, boulders = job
-    rgb = mountains.render_landscape((seed, index), size, zoom, boulders)
+    seed, index, size, options = job
+    rgb = mountains.render_landscape((seed, index), size, **options)
     return {"id": f"synthetic-{index:06d}", "sha256": hashlib.sha256(rgb.tobytes()).hexdigest(),
             "lab": lab.rgb_to_lab(rgb)}
 
 
-def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, zoom=1.0,
-                    boulders=0.0):
-    jobs = [(seed, i, size, zoom, boulders) for i in range(count)]
+def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, **options):
+    """Render `count` landscapes into a dataset; options are mountains.render_landscape's
+    (zoom, boulders, golden), recorded in meta.json and asked for again on a rebuild."""
+    options = {**RENDER_OPTIONS, **options}
+    jobs = [(seed, i, size, options) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
-            "zoom": zoom, "boulders": boulders,
+            **options,
             "generator_fingerprint": mountains.generator_fingerprint(),
             "size": size, "inputs": count, "skipped": [], "split": split_meta(fractions)}
     photos.load_colour_code()
@@ -316,13 +319,13 @@ def check_generator(meta, folder="DIR"):
     fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
     split = "" if tuple(fractions) == DEFAULT_FRACTIONS else " --split " + " ".join(map(str,
                                                                                          fractions))
-    zoom = "" if meta.get("zoom", 1.0) == 1 else f" --zoom {meta['zoom']:g}"
-    zoom += "" if not meta.get("boulders") else f" --boulders {meta['boulders']:g}"
+    rendering = "".join(f" --{name} {meta[name]:g}" for name, default in RENDER_OPTIONS.items()
+                        if meta.get(name, default) != default)
     raise DatasetError(
         f"{folder}: built by another version of the landscape generator "
         f"({describe_fingerprint(recorded)}, now {describe_fingerprint(current)}): rebuild with "
         f"'python dataset.py --synthetic {meta.get('inputs', 2500)} --size {meta.get('size', 128)}"
-        f" --seed {meta.get('seed', 0)}{zoom}{split} --out {folder}'")
+        f" --seed {meta.get('seed', 0)}{rendering}{split} --out {folder}'")
 
 
 def load_split(folder, split):
@@ -375,6 +378,9 @@ def parse_args(argv=None):
     parser.add_argument("--boulders", type=float, default=0.0, metavar="SHARE",
                         help="synthetic: the share of landscapes with rocks in front of the "
                              "camera (0 to 1)")
+    parser.add_argument("--golden", type=float, default=0.0, metavar="SHARE",
+                        help="synthetic: the share of sunsets whose whole sky glows warm, "
+                             "no blue left overhead (0 to 1)")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")
     parser.add_argument("--split", type=float, nargs=3, default=DEFAULT_FRACTIONS,
@@ -397,8 +403,9 @@ def parse_args(argv=None):
         parser.error("--synthetic must be at least 1")
     if args.zoom < 1:
         parser.error("--zoom must be at least 1")
-    if not 0 <= args.boulders <= 1:
-        parser.error("--boulders must be a share between 0 and 1")
+    for name in ("boulders", "golden"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error(f"--{name} must be a share between 0 and 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_megapixels <= 0:
@@ -415,7 +422,8 @@ def main(argv=None):
     try:
         if args.synthetic is not None:
             meta = build_synthetic(args.synthetic, args.size, args.seed, args.out, args.workers,
-                                   args.split, args.zoom, args.boulders)
+                                   args.split, zoom=args.zoom, boulders=args.boulders,
+                                   golden=args.golden)
         else:
             meta = build_from_photos(args.images, args.out, args.size, args.fit, args.draft,
                                      args.workers, args.split, args.min_chroma,

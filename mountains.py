@@ -221,6 +221,20 @@ def make_light(scene, rng):
                  ambient.astype(np.float32), zenith, horizon)
 
 
+def golden_light(light, rng):
+    """A sunset seen through haze or smoke: the whole sky glows, warm from zenith to horizon.
+
+    Golden-hour photos often have no blue left overhead; a generator whose sunsets all keep
+    a blue zenith teaches that a smooth sky above dark ridges is blue.
+    """
+    warm = light.horizon * rng.uniform(0.35, 0.7) * np.array([1.0, rng.uniform(0.7, 1.0),
+                                                               rng.uniform(0.5, 0.9)], np.float32)
+    mix = rng.uniform(0.6, 1.0)
+    zenith = (light.zenith * (1 - mix) + warm * mix).astype(np.float32)
+    ambient = (0.22 * zenith + 0.1 * light.horizon).astype(np.float32)
+    return Light(light.direction, light.sun, ambient, zenith, light.horizon)
+
+
 # --------------------------------------------------------------------------- sky
 
 
@@ -653,8 +667,10 @@ def develop(linear, rng):
     return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(scene, rng, size, boulder_rng=None):
+def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None):
     light = make_light(scene, rng)
+    if golden_rng is not None:
+        light = golden_light(light, golden_rng)
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
@@ -670,31 +686,35 @@ def render_scene(scene, rng, size, boulder_rng=None):
     return develop(image, rng)
 
 
-def render_landscape(seed, size=128, zoom=1.0, boulders=0.0):
+def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
     random size x size window: close-ups and wide vistas both, as photos crop them. Textures
     keep their size in pixels, as leaves and needles do in a photo of any framing.
-    boulders is the share of landscapes with rocks in front (render_boulders); they draw from
-    a stream of their own, so every landscape without them is the one boulders=0 gives.
+    boulders is the share of landscapes with rocks in front (render_boulders), golden the share
+    of sunsets whose whole sky glows (golden_light). Each draws from a stream of its own, so
+    every landscape without them is the one that boulders=0 and golden=0 give.
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
     if zoom < 1:
         raise ValueError(f"zoom must be at least 1, got {zoom}")
-    if not 0 <= boulders <= 1:
-        raise ValueError(f"boulders must be a share between 0 and 1, got {boulders}")
+    for name, share in (("boulders", boulders), ("golden", golden)):
+        if not 0 <= share <= 1:
+            raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    boulder_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-    if not boulder_rng.random() < boulders:
-        boulder_rng = None
+    boulder_rng, golden_rng = (np.random.default_rng(child)
+                               for child in np.random.SeedSequence(seed).spawn(2))
     scene = sample_scene(rng)
+    extras = {"boulder_rng": boulder_rng if boulder_rng.random() < boulders else None,
+              "golden_rng": golden_rng if scene.sky == "sunset" and golden_rng.random() < golden
+              else None}
     size = int(size)
     if zoom == 1:
-        return render_scene(scene, rng, size, boulder_rng)
+        return render_scene(scene, rng, size, **extras)
     frame = int(round(size * np.exp(rng.uniform(0.0, np.log(zoom)))))
-    image = render_scene(scene, rng, frame, boulder_rng)
+    image = render_scene(scene, rng, frame, **extras)
     top, left = rng.integers(0, frame - size + 1, size=2)
     return image[top:top + size, left:left + size]
 

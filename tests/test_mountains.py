@@ -279,6 +279,22 @@ def test_boulders_are_pale_low_chroma_rock_with_pixel_scale_texture():
     raise AssertionError("no plain fair-weather scene with boulders among the seeds tried")
 
 
+def test_golden_sunsets_glow_warm_overhead_and_other_skies_stay_as_they_were():
+    warmer = 0
+    for i in range(40):
+        scene = mountains.sample_scene(np.random.default_rng((6, i)))
+        plain = mountains.render_landscape((6, i), 32)
+        golden = mountains.render_landscape((6, i), 32, golden=1.0)
+        if scene.sky != "sunset":
+            assert golden.tobytes() == plain.tobytes()
+            continue
+        top_b = [lab.rgb_to_lab(image[:4])[..., 2].mean() for image in (plain, golden)]
+        warmer += top_b[1] > top_b[0] + 5  # yellower overhead, not bluer
+    assert warmer >= 3
+    with pytest.raises(ValueError, match="golden"):
+        mountains.render_landscape(0, 32, golden=1.5)
+
+
 def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
     plain = mountains.render_landscape((2, 3), 32)
     assert mountains.render_landscape((2, 3), 32, zoom=1.0).tobytes() == plain.tobytes()

@@ -5,8 +5,8 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --only base zoom     # some variants
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
-A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front)
-and train.py options. Runs go to
+A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
+how many golden sunsets) and train.py options. Runs go to
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
 table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
 keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
@@ -52,6 +52,7 @@ class Variant:
     images: int = 1000
     zoom: float = 1.0
     boulders: float = 0.0  # dataset.py --boulders: the share of landscapes with rocks in front
+    golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
     train: tuple = ("--model", "unet", "--epochs", "6")
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -61,7 +62,8 @@ class Variant:
     def data(self):
         zoom = f"-z{self.zoom:g}" if self.zoom != 1 else ""
         boulders = f"-b{self.boulders:g}" if self.boulders else ""
-        return Path("data/variants") / f"landscapes-{self.images}{zoom}{boulders}"
+        golden = f"-g{self.golden:g}" if self.golden else ""
+        return Path("data/variants") / f"landscapes-{self.images}{zoom}{boulders}{golden}"
 
     @property
     def recipes(self):
@@ -130,6 +132,10 @@ VARIANTS = {  # in the table's order
                              "(dataset.py --boulders 0.25)", boulders=0.25, view="5/4"),
     "ensemble-boulders-view": Variant("ensemble-view, a quarter of the landscapes with boulders "
                                       "in front", boulders=0.25, members=3, view="5/4"),
+    "golden-view": Variant("boulders-view, half the sunsets golden overhead (dataset.py "
+                           "--golden 0.5)", boulders=0.25, golden=0.5, view="5/4"),
+    "ensemble-golden-view": Variant("ensemble-boulders-view, half the sunsets golden overhead",
+                                    boulders=0.25, golden=0.5, members=3, view="5/4"),
     "more": Variant("4,000 landscapes", images=4000),
     "fresh": Variant("6,000 landscapes seen once each (1 epoch): base's steps, no repeats",
                      images=6000, train=("--model", "unet", "--epochs", "1")),
@@ -148,8 +154,8 @@ def build_data(variant):
     if (HERE / variant.data / "meta.json").is_file():
         return
     subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
-                    "--zoom", str(variant.zoom), "--boulders", str(variant.boulders), "--seed", "0",
-                    "--out", str(variant.data)],
+                    "--zoom", str(variant.zoom), "--boulders", str(variant.boulders),
+                    "--golden", str(variant.golden), "--seed", "0", "--out", str(variant.data)],
                    cwd=HERE, check=True)
 
 
