@@ -806,6 +806,10 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=128, help="side of each landscape in pixels")
     parser.add_argument("--columns", type=int, default=8, help="landscapes per row")
     parser.add_argument("--seed", type=int, default=0, help="seed; landscape i uses (seed, i)")
+    parser.add_argument("--boulders", type=float, default=0.0, metavar="SHARE",
+                        help="the share of landscapes with rocks in front (dataset.py's too)")
+    parser.add_argument("--golden", type=float, default=0.0, metavar="SHARE",
+                        help="the share of sunsets whose whole sky glows warm")
     parser.add_argument("--full-colour", action="store_true",
                         help="write 24-bit RGB instead of a 256-colour palette (4x larger)")
     args = parser.parse_args(argv)
@@ -813,12 +817,16 @@ def parse_args(argv=None):
         parser.error("--count and --columns must be at least 1")
     if args.size < 4:
         parser.error("--size must be at least 4")
+    for name in ("boulders", "golden"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error(f"--{name} must be a share between 0 and 1")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    images = [render_landscape((args.seed, i), args.size) for i in range(args.count)]
+    images = [render_landscape((args.seed, i), args.size, boulders=args.boulders,
+                               golden=args.golden) for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")
     return 0

@@ -159,6 +159,20 @@ def test_full_colour_contact_sheet_holds_the_rendered_pixels(tmp_path):
     assert pixels[:, 18:34].tobytes() == mountains.render_landscape((3, 1), 16).tobytes()
 
 
+def test_contact_sheet_shows_boulders_and_golden_sunsets_when_asked(tmp_path):
+    out = tmp_path / "sheet.png"
+    mountains.main(["--contact-sheet", str(out), "--count", "1", "--columns", "1", "--size", "16",
+                    "--seed", "3", "--boulders", "1", "--golden", "1", "--full-colour"])
+    with Image.open(out) as sheet:
+        pixels = np.asarray(sheet)
+    expected = mountains.render_landscape((3, 0), 16, boulders=1.0, golden=1.0)
+    assert pixels.tobytes() == expected.tobytes()
+    assert expected.tobytes() != mountains.render_landscape((3, 0), 16).tobytes()
+    with pytest.raises(SystemExit) as exit_info:
+        mountains.main(["--contact-sheet", str(tmp_path / "x.png"), "--boulders", "2"])
+    assert exit_info.value.code == 2
+
+
 def test_contact_sheet_rejects_a_bad_count(tmp_path):
     try:
         mountains.main(["--contact-sheet", str(tmp_path / "x.png"), "--count", "0"])
