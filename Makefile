@@ -29,11 +29,11 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator changes.
 MODEL_DATA := data/mountains-model
-MODEL_IMAGES ?= 1000
+MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
 MODEL_BOULDERS ?= 0
 MODEL_GOLDEN ?= 0
-MODEL_TRAIN ?= --model unet --epochs 6
+MODEL_TRAIN ?= --model unet --epochs 10
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 5/4
