@@ -1,4 +1,4 @@
-"""What every script's --help shares: the one help formatter."""
+"""What every script's command line shares: the one help formatter and argument types."""
 
 import argparse
 
@@ -12,3 +12,14 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default == [] or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
+
+
+def share(text):
+    """argparse type: a fraction of the items, from 0 to 1 ("0.25")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text}")
+    return value

@@ -52,7 +52,7 @@ import photos
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-RENDER_OPTIONS = {"zoom": 1.0, "boulders": 0.0, "golden": 0.0}  # mountains.render_landscape's
+RENDER_OPTIONS = {"zoom": 1.0, "boulders": 0.0, "golden": 0.0}  # render_landscape's, defaults
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays
@@ -375,10 +375,10 @@ def parse_args(argv=None):
     parser.add_argument("--zoom", type=float, default=1.0,
                         help="synthetic: render each landscape up to this many times larger "
                              "(log-uniform) and keep a random crop: close-ups beside vistas")
-    parser.add_argument("--boulders", type=float, default=0.0, metavar="SHARE",
+    parser.add_argument("--boulders", type=cli.share, default=0.0, metavar="SHARE",
                         help="synthetic: the share of landscapes with rocks in front of the "
                              "camera (0 to 1)")
-    parser.add_argument("--golden", type=float, default=0.0, metavar="SHARE",
+    parser.add_argument("--golden", type=cli.share, default=0.0, metavar="SHARE",
                         help="synthetic: the share of sunsets whose whole sky glows warm, "
                              "no blue left overhead (0 to 1)")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
@@ -403,9 +403,6 @@ def parse_args(argv=None):
         parser.error("--synthetic must be at least 1")
     if args.zoom < 1:
         parser.error("--zoom must be at least 1")
-    for name in ("boulders", "golden"):
-        if not 0 <= getattr(args, name) <= 1:
-            parser.error(f"--{name} must be a share between 0 and 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_megapixels <= 0:

@@ -617,7 +617,7 @@ def render_boulders(light, rng, image):
     grain = pixel_texture(rng, h, w, cell=RENDER_SCALE)
     mottle = pixel_texture(rng, h, w, cell=h / 16)
     cracks = (1.0 - np.abs(2.0 * pixel_texture(rng, h, w, cell=h / 6) - 1.0)) ** 40
-    facets = np.floor(pixel_texture(rng, h, w, cell=h / 10) * 4.0) / 3.0  # flat faces, sharp edges
+    facets = np.floor(pixel_texture(rng, h, w, cell=h / 10) * 4.0) / 3.0  # flat faces
     albedo = jitter(rng, BOULDERS[rng.integers(len(BOULDERS))], 0.05, 0.15)
     rows = np.arange(h, dtype=np.float32)[:, None]
     cols = np.arange(w, dtype=np.float32)[None, :]
@@ -806,9 +806,9 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=128, help="side of each landscape in pixels")
     parser.add_argument("--columns", type=int, default=8, help="landscapes per row")
     parser.add_argument("--seed", type=int, default=0, help="seed; landscape i uses (seed, i)")
-    parser.add_argument("--boulders", type=float, default=0.0, metavar="SHARE",
+    parser.add_argument("--boulders", type=cli.share, default=0.0, metavar="SHARE",
                         help="the share of landscapes with rocks in front (dataset.py's too)")
-    parser.add_argument("--golden", type=float, default=0.0, metavar="SHARE",
+    parser.add_argument("--golden", type=cli.share, default=0.0, metavar="SHARE",
                         help="the share of sunsets whose whole sky glows warm")
     parser.add_argument("--full-colour", action="store_true",
                         help="write 24-bit RGB instead of a 256-colour palette (4x larger)")
@@ -817,9 +817,6 @@ def parse_args(argv=None):
         parser.error("--count and --columns must be at least 1")
     if args.size < 4:
         parser.error("--size must be at least 4")
-    for name in ("boulders", "golden"):
-        if not 0 <= getattr(args, name) <= 1:
-            parser.error(f"--{name} must be a share between 0 and 1")
     return args
 
 

@@ -1,11 +1,14 @@
-"""Every script's --help shows each real default once and no empty ones."""
+"""Every script's --help shows each real default once and no empty ones; cli.py's argument
+types accept what they say and refuse the rest."""
 
+import argparse
 import importlib
 import re
 
 import pytest
 
 import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
+import cli
 
 SCRIPTS = ["bench", "dataset", "ensemble", "evaluate", "mountains", "scrape", "study", "train",
            "tools.attribution", "tools.colour_stats", "tools.variants"]
@@ -31,3 +34,14 @@ def test_help_shows_no_empty_or_repeated_default(module_name, capsys):
 def test_help_still_shows_real_defaults(capsys):
     text = " ".join(help_text("train", capsys).split())
     assert re.search(r"--epochs EPOCHS .*?\(default: \d+\)", text)
+
+
+@pytest.mark.parametrize("text, value", [("0", 0.0), ("0.25", 0.25), ("1", 1.0)])
+def test_a_share_is_a_number_from_zero_to_one(text, value):
+    assert cli.share(text) == value
+
+
+@pytest.mark.parametrize("text", ["-0.1", "1.5", "a quarter", "nan"])
+def test_anything_else_is_refused_as_a_share(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.share(text)
