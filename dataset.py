@@ -419,8 +419,8 @@ def main(argv=None):
     try:
         if args.synthetic is not None:
             meta = build_synthetic(args.synthetic, args.size, args.seed, args.out, args.workers,
-                                   args.split, zoom=args.zoom, boulders=args.boulders,
-                                   golden=args.golden)
+                                   args.split, **{name: getattr(args, name)
+                                                  for name in RENDER_OPTIONS})
         else:
             meta = build_from_photos(args.images, args.out, args.size, args.fit, args.draft,
                                      args.workers, args.split, args.min_chroma,

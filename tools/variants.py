@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cli  # noqa: E402
 import cpu  # noqa: E402  (TensorFlow's settings before it loads; the CPU's name for the table)
+import dataset  # noqa: E402
 import files  # noqa: E402
 import metrics  # noqa: E402
 import report  # noqa: E402
@@ -60,10 +61,16 @@ class Variant:
 
     @property
     def data(self):
-        zoom = f"-z{self.zoom:g}" if self.zoom != 1 else ""
-        boulders = f"-b{self.boulders:g}" if self.boulders else ""
-        golden = f"-g{self.golden:g}" if self.golden else ""
-        return Path("data/variants") / f"landscapes-{self.images}{zoom}{boulders}{golden}"
+        """data/variants/landscapes-<images>, with -z<zoom>, -b<boulders>, -g<golden> for each
+        rendering option away from its default."""
+        options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
+                          if value != dataset.RENDER_OPTIONS[name])
+        return Path("data/variants") / f"landscapes-{self.images}{options}"
+
+    @property
+    def rendering(self):
+        """dataset.py's rendering options (dataset.RENDER_OPTIONS) as this variant sets them."""
+        return {name: getattr(self, name) for name in dataset.RENDER_OPTIONS}
 
     @property
     def recipes(self):
@@ -153,10 +160,11 @@ RECOMMENDED = "ensemble-study-view"  # make model: the Makefile's MODEL_* settin
 def build_data(variant):
     if (HERE / variant.data / "meta.json").is_file():
         return
+    options = []
+    for name, value in variant.rendering.items():
+        options += [f"--{name}", str(value)]
     subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
-                    "--zoom", str(variant.zoom), "--boulders", str(variant.boulders),
-                    "--golden", str(variant.golden), "--seed", "0", "--out", str(variant.data)],
-                   cwd=HERE, check=True)
+                    *options, "--seed", "0", "--out", str(variant.data)], cwd=HERE, check=True)
 
 
 def train_run(name, variant, seed, runs, *options):
