@@ -132,6 +132,8 @@ VARIANTS = {  # in the table's order
                                    view="5/4"),
     "study-view-15": Variant("study-view trained for 15 epochs instead of 10", images=2500,
                              train=("--model", "unet", "--epochs", "15"), view="5/4"),
+    "study-view-25": Variant("study-view trained for 25 epochs instead of 10", images=2500,
+                             train=("--model", "unet", "--epochs", "25"), view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
     "ensemble-view-2": Variant("ensemble, the photo shown twice as large", members=3, view="2"),
     "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
