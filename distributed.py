@@ -191,7 +191,7 @@ def fit(strategy, config, run, train_arrays, val_arrays):
                          f"global batch (--batch-size {config.batch_size})")
     per_replica = config.batch_size // replicas
     with strategy.scope():
-        model = training.build_compiled_model(config, run.classes)
+        model = training.build_compiled_model(config, run.classes, steps)
         model.optimizer.build(model.trainable_variables)
         saved_model = training.model_to_save(model, config, run.classes)
     best, start = broadcast_from_chief(strategy, [run.best, run.start])

@@ -18,6 +18,7 @@ folder are refused: pick another --run name or delete the folder.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-3,
                         help="learning rate for the global batch (--batch-size), whatever the "
                              "number of devices or workers")
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate along a cosine from --learning-rate to 0 "
+                             "over --epochs (default: constant)")
     parser.add_argument("--precision", default="auto", choices=training.PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32")
@@ -129,7 +133,8 @@ def parse_args(argv=None):
 
 def fit_on_one_device(config, run, train_arrays, val_arrays):
     """Keras' model.fit: the path of --distribute none (distributed.fit drives the same parts)."""
-    model = training.build_compiled_model(config, run.classes)
+    steps_per_epoch = math.ceil(len(train_arrays[0]) / config.batch_size)
+    model = training.build_compiled_model(config, run.classes, steps_per_epoch)
     train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
                                        flip=config.flip, tone=config.tone,
                                        hue=config.hue, sharpen=config.sharpen,

@@ -54,6 +54,7 @@ class TrainConfig:
     temperature: float
     optimizer: str
     learning_rate: float
+    cosine: bool
     precision: str
     flip: bool
     tone: float
@@ -224,6 +225,22 @@ def build_loss(name, huber_delta=0.1):
     raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
 
 
+def learning_rate_of(config, steps_per_epoch=None):
+    """--learning-rate, or with --cosine a schedule from it down to 0 over all the run's steps.
+
+    A constant rate leaves Adam's last steps as large as its first, so the saved weights are
+    wherever the last noisy step left them; a decaying rate settles them. The schedule counts
+    the optimizer's own steps, which the epoch backup restores, so a resumed run picks it up
+    where the killed one stopped.
+    """
+    if not config.cosine:
+        return config.learning_rate
+    if not steps_per_epoch:
+        raise ValueError("--cosine needs the number of steps per epoch")
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                  config.epochs * steps_per_epoch)
+
+
 def build_optimizer(name, learning_rate):
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
@@ -254,14 +271,15 @@ def prepare_classes(config, run_dir, train_ab):
     return ab_classes.read_classes(path)
 
 
-def build_compiled_model(config, classes=None):
-    """The network of config's model/preset/width, compiled with its loss and optimizer.
+def build_compiled_model(config, classes=None, steps_per_epoch=None):
+    """The network of config's model/preset/width, compiled with its loss and optimizer
+    (steps_per_epoch: the optimizer steps of one epoch, which --cosine needs).
 
     For --loss classification (classes from prepare_classes) it is the logits model, trained
     on ab/128 targets by the rebalanced loss; save model_to_save(...) of it. Build under the
     wanted precision policy; XLA stays off unless --xla (3 to 8x slower on the reference CPU).
     """
-    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    optimizer = build_optimizer(config.optimizer, learning_rate_of(config, steps_per_epoch))
     if config.loss != "classification":
         model = models.build_model(config.model, config.preset, config.width)
         model.compile(optimizer=optimizer, loss=build_loss(config.loss, config.huber_delta),

@@ -21,6 +21,7 @@ import ab_classes
 import dataset
 import helpers
 import lab
+import runs
 import train
 import training
 
@@ -249,6 +250,47 @@ def test_killed_run_resumes_at_the_next_epoch_with_each_epoch_once(ramp_data, tm
     assert result.returncode == 0, result.stderr
     assert f"resuming {run_dir} at epoch {finished + 1} of {epochs}" in result.stdout
     assert history_epochs(run_dir) == list(range(epochs))
+
+
+def test_cosine_learning_rate_falls_from_the_given_rate_to_zero_over_all_epochs():
+    config = train.parse_args(["--model", "unet", "--epochs", "4", "--learning-rate", "0.01",
+                               "--cosine"])
+    schedule = training.learning_rate_of(config, steps_per_epoch=5)
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(10)) == pytest.approx(0.005)
+    assert float(schedule(20)) == pytest.approx(0.0, abs=1e-9)
+    constant = train.parse_args(["--model", "unet", "--learning-rate", "0.01"])
+    assert training.learning_rate_of(constant, steps_per_epoch=5) == 0.01
+    with pytest.raises(ValueError, match="steps per epoch"):
+        training.learning_rate_of(config)
+
+
+def test_cosine_schedule_resumes_where_the_epoch_backup_left_it(ramp_data, tmp_path):
+    config = train.parse_args(train_args(ramp_data, tmp_path, "--epochs", "3", "--cosine",
+                                         "--precision", "float32"))
+    lightness, ab = dataset.load_split(ramp_data, "train")
+    steps = -(-len(lightness) // config.batch_size)
+    trained = training.build_compiled_model(config, steps_per_epoch=steps)
+    trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, verbose=0)
+    backup = runs.EpochBackup(tmp_path / "backup")
+    backup.set_model(trained)
+    backup.on_epoch_end(0)
+
+    resumed = training.build_compiled_model(config, steps_per_epoch=steps)
+    backup.set_model(resumed)
+    backup.on_train_begin()
+    assert int(resumed.optimizer.iterations) == steps
+    rate = float(resumed.optimizer.learning_rate)
+    assert rate == pytest.approx(float(trained.optimizer.learning_rate))
+    assert 0 < rate < config.learning_rate
+
+
+def test_cosine_run_records_the_option_and_its_model_loads_safely(ramp_data, tmp_path):
+    config = train.train(train.parse_args(train_args(ramp_data, tmp_path, "--epochs", "2",
+                                                     "--cosine", "--run", "cosine")))
+    assert config["status"] == "finished" and config["cosine"] is True
+    model = keras.saving.load_model(tmp_path / "cosine" / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, None, None, 2)
 
 
 # --------------------------------------------------------------------------- classification
