@@ -132,6 +132,10 @@ VARIANTS = {  # in the table's order
                                    view="5/4"),
     "study-view-15": Variant("study-view trained for 15 epochs instead of 10", images=2500,
                              train=("--model", "unet", "--epochs", "15"), view="5/4"),
+    "study-view-cosine": Variant("study-view with the learning rate decayed along a cosine to 0 "
+                                 "(train.py --cosine)", images=2500,
+                                 train=("--model", "unet", "--epochs", "10", "--cosine"),
+                                 view="5/4"),
     "study-view-25": Variant("study-view trained for 25 epochs instead of 10", images=2500,
                              train=("--model", "unet", "--epochs", "25"), view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
