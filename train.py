@@ -18,7 +18,6 @@ folder are refused: pick another --run name or delete the folder.
 """
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -133,8 +132,8 @@ def parse_args(argv=None):
 
 def fit_on_one_device(config, run, train_arrays, val_arrays):
     """Keras' model.fit: the path of --distribute none (distributed.fit drives the same parts)."""
-    steps_per_epoch = math.ceil(len(train_arrays[0]) / config.batch_size)
-    model = training.build_compiled_model(config, run.classes, steps_per_epoch)
+    steps = training.steps_per_epoch(len(train_arrays[0]), config.batch_size)
+    model = training.build_compiled_model(config, run.classes, steps)
     train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
                                        flip=config.flip, tone=config.tone,
                                        hue=config.hue, sharpen=config.sharpen,

@@ -225,6 +225,11 @@ def build_loss(name, huber_delta=0.1):
     raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
 
 
+def steps_per_epoch(count, batch_size):
+    """make_dataset's batches per epoch: the last one may be short, not dropped."""
+    return -(-count // batch_size)
+
+
 def learning_rate_of(config, steps_per_epoch=None):
     """--learning-rate, or with --cosine a schedule from it down to 0 over all the run's steps.
 

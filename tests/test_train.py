@@ -269,7 +269,7 @@ def test_cosine_schedule_resumes_where_the_epoch_backup_left_it(ramp_data, tmp_p
     config = train.parse_args(train_args(ramp_data, tmp_path, "--epochs", "3", "--cosine",
                                          "--precision", "float32"))
     lightness, ab = dataset.load_split(ramp_data, "train")
-    steps = -(-len(lightness) // config.batch_size)
+    steps = training.steps_per_epoch(len(lightness), config.batch_size)
     trained = training.build_compiled_model(config, steps_per_epoch=steps)
     trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, verbose=0)
     backup = runs.EpochBackup(tmp_path / "backup")

@@ -45,6 +45,11 @@ FIGURE = Path("images/model-real-photos.png")  # the README's first screen shows
 FIGURE_PHOTOS = 6  # evenly spaced over the photos in file-name order: a fixed rule
 
 
+def unet(epochs, *options):
+    """train.py options of a seed U-Net trained this many epochs."""
+    return ("--model", "unet", "--epochs", str(epochs), *options)
+
+
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """One recipe: what it changes, in words, and how it is made."""
@@ -54,7 +59,7 @@ class Variant:
     zoom: float = 1.0
     boulders: float = 0.0  # dataset.py --boulders: the share of landscapes with rocks in front
     golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
-    train: tuple = ("--model", "unet", "--epochs", "6")
+    train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
     view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at)
@@ -77,7 +82,7 @@ class Variant:
         return (self.train, *self.also)
 
 
-UNET_6 = ("--model", "unet", "--epochs", "6")
+UNET_6 = unet(6)
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
 VARIANTS = {  # in the table's order
@@ -95,7 +100,7 @@ VARIANTS = {  # in the table's order
                                    train=UNET_6 + ("--loss", "classification",
                                                    "--rebalance-mix", "0.9")),
     "study": Variant("the study's setting: 2,500 landscapes, 10 epochs", images=2500,
-                     train=("--model", "unet", "--epochs", "10")),
+                     train=unet(10)),
     "classification-plain": Variant("classification, no rebalancing (--rebalance-mix 1)",
                                     train=CLASSIFICATION_PLAIN_6),
     "classification-mse": Variant("MSE plus classification: classification-plain with "
@@ -105,7 +110,7 @@ VARIANTS = {  # in the table's order
     "ensemble-classification": Variant("the average of 3 classification-plain networks",
                                        train=CLASSIFICATION_PLAIN_6, members=3),
     "ensemble-2500": Variant("the average of 3 U-Nets on 2,500 landscapes, 8 epochs",
-                             images=2500, train=("--model", "unet", "--epochs", "8"), members=3),
+                             images=2500, train=unet(8), members=3),
     "ensemble-autoencoder": Variant("the average of 3 seed Autoencoders (1,000 landscapes, "
                                     "6 epochs)", train=AUTOENCODER_6, members=3),
     "ensemble-mixed": Variant("the average of 3 base U-Nets and 3 seed Autoencoders",
@@ -124,23 +129,19 @@ VARIANTS = {  # in the table's order
     "view": Variant("base, the photo shown 5/4 larger (ensemble.py --view-scale 5/4)", view="5/4"),
     "ensemble-view": Variant("ensemble, the photo shown 5/4 larger", members=3, view="5/4"),
     "study-view": Variant("the study's setting (2,500 landscapes, 10 epochs), the photo shown "
-                          "5/4 larger", images=2500, train=("--model", "unet", "--epochs", "10"),
-                          view="5/4"),
+                          "5/4 larger", images=2500, train=unet(10), view="5/4"),
     "ensemble-study-view": Variant("the average of 3 study-view networks, the photo shown 5/4 "
-                                   "larger", images=2500,
-                                   train=("--model", "unet", "--epochs", "10"), members=3,
+                                   "larger", images=2500, train=unet(10), members=3,
                                    view="5/4"),
     "study-view-15": Variant("study-view trained for 15 epochs instead of 10", images=2500,
-                             train=("--model", "unet", "--epochs", "15"), view="5/4"),
+                             train=unet(15), view="5/4"),
     "study-view-cosine": Variant("study-view with the learning rate decayed along a cosine to 0 "
                                  "(train.py --cosine)", images=2500,
-                                 train=("--model", "unet", "--epochs", "10", "--cosine"),
-                                 view="5/4"),
+                                 train=unet(10, "--cosine"), view="5/4"),
     "study-view-25": Variant("study-view trained for 25 epochs instead of 10", images=2500,
-                             train=("--model", "unet", "--epochs", "25"), view="5/4"),
+                             train=unet(25), view="5/4"),
     "study-view-25-cosine": Variant("study-view-25 with train.py --cosine", images=2500,
-                                    train=("--model", "unet", "--epochs", "25", "--cosine"),
-                                    view="5/4"),
+                                    train=unet(25, "--cosine"), view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
     "ensemble-view-2": Variant("ensemble, the photo shown twice as large", members=3, view="2"),
     "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
@@ -154,7 +155,7 @@ VARIANTS = {  # in the table's order
                            "--golden 0.5)", boulders=0.25, golden=0.5, view="5/4"),
     "more": Variant("4,000 landscapes", images=4000),
     "fresh": Variant("6,000 landscapes seen once each (1 epoch): base's steps, no repeats",
-                     images=6000, train=("--model", "unet", "--epochs", "1")),
+                     images=6000, train=unet(1)),
     "large-view": Variant("the large U-Net preset (1,000 landscapes, 6 epochs), the photo shown "
                           "5/4 larger", train=UNET_6 + ("--preset", "large"), view="5/4"),
     "large": Variant("the large U-Net, 4,000 landscapes", images=4000,
