@@ -142,6 +142,13 @@ VARIANTS = {  # in the table's order
                              train=unet(25), view="5/4"),
     "study-view-25-cosine": Variant("study-view-25 with train.py --cosine", images=2500,
                                     train=unet(25, "--cosine"), view="5/4"),
+    "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
+                                  "1.7 times faster to train", images=2500,
+                                  train=unet(25, "--width", "0.5"), view="5/4"),
+    "ensemble-study-view-25-half": Variant("the average of 3 study-view-25-half networks, the "
+                                           "photo shown 5/4 larger", images=2500,
+                                           train=unet(25, "--width", "0.5"), members=3,
+                                           view="5/4"),
     "ensemble-view-1.5": Variant("ensemble, the photo shown 3/2 larger", members=3, view="3/2"),
     "ensemble-view-2": Variant("ensemble, the photo shown twice as large", members=3, view="2"),
     "ensemble-mixed-mse-view": Variant("ensemble-mixed-mse, the photo shown 5/4 larger",
