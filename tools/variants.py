@@ -142,6 +142,12 @@ VARIANTS = {  # in the table's order
                              train=unet(25), view="5/4"),
     "study-view-25-cosine": Variant("study-view-25 with train.py --cosine", images=2500,
                                     train=unet(25, "--cosine"), view="5/4"),
+    "study-view-lr2": Variant("study-view with twice the learning rate (train.py "
+                              "--learning-rate 0.002)", images=2500,
+                              train=unet(10, "--learning-rate", "0.002"), view="5/4"),
+    "study-view-lr2-cosine": Variant("study-view-lr2 with train.py --cosine", images=2500,
+                                     train=unet(10, "--learning-rate", "0.002", "--cosine"),
+                                     view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
                                   "1.7 times faster to train", images=2500,
                                   train=unet(25, "--width", "0.5"), view="5/4"),
