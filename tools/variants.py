@@ -148,6 +148,8 @@ VARIANTS = {  # in the table's order
     "study-view-lr2-cosine": Variant("study-view-lr2 with train.py --cosine", images=2500,
                                      train=unet(10, "--learning-rate", "0.002", "--cosine"),
                                      view="5/4"),
+    "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
+                               images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
                                   "1.7 times faster to train", images=2500,
                                   train=unet(25, "--width", "0.5"), view="5/4"),
