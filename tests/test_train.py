@@ -271,7 +271,8 @@ def test_cosine_schedule_resumes_where_the_epoch_backup_left_it(ramp_data, tmp_p
     lightness, ab = dataset.load_split(ramp_data, "train")
     steps = training.steps_per_epoch(len(lightness), config.batch_size)
     trained = training.build_compiled_model(config, steps_per_epoch=steps)
-    trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, verbose=0)
+    trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, shuffle=False,
+                verbose=0)
     backup = runs.EpochBackup(tmp_path / "backup")
     backup.set_model(trained)
     backup.on_epoch_end(0)
