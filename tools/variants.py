@@ -148,6 +148,10 @@ VARIANTS = {  # in the table's order
     "study-view-lr2-cosine": Variant("study-view-lr2 with train.py --cosine", images=2500,
                                      train=unet(10, "--learning-rate", "0.002", "--cosine"),
                                      view="5/4"),
+    "ensemble-study-view-lr2-cosine": Variant("the average of 3 study-view-lr2-cosine networks, "
+                                              "the photo shown 5/4 larger", images=2500,
+                                              train=unet(10, "--learning-rate", "0.002",
+                                                         "--cosine"), members=3, view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
