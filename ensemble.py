@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import cli
+import cpu  # noqa: F401  (TensorFlow's CPU settings: before write_ensemble loads it)
 import files
 
 

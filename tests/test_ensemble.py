@@ -3,6 +3,9 @@ and refuses members that cannot be averaged."""
 
 import fractions
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +107,12 @@ def test_a_view_scale_that_is_not_a_positive_fraction_is_a_usage_error(tmp_path,
     with pytest.raises(SystemExit) as exit_info:
         ensemble.main([str(member), "--view-scale", scale, "--out", str(tmp_path / "model")])
     assert exit_info.value.code == 2
+
+
+def test_the_script_sets_up_the_cpu_before_keras_loads():
+    """write_ensemble imports Keras late; cpu.py must already be in, or its thread settings
+    are lost and it warns (as `make model` showed)."""
+    result = subprocess.run([sys.executable, "-c", "import sys, ensemble; "
+                             "print('cpu' in sys.modules, 'tensorflow' in sys.modules)"],
+                            cwd=Path(ensemble.__file__).parent, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "False"]
