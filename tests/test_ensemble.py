@@ -114,5 +114,6 @@ def test_the_script_sets_up_the_cpu_before_keras_loads():
     are lost and it warns (as `make model` showed)."""
     result = subprocess.run([sys.executable, "-c", "import sys, ensemble; "
                              "print('cpu' in sys.modules, 'tensorflow' in sys.modules)"],
-                            cwd=Path(ensemble.__file__).parent, capture_output=True, text=True, check=True)
+                            cwd=Path(ensemble.__file__).parent, capture_output=True, text=True,
+                            check=True)
     assert result.stdout.split() == ["True", "False"]
