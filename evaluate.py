@@ -160,7 +160,7 @@ def load_model(folder, config):
     import keras
 
     try:
-        return keras.saving.load_model(folder / "model.keras")
+        return keras.saving.load_model(folder / "model.keras", compile=False)
     except Exception as exc:  # any failure to load is a bad run, reported with its cause
         raise RunError(f"run {config['run_name']}: cannot load model.keras ({exc})") from exc
 

@@ -45,7 +45,8 @@ def parse_args(argv=None):
                         help="images per step; with --distribute the global batch, split "
                              "evenly across all replicas of all workers")
     parser.add_argument("--loss", default="mse", choices=training.LOSSES,
-                        help="regression on ab/128, or classification over quantized ab "
+                        help="regression on ab/128 (distance: the Euclidean ab error, which "
+                             "AuC thresholds), or classification over quantized ab "
                              "(Zhang et al. 2016: soft targets, rebalanced, annealed mean)")
     parser.add_argument("--huber-delta", type=float, default=0.1,
                         help="huber loss: quadratic below this ab/128 error (0.1 = 12.8 ab units)")

@@ -21,11 +21,12 @@ import lab
 import models
 import runs
 
-LOSSES = ("mse", "mae", "huber", "classification")
+LOSSES = ("mse", "mae", "huber", "distance", "classification")
 LOSS_DESCRIPTIONS = {
     "mse": "mean squared error of ab/128",
     "mae": "mean absolute error of ab/128",
     "huber": "Huber loss of ab/128",
+    "distance": "mean Euclidean distance in the ab plane of ab/128 (the error AuC thresholds)",
     "classification": "class-rebalanced cross-entropy over quantized ab bins "
                       "(not comparable with the regression losses)",
 }
@@ -214,14 +215,41 @@ def resolve_precision(choice):
     return "mixed_bfloat16" if has_bf16 or tf.config.list_physical_devices("GPU") else "float32"
 
 
+@keras.saving.register_keras_serializable(package="training")
+class AbDistance(keras.losses.Loss):
+    """Per pixel, the Euclidean distance between predicted and true ab (on the ab/128 scale).
+
+    AuC is one minus the mean of this distance clipped at 150 ab units, over 150: a network
+    trained on it learns the colour nearest to all the likely ones (their geometric median),
+    where MSE learns their mean, which for a pixel that may be green or gray is a grayish green
+    far from both. `epsilon` smooths the square root's kink at zero error.
+    """
+
+    def __init__(self, epsilon=1e-3, name="ab_distance", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, y_true, y_pred):
+        error = keras.ops.cast(y_pred, "float32") - keras.ops.cast(y_true, "float32")
+        return keras.ops.sqrt(keras.ops.sum(keras.ops.square(error), axis=-1)
+                              + self.epsilon ** 2)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
 def build_loss(name, huber_delta=0.1):
-    """A built-in Keras loss (so model.keras stays loadable in safe mode), on the ab/128 scale."""
+    """A Keras loss on the ab/128 scale: built-in ones, and AbDistance (registered, so a
+    compiled model.keras loads wherever training.py is imported; colorize.py, ensemble.py and
+    evaluate.py load without compiling, in safe mode)."""
     if name == "mse":
         return keras.losses.MeanSquaredError()
     if name == "mae":
         return keras.losses.MeanAbsoluteError()
     if name == "huber":
         return keras.losses.Huber(delta=huber_delta)
+    if name == "distance":
+        return AbDistance()
     raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
 
 
@@ -306,8 +334,11 @@ def model_to_save(model, config, classes=None):
     """What model.keras holds: L/50-1 in, ab/128 out at full size, whatever the loss.
 
     A classification model is wrapped in its annealed-mean decoder (shared layers, built-in
-    Keras only), so evaluate.py and colorize.py need no special case.
+    Keras only), so evaluate.py and colorize.py need no special case; a distance model is saved
+    without its compiled loss, which only this module knows.
     """
+    if config.loss == "distance":  # uncompiled: plain Keras loads it without AbDistance
+        return keras.Model(model.inputs, model.outputs, name=model.name)
     if config.loss != "classification":
         return model
     return ab_classes.ab_output_model(model, classes["bins"], config.temperature)

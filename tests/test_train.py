@@ -300,16 +300,17 @@ TWO_COLOURS = np.array([[-40.0, 40.0], [40.0, -40.0]], np.float32)  # green, pur
 # Both are bins of the sRGB gamut with their four neighbours, at every L the images use.
 
 
-def write_two_colour_dataset(folder, patterns=48, seed=11, size=SIZE):
-    """Each L pattern appears twice, once in each colour: nothing in L tells which, so the
-    regression optimum (the mean) is gray, while the true distribution has two modes."""
+def write_two_colour_dataset(folder, patterns=48, seed=11, size=SIZE, colours=TWO_COLOURS):
+    """Each L pattern appears once in each of `colours`: nothing in L tells which, so with
+    TWO_COLOURS the regression optimum (the mean) is gray, while the true distribution has two
+    modes."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size] / size
     images, ids = [], []
     for i in range(patterns):
         fy, fx = rng.uniform(1.0, 4.0, 2)
         lightness = 50.0 + 20.0 * np.sin(2 * np.pi * (fx * x + fy * y) + rng.uniform(0, 2 * np.pi))
-        for colour, ab in enumerate(TWO_COLOURS):
+        for colour, ab in enumerate(colours):
             lab_image = np.concatenate([lightness[..., None],
                                         np.broadcast_to(ab, (size, size, 2))], axis=-1)
             images.append(lab.lab_to_rgb_uint8(lab_image.astype(np.float32)))
@@ -345,6 +346,41 @@ def two_colour_runs(tmp_path_factory):
 def test_mse_on_two_colour_problem_predicts_near_gray(two_colour_runs):
     model = keras.saving.load_model(two_colour_runs["mse"] / "model.keras")
     assert mean_chroma(model.predict(two_colour_runs["x"], verbose=0)) < 10.0
+
+
+def test_ab_distance_is_the_euclidean_error_and_favours_the_median_over_the_mean():
+    loss = training.build_loss("distance")
+    true = np.zeros((1, 2, 2, 2), np.float32)
+    pred = np.broadcast_to(np.float32([0.3, 0.4]), (1, 2, 2, 2))
+    assert float(loss(true, pred)) == pytest.approx(0.5, abs=1e-5)
+    # Two gray pixels and one at 0.5: the median (gray) beats the mean by this loss, not by MSE.
+    true = np.float32([[0, 0], [0, 0], [0.5, 0]]).reshape(1, 1, 3, 2)
+    median, mean = np.zeros_like(true), np.broadcast_to(true.mean((1, 2), keepdims=True),
+                                                        true.shape)
+    assert float(loss(true, median)) < float(loss(true, mean))
+    mse = training.build_loss("mse")
+    assert float(mse(true, mean)) < float(mse(true, median))
+
+
+def test_distance_loss_paints_the_likelier_colour_where_mse_paints_their_mean(tmp_path):
+    """Each pattern twice green (two near shades: identical images would be deduplicated) and
+    once purple: MSE learns their mean (chroma 20), the distance loss their geometric median,
+    which is a green (chroma 57)."""
+    data = tmp_path / "data"
+    green, purple = TWO_COLOURS
+    write_two_colour_dataset(data, patterns=32, colours=np.stack([green, green + 4, purple]))
+    common = ["--model", "resnet", "--data", str(data), "--runs", str(tmp_path / "runs"),
+              "--verbose", "0", "--epochs", "5", "--batch-size", "16", "--learning-rate",
+              "0.01", "--precision", "float32"]
+    predictions = {}
+    for loss in ("mse", "distance"):
+        train.main(common + ["--loss", loss])
+        model_path = tmp_path / "runs" / f"resnet-seed-{loss}-s0" / "model.keras"
+        x = lab.encode_l(np.asarray(dataset.load_split(data, "train")[0]))
+        ab = predict_in_a_fresh_process(model_path, x, tmp_path)  # plain Keras loads it
+        predictions[loss] = (ab * lab.AB_SCALE).reshape(-1, 2).mean(0)
+    distance_to_green = {k: float(np.linalg.norm(v - green)) for k, v in predictions.items()}
+    assert distance_to_green["distance"] < 15.0 < distance_to_green["mse"]
 
 
 def test_mse_weight_is_for_the_classification_loss_only():

@@ -154,6 +154,18 @@ VARIANTS = {  # in the table's order
     "ensemble-study-view-lr2-cosine": Variant("the average of 3 study-view-lr2-cosine networks, "
                                               "the photo shown 5/4 larger", images=2500,
                                               train=UNET_10_LR2_COSINE, members=3, view="5/4"),
+    "study-view-lr2-cosine-distance": Variant("study-view-lr2-cosine trained on the Euclidean ab "
+                                              "distance, the error AuC thresholds (train.py "
+                                              "--loss distance)", images=2500,
+                                              train=UNET_10_LR2_COSINE + ("--loss", "distance"),
+                                              view="5/4"),
+    "ensemble-study-view-lr2-cosine-distance": Variant("the average of 3 "
+                                                       "study-view-lr2-cosine-distance networks, "
+                                                       "the photo shown 5/4 larger",
+                                                       images=2500,
+                                                       train=UNET_10_LR2_COSINE
+                                                       + ("--loss", "distance"),
+                                                       members=3, view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
