@@ -338,7 +338,7 @@ def model_to_save(model, config, classes=None):
     without its compiled loss, which only this module knows.
     """
     if config.loss == "distance":  # uncompiled: plain Keras loads it without AbDistance
-        return keras.Model(model.inputs, model.outputs, name=model.name)
+        return keras.Model(model.input, model.output, name=model.name)
     if config.loss != "classification":
         return model
     return ab_classes.ab_output_model(model, classes["bins"], config.temperature)

@@ -19,6 +19,7 @@ import pytest
 
 import ab_classes
 import dataset
+import ensemble
 import helpers
 import lab
 import runs
@@ -372,15 +373,21 @@ def test_distance_loss_paints_the_likelier_colour_where_mse_paints_their_mean(tm
     common = ["--model", "resnet", "--data", str(data), "--runs", str(tmp_path / "runs"),
               "--verbose", "0", "--epochs", "5", "--batch-size", "16", "--learning-rate",
               "0.01", "--precision", "float32"]
+    x = lab.encode_l(np.asarray(dataset.load_split(data, "train")[0]))
     predictions = {}
     for loss in ("mse", "distance"):
         train.main(common + ["--loss", loss])
         model_path = tmp_path / "runs" / f"resnet-seed-{loss}-s0" / "model.keras"
-        x = lab.encode_l(np.asarray(dataset.load_split(data, "train")[0]))
-        ab = predict_in_a_fresh_process(model_path, x, tmp_path)  # plain Keras loads it
-        predictions[loss] = (ab * lab.AB_SCALE).reshape(-1, 2).mean(0)
-    distance_to_green = {k: float(np.linalg.norm(v - green)) for k, v in predictions.items()}
+        predictions[loss] = predict_in_a_fresh_process(model_path, x, tmp_path)  # plain Keras
+    mean_ab = {k: (v * lab.AB_SCALE).reshape(-1, 2).mean(0) for k, v in predictions.items()}
+    distance_to_green = {k: float(np.linalg.norm(v - green)) for k, v in mean_ab.items()}
     assert distance_to_green["distance"] < 15.0 < distance_to_green["mse"]
+    # ensemble.py averages networks of either loss
+    ensemble.write_ensemble([tmp_path / "runs" / f"resnet-seed-{loss}-s0" for loss in predictions],
+                            tmp_path / "both")
+    both = keras.saving.load_model(tmp_path / "both" / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(both.predict(x, verbose=0),
+                               (predictions["mse"] + predictions["distance"]) / 2, atol=1e-5)
 
 
 def test_mse_weight_is_for_the_classification_loss_only():
