@@ -85,7 +85,8 @@ class Variant:
 UNET_6 = unet(6)
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
-UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")  # make model's networks
+UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
+UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # make model's networks
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -157,14 +158,12 @@ VARIANTS = {  # in the table's order
     "study-view-lr2-cosine-distance": Variant("study-view-lr2-cosine trained on the Euclidean ab "
                                               "distance, the error AuC thresholds (train.py "
                                               "--loss distance)", images=2500,
-                                              train=UNET_10_LR2_COSINE + ("--loss", "distance"),
-                                              view="5/4"),
+                                              train=UNET_10_LR2_COSINE_DISTANCE, view="5/4"),
     "ensemble-study-view-lr2-cosine-distance": Variant("the average of 3 "
                                                        "study-view-lr2-cosine-distance networks, "
                                                        "the photo shown 5/4 larger",
                                                        images=2500,
-                                                       train=UNET_10_LR2_COSINE
-                                                       + ("--loss", "distance"),
+                                                       train=UNET_10_LR2_COSINE_DISTANCE,
                                                        members=3, view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
@@ -194,7 +193,7 @@ VARIANTS = {  # in the table's order
 
 BEFORE = "base"  # make demo's recipe
 # make model: the Makefile's MODEL_* settings are this one (tests/test_variants.py checks)
-RECOMMENDED = "ensemble-study-view-lr2-cosine"
+RECOMMENDED = "ensemble-study-view-lr2-cosine-distance"
 
 
 def build_data(variant):
@@ -299,8 +298,10 @@ def first_run(name, root=HERE / RUNS):
     return runs[0]
 
 
-def before_after_figure(path, photos, before, after, root=HERE / RUNS):
-    """Real photos: grayscale input, `before`'s and `after`'s first networks, the original,
+def before_after_figure(path, photos, before, after, root=HERE / RUNS,
+                        roles=("make demo", "make model")):
+    """Real photos: grayscale input, `before`'s and `after`'s first networks (each row named by
+    its role and variant: the variants' own descriptions outgrow the figure), the original,
     prepared at the size those networks were trained on."""
     import keras
 
@@ -317,10 +318,10 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS):
         return list(lab.lab_to_rgb_uint8(lab.join_lab(lightness, ab)))
 
     rows = [("grayscale input", rgb(np.zeros_like(truth)))]
-    for name, run in zip((before, after), runs):
+    for role, name, run in zip(roles, (before, after), runs):
         model = keras.saving.load_model(run / "model.keras", compile=False)
         ab = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
-        rows.append((f"{name}: {VARIANTS[name].change}", rgb(ab)))
+        rows.append((f"{role}: {name}", rgb(ab)))
     rows.append(("original photo", rgb(truth)))
     credits = evaluate.photo_credits(photos)
     names = [Path(str(images.ids[index])).name for index in chosen]
