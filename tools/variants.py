@@ -165,6 +165,19 @@ VARIANTS = {  # in the table's order
                                                        images=2500,
                                                        train=UNET_10_LR2_COSINE_DISTANCE,
                                                        members=3, view="5/4"),
+    "study-view-lr3-cosine-distance": Variant("study-view-lr2-cosine-distance with a learning "
+                                              "rate starting at 0.003", images=2500,
+                                              train=unet(10, "--learning-rate", "0.003",
+                                                         "--cosine", "--loss", "distance"),
+                                              view="5/4"),
+    "ensemble-study-view-lr3-cosine-distance": Variant("the average of 3 "
+                                                       "study-view-lr3-cosine-distance networks, "
+                                                       "the photo shown 5/4 larger",
+                                                       images=2500,
+                                                       train=unet(10, "--learning-rate", "0.003",
+                                                                  "--cosine", "--loss",
+                                                                  "distance"),
+                                                       members=3, view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
