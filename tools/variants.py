@@ -87,6 +87,7 @@ AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
 UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # make model's networks
+UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -167,16 +168,12 @@ VARIANTS = {  # in the table's order
                                                        members=3, view="5/4"),
     "study-view-lr3-cosine-distance": Variant("study-view-lr2-cosine-distance with a learning "
                                               "rate starting at 0.003", images=2500,
-                                              train=unet(10, "--learning-rate", "0.003",
-                                                         "--cosine", "--loss", "distance"),
-                                              view="5/4"),
+                                              train=UNET_10_LR3_COSINE_DISTANCE, view="5/4"),
     "ensemble-study-view-lr3-cosine-distance": Variant("the average of 3 "
                                                        "study-view-lr3-cosine-distance networks, "
                                                        "the photo shown 5/4 larger",
                                                        images=2500,
-                                                       train=unet(10, "--learning-rate", "0.003",
-                                                                  "--cosine", "--loss",
-                                                                  "distance"),
+                                                       train=UNET_10_LR3_COSINE_DISTANCE,
                                                        members=3, view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
