@@ -389,7 +389,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), default=None,
-                        help="these variants (default: all, in the table's order)")
+                        metavar="VARIANT",
+                        help="these variants (default: all, in the table's order): "
+                             + ", ".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
     parser.add_argument("--photos", type=Path, default=HERE / "photos",
                         help="the real photos the variants are scored on (never trained on)")
