@@ -88,6 +88,14 @@ CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix"
 UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # make model's networks
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
+
+
+def study_view_ensemble(single, train, note=""):
+    """The average of 3 networks of a 2,500-landscape variant `single`, seen 5/4 larger."""
+    return Variant(f"the average of 3 {single} networks, the photo shown 5/4 larger{note}",
+                   images=2500, train=train, members=3, view="5/4")
+
+
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -133,9 +141,7 @@ VARIANTS = {  # in the table's order
     "ensemble-view": Variant("ensemble, the photo shown 5/4 larger", members=3, view="5/4"),
     "study-view": Variant("the study's setting (2,500 landscapes, 10 epochs), the photo shown "
                           "5/4 larger", images=2500, train=unet(10), view="5/4"),
-    "ensemble-study-view": Variant("the average of 3 study-view networks, the photo shown 5/4 "
-                                   "larger", images=2500, train=unet(10), members=3,
-                                   view="5/4"),
+    "ensemble-study-view": study_view_ensemble("study-view", unet(10)),
     "study-view-15": Variant("study-view trained for 15 epochs instead of 10", images=2500,
                              train=unet(15), view="5/4"),
     "study-view-cosine": Variant("study-view with the learning rate decayed along a cosine to 0 "
@@ -143,9 +149,8 @@ VARIANTS = {  # in the table's order
                                  train=unet(10, "--cosine"), view="5/4"),
     "study-view-25": Variant("study-view trained for 25 epochs instead of 10", images=2500,
                              train=unet(25), view="5/4"),
-    "ensemble-study-view-25": Variant("the average of 3 study-view-25 networks, the photo shown "
-                                      "5/4 larger (2.5 times make model's training)",
-                                      images=2500, train=unet(25), members=3, view="5/4"),
+    "ensemble-study-view-25": study_view_ensemble("study-view-25", unet(25),
+                                                  " (2.5 times make model's training)"),
     "study-view-25-cosine": Variant("study-view-25 with train.py --cosine", images=2500,
                                     train=unet(25, "--cosine"), view="5/4"),
     "study-view-lr2": Variant("study-view with twice the learning rate (train.py "
@@ -153,28 +158,19 @@ VARIANTS = {  # in the table's order
                               train=unet(10, "--learning-rate", "0.002"), view="5/4"),
     "study-view-lr2-cosine": Variant("study-view-lr2 with train.py --cosine", images=2500,
                                      train=UNET_10_LR2_COSINE, view="5/4"),
-    "ensemble-study-view-lr2-cosine": Variant("the average of 3 study-view-lr2-cosine networks, "
-                                              "the photo shown 5/4 larger", images=2500,
-                                              train=UNET_10_LR2_COSINE, members=3, view="5/4"),
+    "ensemble-study-view-lr2-cosine": study_view_ensemble("study-view-lr2-cosine",
+                                                          UNET_10_LR2_COSINE),
     "study-view-lr2-cosine-distance": Variant("study-view-lr2-cosine trained on the Euclidean ab "
                                               "distance, the error AuC thresholds (train.py "
                                               "--loss distance)", images=2500,
                                               train=UNET_10_LR2_COSINE_DISTANCE, view="5/4"),
-    "ensemble-study-view-lr2-cosine-distance": Variant("the average of 3 "
-                                                       "study-view-lr2-cosine-distance networks, "
-                                                       "the photo shown 5/4 larger",
-                                                       images=2500,
-                                                       train=UNET_10_LR2_COSINE_DISTANCE,
-                                                       members=3, view="5/4"),
+    "ensemble-study-view-lr2-cosine-distance": study_view_ensemble(
+        "study-view-lr2-cosine-distance", UNET_10_LR2_COSINE_DISTANCE),
     "study-view-lr3-cosine-distance": Variant("study-view-lr2-cosine-distance with a learning "
                                               "rate starting at 0.003", images=2500,
                                               train=UNET_10_LR3_COSINE_DISTANCE, view="5/4"),
-    "ensemble-study-view-lr3-cosine-distance": Variant("the average of 3 "
-                                                       "study-view-lr3-cosine-distance networks, "
-                                                       "the photo shown 5/4 larger",
-                                                       images=2500,
-                                                       train=UNET_10_LR3_COSINE_DISTANCE,
-                                                       members=3, view="5/4"),
+    "ensemble-study-view-lr3-cosine-distance": study_view_ensemble(
+        "study-view-lr3-cosine-distance", UNET_10_LR3_COSINE_DISTANCE),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
