@@ -33,6 +33,7 @@ MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
 MODEL_BOULDERS ?= 0
 MODEL_GOLDEN ?= 0
+MODEL_SHADOWS ?= 0
 MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss distance
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -77,7 +78,8 @@ reproduce: setup
 $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
 	rm -rf runs/model-members runs/model
 	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
-		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) --size 128 --seed 0 \
+		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) \
+		--shadows $(MODEL_SHADOWS) --size 128 --seed 0 \
 		--out $(MODEL_DATA)
 
 model: setup $(MODEL_DATA)/meta.json

@@ -24,7 +24,7 @@ import ast
 import functools
 import hashlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,8 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 4  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky
+GENERATOR_VERSION = 5  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+# 5: cast shadows (a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "parse_args", "main")
 
@@ -202,6 +203,16 @@ class Light:
     ambient: np.ndarray  # linear RGB of sky light
     zenith: np.ndarray
     horizon: np.ndarray
+    shade: np.ndarray = None  # render-size (h, w), 1 where a cast shadow hides the sun; or None
+
+
+def sunlit(light, top, bottom=None, step=1):
+    """The share of direct sun that reaches rows top..bottom of the frame (1 outside cast
+    shadows), counted in every `step`-th render-size pixel: ridges are shaded at the output size."""
+    if light.shade is None:
+        return 1.0
+    end = None if bottom is None else bottom * step
+    return 1.0 - light.shade[top * step:end:step, ::step]
 
 
 def make_light(scene, rng):
@@ -233,6 +244,24 @@ def golden_light(light, rng):
     zenith = (light.zenith * (1 - mix) + warm * mix).astype(np.float32)
     ambient = (0.22 * zenith + 0.1 * light.horizon).astype(np.float32)
     return Light(light.direction, light.sun, ambient, zenith, light.horizon)
+
+
+def cast_shadow(scene, rng, size):
+    """Where a mountain out of the frame hides the sun: below a ragged, slanting edge.
+
+    In photos, valleys and near slopes often lie in shadow while the peaks are lit, and the
+    shadowed land is lit by the sky alone: dark and bluish, snow blue, rock slate. A generator
+    without cast shadows has only forest to be dark, and teaches that dark land is green.
+    Returns the render-size shadow (size, size) in [0, 1] with a soft penumbra.
+    """
+    horizon = scene.horizon
+    left, right = rng.uniform(horizon - 0.1, 1.0, 2)
+    cols = np.arange(size, dtype=np.float32) / size
+    ragged = profile(rng, size, cells=int(rng.integers(2, 6)), octaves=6) - 0.5
+    edge = (left + (right - left) * cols + rng.uniform(0.05, 0.2) * ragged) * size
+    rows = np.arange(size, dtype=np.float32)[:, None]
+    penumbra = rng.uniform(0.5, 3.0) * RENDER_SCALE
+    return np.clip((rows - edge[None, :]) / penumbra + 0.5, 0.0, 1.0).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- sky
@@ -466,6 +495,7 @@ def render_ridges(scene, light, rng, image):
         band = slice(r0 - top, r1 - top)  # the ridge's rows in the noise fields
         orientation = int(orientations[k % 4])
         lambert, steep = shade_ridge(rows, band, crest, base, fields, light, orientation, rng)
+        lambert *= sunlit(light, r0, r1, s)
         if shadow_cover > 0.32:  # cloud shadows: the clouds' pattern, seen from another side
             lambert *= 0.25 + 0.75 * smoothstep(shadow_cover - 0.08, shadow_cover + 0.06,
                                                 oriented(fields.patches, band, 3 - orientation))
@@ -575,7 +605,7 @@ def render_conifers(scene, light, rng, image):
         coverage = np.clip(half - np.abs(offset) + 0.5, 0.0, 1.0)
         side = np.clip(offset / np.maximum(half, 1.0), -1.0, 1.0)
         lambert = np.clip(0.45 + 0.55 * side * light.direction[0] + 0.3 * light.direction[1],
-                          0.05, 1.0)
+                          0.05, 1.0) * sunlit(light, top)
         paint_foreground(image, top, albedo * (lambert[..., None] * light.sun + light.ambient),
                          0.25 + 1.5 * texture[top:] ** 2, coverage)
     return image
@@ -600,7 +630,7 @@ def render_bushes(scene, light, rng, image):
         coverage = np.clip((1.0 - distance) * radius * 0.5, 0.0, 1.0)
         up = np.clip(-dy, 0.0, 1.0)  # the top of a crown faces the sky and the sun
         lambert = np.clip(0.35 + 0.4 * up * light.direction[1] + 0.3 * dx * light.direction[0]
-                          + 0.3 * up, 0.05, 1.0)
+                          + 0.3 * up, 0.05, 1.0) * sunlit(light, top)
         paint_foreground(image, top, albedo * (lambert[..., None] * light.sun + light.ambient),
                          0.35 + 1.3 * texture[top:] ** 1.5, coverage)
     return image
@@ -632,7 +662,7 @@ def render_boulders(light, rng, image):
         coverage = np.clip((1.0 - distance) * ry, 0.0, 1.0)
         up = np.clip(-dy, 0.0, 1.0)  # the top of a boulder faces the sky and the sun
         lambert = np.clip(0.3 + 0.5 * up * light.direction[1] + 0.35 * dx * light.direction[0]
-                          + 0.3 * up, 0.05, 1.0)
+                          + 0.3 * up, 0.05, 1.0) * sunlit(light, top)
         texture = (0.7 + 0.3 * mottle[top:] + 0.3 * facets[top:]) \
             * (1.0 + 0.5 * (grain[top:] - 0.5)) * (1.0 - 0.5 * cracks[top:])
         lit = jitter(rng, albedo, 0.03, 0.1) * (lambert[..., None] * light.sun + light.ambient)
@@ -667,10 +697,12 @@ def develop(linear, rng):
     return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None):
+def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng=None):
     light = make_light(scene, rng)
     if golden_rng is not None:
         light = golden_light(light, golden_rng)
+    if shadow_rng is not None:
+        light = replace(light, shade=cast_shadow(scene, shadow_rng, size * RENDER_SCALE))
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
@@ -686,29 +718,32 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None):
     return develop(image, rng)
 
 
-def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0):
+def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
     random size x size window: close-ups and wide vistas both, as photos crop them. Textures
     keep their size in pixels, as leaves and needles do in a photo of any framing.
     boulders is the share of landscapes with rocks in front (render_boulders), golden the share
-    of sunsets whose whole sky glows (golden_light). Each draws from a stream of its own, so
-    every landscape without them is the one that boulders=0 and golden=0 give.
+    of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
+    sun (not overcast) with part of the land in a cast shadow (cast_shadow). Each draws from a
+    stream of its own, so every landscape without them is the one that the defaults give.
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
     if zoom < 1:
         raise ValueError(f"zoom must be at least 1, got {zoom}")
-    for name, share in (("boulders", boulders), ("golden", golden)):
+    for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows)):
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    boulder_rng, golden_rng = (np.random.default_rng(child)
-                               for child in np.random.SeedSequence(seed).spawn(2))
+    boulder_rng, golden_rng, shadow_rng = (np.random.default_rng(child)
+                                           for child in np.random.SeedSequence(seed).spawn(3))
     scene = sample_scene(rng)
     extras = {"boulder_rng": boulder_rng if boulder_rng.random() < boulders else None,
               "golden_rng": golden_rng if scene.sky == "sunset" and golden_rng.random() < golden
+              else None,
+              "shadow_rng": shadow_rng if scene.sky != "overcast" and shadow_rng.random() < shadows
               else None}
     size = int(size)
     if zoom == 1:
@@ -810,6 +845,8 @@ def parse_args(argv=None):
                         help="the share of landscapes with rocks in front (dataset.py's too)")
     parser.add_argument("--golden", type=cli.share, default=0.0, metavar="SHARE",
                         help="the share of sunsets whose whole sky glows warm")
+    parser.add_argument("--shadows", type=cli.share, default=0.0, metavar="SHARE",
+                        help="the share of sunlit landscapes with land in a cast shadow")
     parser.add_argument("--full-colour", action="store_true",
                         help="write 24-bit RGB instead of a 256-colour palette (4x larger)")
     args = parser.parse_args(argv)
@@ -823,7 +860,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     images = [render_landscape((args.seed, i), args.size, boulders=args.boulders,
-                               golden=args.golden) for i in range(args.count)]
+                               golden=args.golden, shadows=args.shadows)
+              for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")
     return 0

@@ -309,6 +309,30 @@ def test_golden_sunsets_glow_warm_overhead_and_other_skies_stay_as_they_were():
         mountains.render_landscape(0, 32, golden=1.5)
 
 
+def test_cast_shadows_darken_and_cool_sunlit_land_and_leave_overcast_scenes_as_they_were():
+    shaded_scenes = 0
+    for i in range(30):
+        scene = mountains.sample_scene(np.random.default_rng((7, i)))
+        plain = mountains.render_landscape((7, i), 64)
+        shaded = mountains.render_landscape((7, i), 64, shadows=1.0)
+        if scene.sky == "overcast":
+            assert shaded.tobytes() == plain.tobytes()  # no sun, no cast shadow
+            continue
+        before, after = lab.rgb_to_lab(plain), lab.rgb_to_lab(shaded)
+        darker = after[..., 0] < before[..., 0] - 8  # in the shadow
+        if darker.sum() < 200:
+            continue  # the shadow's edge fell low, or land is scarce in this frame
+        top = max(int((scene.horizon - 0.25) * 64), 0)  # above the highest edge cast_shadow draws
+        assert np.array_equal(shaded[:top], plain[:top])
+        assert after[darker][:, 2].mean() < before[darker][:, 2].mean()  # bluer: skylight
+        shaded_scenes += 1
+    assert shaded_scenes >= 5
+    assert mountains.render_landscape((7, 1), 32, shadows=0.0).tobytes() == \
+        mountains.render_landscape((7, 1), 32).tobytes()
+    with pytest.raises(ValueError, match="shadows"):
+        mountains.render_landscape(0, 32, shadows=2.0)
+
+
 def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
     plain = mountains.render_landscape((2, 3), 32)
     assert mountains.render_landscape((2, 3), 32, zoom=1.0).tobytes() == plain.tobytes()

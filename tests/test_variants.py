@@ -34,7 +34,7 @@ def test_every_variant_is_a_valid_training_command(name):
         config = train.parse_args([*recipe, "--data", str(variant.data)])
         assert config.model in ("autoencoder", "resnet", "unet")
     assert variant.images >= 10 and variant.zoom >= 1
-    assert 0 <= variant.boulders <= 1 and 0 <= variant.golden <= 1
+    assert all(0 <= share <= 1 for share in (variant.boulders, variant.golden, variant.shadows))
     assert variant.members > 1 or not variant.also  # other families only inside an average
 
 
@@ -56,7 +56,8 @@ def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():
     by_data = {}
     for variant in variants.VARIANTS.values():
         by_data.setdefault(variant.data, set()).add((variant.images, variant.zoom,
-                                                     variant.boulders, variant.golden))
+                                                     variant.boulders, variant.golden,
+                                                     variant.shadows))
     assert all(len(kinds) == 1 for kinds in by_data.values())
 
 
@@ -136,6 +137,7 @@ def test_make_model_trains_the_recommended_variant():
     assert float(settings["MODEL_ZOOM"]) == recommended.zoom
     assert float(settings["MODEL_BOULDERS"]) == recommended.boulders
     assert float(settings["MODEL_GOLDEN"]) == recommended.golden
+    assert float(settings["MODEL_SHADOWS"]) == recommended.shadows
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert fractions.Fraction(settings["MODEL_VIEW"]) == fractions.Fraction(recommended.view)

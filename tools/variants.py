@@ -6,7 +6,7 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets) and train.py options. Runs go to
+how many golden sunsets, how many cast shadows) and train.py options. Runs go to
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
 table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
 keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
@@ -59,6 +59,7 @@ class Variant:
     zoom: float = 1.0
     boulders: float = 0.0  # dataset.py --boulders: the share of landscapes with rocks in front
     golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
+    shadows: float = 0.0  # dataset.py --shadows: the share of sunlit landscapes in cast shadow
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -66,8 +67,8 @@ class Variant:
 
     @property
     def data(self):
-        """data/variants/landscapes-<images>, with -z<zoom>, -b<boulders>, -g<golden> for each
-        rendering option away from its default."""
+        """data/variants/landscapes-<images>, with -z<zoom>, -b<boulders>, -g<golden>,
+        -s<shadows> for each rendering option away from its default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -90,10 +91,11 @@ UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # mak
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
 
 
-def study_view_ensemble(single, train, note=""):
-    """The average of 3 networks of a 2,500-landscape variant `single`, seen 5/4 larger."""
+def study_view_ensemble(single, train, note="", **rendering):
+    """The average of 3 networks of a 2,500-landscape variant `single`, seen 5/4 larger;
+    `rendering` holds the single variant's dataset.py options away from their defaults."""
     return Variant(f"the average of 3 {single} networks, the photo shown 5/4 larger{note}",
-                   images=2500, train=train, members=3, view="5/4")
+                   images=2500, train=train, members=3, view="5/4", **rendering)
 
 
 VARIANTS = {  # in the table's order
@@ -171,6 +173,12 @@ VARIANTS = {  # in the table's order
                                               train=UNET_10_LR3_COSINE_DISTANCE, view="5/4"),
     "ensemble-study-view-lr3-cosine-distance": study_view_ensemble(
         "study-view-lr3-cosine-distance", UNET_10_LR3_COSINE_DISTANCE),
+    "shadows-distance": Variant("study-view-lr2-cosine-distance, half the sunlit landscapes with "
+                                "land in a cast shadow, lit by the sky alone (dataset.py "
+                                "--shadows 0.5)", images=2500, shadows=0.5,
+                                train=UNET_10_LR2_COSINE_DISTANCE, view="5/4"),
+    "ensemble-shadows-distance": study_view_ensemble("shadows-distance",
+                                                     UNET_10_LR2_COSINE_DISTANCE, shadows=0.5),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
