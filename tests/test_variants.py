@@ -52,6 +52,18 @@ def test_ensembles_share_a_member_exactly_when_it_is_the_same_network():
         variants.member_folder(unets, unets.train, 2)
 
 
+def test_networks_of_an_own_data_variant_each_train_on_landscapes_of_their_own():
+    own = variants.VARIANTS["ensemble-own-data-distance"]
+    shared = variants.VARIANTS["ensemble-study-view-lr2-cosine-distance"]
+    assert own.data == shared.data  # same rendering options...
+    datasets = {own.data_of(seed) for seed in range(1, 10)}
+    assert len(datasets) == 9 and shared.data not in datasets  # ...other landscapes per network
+    assert {shared.data_of(seed) for seed in range(1, 10)} == {shared.data}
+    assert variants.member_folder(own, own.train, 2) != variants.member_folder(shared,
+                                                                               shared.train, 2)
+    assert variants.member_folder(own, own.train, 2).parent.name == own.data_of(2).name
+
+
 def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():
     by_data = {}
     for variant in variants.VARIANTS.values():

@@ -64,6 +64,7 @@ class Variant:
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
     view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at)
+    own_data: bool = False  # each network trains on landscapes of its own (data_of)
 
     @property
     def data(self):
@@ -72,6 +73,12 @@ class Variant:
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
+
+    def data_of(self, seed):
+        """The dataset that network `seed` trains on: the variant's, or with own_data, one
+        rendered from dataset.py --seed `seed`, so that the networks of an average have seen
+        different landscapes (<data>-d<seed>)."""
+        return self.data.with_name(f"{self.data.name}-d{seed}") if self.own_data else self.data
 
     @property
     def rendering(self):
@@ -91,11 +98,11 @@ UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # mak
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
 
 
-def study_view_ensemble(single, train, note="", **rendering):
-    """The average of 3 networks of a 2,500-landscape variant `single`, seen 5/4 larger;
-    `rendering` holds the single variant's dataset.py options away from their defaults."""
+def study_view_ensemble(single, train, note="", **data):
+    """The average of 3 networks of a 2,500-landscape variant `single`, seen 5/4 larger; `data`
+    holds the Variant's dataset fields (rendering options, own_data) away from their defaults."""
     return Variant(f"the average of 3 {single} networks, the photo shown 5/4 larger{note}",
-                   images=2500, train=train, members=3, view="5/4", **rendering)
+                   images=2500, train=train, members=3, view="5/4", **data)
 
 
 VARIANTS = {  # in the table's order
@@ -179,6 +186,10 @@ VARIANTS = {  # in the table's order
                                 train=UNET_10_LR2_COSINE_DISTANCE, view="5/4"),
     "ensemble-shadows-distance": study_view_ensemble("shadows-distance",
                                                      UNET_10_LR2_COSINE_DISTANCE, shadows=0.5),
+    "ensemble-own-data-distance": study_view_ensemble(
+        "study-view-lr2-cosine-distance", UNET_10_LR2_COSINE_DISTANCE,
+        ", each trained on 2,500 landscapes of its own (dataset.py --seed: the network's seed)",
+        own_data=True),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
@@ -210,19 +221,24 @@ BEFORE = "base"  # make demo's recipe
 RECOMMENDED = "ensemble-study-view-lr2-cosine-distance"
 
 
-def build_data(variant):
-    if (HERE / variant.data / "meta.json").is_file():
+def build_data(variant, seed):
+    """Render the landscapes that network `seed` of the variant trains on, once."""
+    data = variant.data_of(seed)
+    if (HERE / data / "meta.json").is_file():
         return
     options = []
     for name, value in variant.rendering.items():
         options += [f"--{name}", str(value)]
     subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
-                    *options, "--seed", "0", "--out", str(variant.data)], cwd=HERE, check=True)
+                    *options, "--seed", str(seed if variant.own_data else 0), "--out", str(data)],
+                   cwd=HERE, check=True)
 
 
 def train_run(name, variant, seed, runs, *options):
+    build_data(variant, seed)
     command = [sys.executable, str(HERE / "train.py"), *variant.train, "--data",
-               str(variant.data), "--seed", str(seed), "--runs", runs, "--verbose", "0", *options]
+               str(variant.data_of(seed)), "--seed", str(seed), "--runs", runs, "--verbose", "0",
+               *options]
     if subprocess.run(command, cwd=HERE).returncode:
         raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
 
@@ -231,7 +247,7 @@ def member_folder(variant, recipe, seed):
     """Where one ensemble member lives: shared by every variant that averages the same
     network (same landscapes, same train.py options, same seed), so it is trained once."""
     slug = "-".join(option.lstrip("-") for option in recipe)
-    return RUNS / "members" / variant.data.name / f"{slug}-s{seed}"
+    return RUNS / "members" / variant.data_of(seed).name / f"{slug}-s{seed}"
 
 
 def train_seeds(name, variant, seeds):
@@ -417,7 +433,6 @@ def main(argv=None):
     for name in names:
         variant = VARIANTS[name]
         if not args.no_train:
-            build_data(variant)
             train_seeds(name, variant, range(1, args.seeds + 1))
         if not (HERE / RUNS / name).is_dir():
             continue
