@@ -74,13 +74,19 @@ demo: setup
 reproduce: setup
 	$(PY) study.py $(STUDY)
 
-# New landscapes make the members trained on the old ones stale: they go with the old data.
+# New landscapes make the members trained on the old ones stale: they go with the old data. A
+# generator change that draws these landscapes as before (same checksum) keeps them.
+DATA_CHECKSUM = $(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["checksum"])' \
+	$(MODEL_DATA)/meta.json 2>/dev/null
 $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
-	rm -rf runs/model-members runs/model
+	@old=$$($(DATA_CHECKSUM)); \
 	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
 		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) \
 		--shadows $(MODEL_SHADOWS) --size 128 --seed 0 \
-		--out $(MODEL_DATA)
+		--out $(MODEL_DATA) || exit 1; \
+	if [ "$$old" = "$$($(DATA_CHECKSUM))" ]; then \
+		echo "$(MODEL_DATA): the same landscapes as before; its trained members stay"; \
+	else rm -rf runs/model-members runs/model; fi
 
 model: setup $(MODEL_DATA)/meta.json
 	@start=$$(date +%s); \
