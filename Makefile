@@ -27,7 +27,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
-# it won against. The dataset is rebuilt when the landscape generator changes.
+# it won against. The dataset is rebuilt when the landscape generator changes, and the members
+# are trained again only when that changes the landscapes.
 MODEL_DATA := data/mountains-model
 MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
