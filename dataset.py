@@ -316,16 +316,24 @@ def check_generator(meta, folder="DIR"):
     recorded, current = meta.get("generator_fingerprint"), mountains.generator_fingerprint()
     if recorded == current:
         return
-    fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
-    split = "" if tuple(fractions) == DEFAULT_FRACTIONS else " --split " + " ".join(map(str,
-                                                                                         fractions))
-    rendering = "".join(f" --{name} {meta[name]:g}" for name, default in RENDER_OPTIONS.items()
-                        if meta.get(name, default) != default)
     raise DatasetError(
         f"{folder}: built by another version of the landscape generator "
         f"({describe_fingerprint(recorded)}, now {describe_fingerprint(current)}): rebuild with "
-        f"'python dataset.py --synthetic {meta.get('inputs', 2500)} --size {meta.get('size', 128)}"
-        f" --seed {meta.get('seed', 0)}{rendering}{split} --out {folder}'")
+        f"'python dataset.py {' '.join(rebuild_arguments(meta, folder))}'")
+
+
+def rebuild_arguments(meta, folder):
+    """dataset.py's arguments that render a built-in dataset again as its meta.json describes
+    it: same count, size, seed, rendering options and split."""
+    arguments = ["--synthetic", str(meta.get("inputs", 2500)), "--size", str(meta.get("size", 128)),
+                 "--seed", str(meta.get("seed", 0))]
+    for name, default in RENDER_OPTIONS.items():
+        if meta.get(name, default) != default:
+            arguments += [f"--{name}", f"{meta[name]:g}"]
+    fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
+    if tuple(fractions) != DEFAULT_FRACTIONS:
+        arguments += ["--split", *map(str, fractions)]
+    return arguments + ["--out", str(folder)]
 
 
 def load_split(folder, split):

@@ -196,25 +196,39 @@ def run_evaluate(config, *options):
     subprocess.run(command, check=True)
 
 
-def build_dataset_if_missing(config):
-    if (Path(config.data) / "meta.json").is_file() or config.no_build:
+def build_dataset(config):
+    """Render the landscapes when --data is missing, and again, as they were asked for, when
+    another version of the generator drew them. Finished runs stay valid when the landscapes
+    come out the same: train.py compares the dataset's checksum, not the generator's."""
+    if config.no_build:
         return
-    print(f"building {config.data}: {config.synthetic} built-in landscapes at {config.size} px")
-    subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic",
-                    str(config.synthetic), "--size", str(config.size), "--seed", "0",
-                    "--out", str(config.data)], check=True)
+    folder = Path(config.data)
+    if not (folder / "meta.json").is_file():
+        print(f"building {folder}: {config.synthetic} built-in landscapes at {config.size} px")
+        arguments = ["--synthetic", str(config.synthetic), "--size", str(config.size),
+                     "--seed", "0", "--out", str(folder)]
+    else:
+        meta = dataset.read_meta(folder)
+        try:
+            dataset.check_generator(meta, folder)
+            return
+        except dataset.DatasetError:
+            print(f"rendering {folder} again: another version of the landscape generator drew it")
+            arguments = dataset.rebuild_arguments(meta, folder)
+    subprocess.run([sys.executable, str(HERE / "dataset.py"), *arguments], check=True)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
-                        help="dataset folder; built from the landscapes if missing")
+                        help="dataset folder; built from the landscapes if missing, rendered again if "
+                             "another version of the generator drew it")
     parser.add_argument("--synthetic", type=int, default=2500,
                         help="landscapes to render when --data is missing (80%% train)")
     parser.add_argument("--size", type=int, default=128, help="image side when rendering")
     parser.add_argument("--no-build", action="store_true",
-                        help="never build --data; fail if it is missing")
+                        help="never build --data; fail if it is missing or stale")
     parser.add_argument("--models", nargs="+", default=list(models.MODELS),
                         choices=models.MODELS, help="model families")
     parser.add_argument("--presets", nargs="+", default=list(models.PRESETS),
@@ -248,8 +262,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     config = parse_args(argv)
-    build_dataset_if_missing(config)
     try:
+        build_dataset(config)
         meta = dataset.read_meta(config.data)
         dataset.check_generator(meta, config.data)
     except dataset.DatasetError as error:

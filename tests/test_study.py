@@ -63,6 +63,27 @@ def test_study_trains_evaluates_and_skips_finished_runs_on_rerun(tiny_data, tmp_
     assert model.stat().st_mtime_ns == stamp
 
 
+def test_a_dataset_of_another_generator_is_rendered_again_as_it_was_asked_for(tmp_path, capsys):
+    folder = tmp_path / "data"
+    subprocess.run([sys.executable, str(ROOT / "dataset.py"), "--synthetic", "12", "--size", "32",
+                    "--seed", "2", "--shadows", "0.5", "--out", str(folder), "--workers", "1"],
+                   check=True, capture_output=True)
+    meta_path = folder / "meta.json"
+    before = json.loads(meta_path.read_text())
+    stale = dict(before, generator_fingerprint={"version": 1, "rendering_sha256": "0" * 64})
+    meta_path.write_text(json.dumps(stale))
+    plan = ["--data", str(folder), "--models", "unet", "--presets", "seed", "--seeds", "1",
+            "--epochs", "1", "--runs", str(tmp_path / "runs"), "--plan-only"]
+    with pytest.raises(SystemExit, match="another version of the landscape generator"):
+        study.main([*plan, "--no-build"])
+    assert study.main(plan) == 0
+    assert "rendering" in capsys.readouterr().out
+    after = json.loads(meta_path.read_text())
+    assert after["generator_fingerprint"] == before["generator_fingerprint"]
+    assert (after["inputs"], after["size"], after["seed"], after["shadows"]) == (12, 32, 2, 0.5)
+    assert after["checksum"] == before["checksum"]  # the same landscapes: runs on them stay valid
+
+
 def test_missing_dataset_without_build_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "study.py"), "--data",
                              str(tmp_path / "nothing"), "--no-build"],
