@@ -222,8 +222,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
-                        help="dataset folder; built from the landscapes if missing, rendered again if "
-                             "another version of the generator drew it")
+                        help="dataset folder; built from the landscapes if missing, rendered "
+                             "again if another version of the generator drew it")
     parser.add_argument("--synthetic", type=int, default=2500,
                         help="landscapes to render when --data is missing (80%% train)")
     parser.add_argument("--size", type=int, default=128, help="image side when rendering")
