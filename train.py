@@ -73,6 +73,10 @@ def parse_args(argv=None):
     parser.add_argument("--cosine", action="store_true",
                         help="decay the learning rate along a cosine from --learning-rate to 0 "
                              "over --epochs (default: constant)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="shrink every kernel by this share of itself times the learning "
+                             "rate each step, apart from the gradient (decoupled, as AdamW; "
+                             "0 = off)")
     parser.add_argument("--precision", default="auto", choices=training.PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32")
@@ -120,8 +124,8 @@ def parse_args(argv=None):
         parser.error("--peer-timeout must be positive")
     if args.neighbours < 1 or args.sigma <= 0 or args.temperature <= 0:
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
-    if args.tone < 0 or args.hue < 0 or args.sharpen < 0:
-        parser.error("--tone, --hue and --sharpen must be 0 (off) or positive")
+    if args.tone < 0 or args.hue < 0 or args.sharpen < 0 or args.weight_decay < 0:
+        parser.error("--tone, --hue, --sharpen and --weight-decay must be 0 (off) or positive")
     if not 0 < args.rebalance_mix <= 1:
         parser.error("--rebalance-mix must be in (0, 1]")
     if args.mse_weight < 0 or (args.mse_weight and args.loss != "classification"):

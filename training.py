@@ -56,6 +56,7 @@ class TrainConfig:
     optimizer: str
     learning_rate: float
     cosine: bool
+    weight_decay: float
     precision: str
     flip: bool
     tone: float
@@ -274,12 +275,20 @@ def learning_rate_of(config, steps_per_epoch=None):
                                                   config.epochs * steps_per_epoch)
 
 
-def build_optimizer(name, learning_rate):
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+NOT_DECAYED = ("bias", "gamma", "beta")  # offsets and BatchNorm scales: no size to regularise
+
+
+def build_optimizer(name, learning_rate, weight_decay=0.0):
+    """The optimizer; weight_decay > 0 shrinks every kernel by that share of itself times the
+    learning rate each step, apart from the gradient (decoupled, as AdamW): a network that must
+    keep its weights small cannot memorise the landscapes' particulars as cheaply."""
+    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+    if name not in optimizers:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+    optimizer = optimizers[name](learning_rate, weight_decay=weight_decay or None)
+    if weight_decay:
+        optimizer.exclude_from_weight_decay(var_names=list(NOT_DECAYED))
+    return optimizer
 
 
 def prepare_classes(config, run_dir, train_ab):
@@ -312,7 +321,8 @@ def build_compiled_model(config, classes=None, steps_per_epoch=None):
     on ab/128 targets by the rebalanced loss; save model_to_save(...) of it. Build under the
     wanted precision policy; XLA stays off unless --xla (3 to 8x slower on the reference CPU).
     """
-    optimizer = build_optimizer(config.optimizer, learning_rate_of(config, steps_per_epoch))
+    optimizer = build_optimizer(config.optimizer, learning_rate_of(config, steps_per_epoch),
+                                config.weight_decay)
     if config.loss != "classification":
         model = models.build_model(config.model, config.preset, config.width)
         model.compile(optimizer=optimizer, loss=build_loss(config.loss, config.huber_delta),

@@ -295,6 +295,34 @@ def test_cosine_run_records_the_option_and_its_model_loads_safely(ramp_data, tmp
     assert model.output_shape == (None, None, None, 2)
 
 
+def test_weight_decay_shrinks_the_kernels_and_spares_offsets_and_batchnorm(ramp_data, tmp_path):
+    lightness, ab = dataset.load_split(ramp_data, "train")
+
+    def one_epoch(*extra):
+        config = train.parse_args(train_args(ramp_data, tmp_path, "--model", "unet",
+                                             "--precision", "float32", "--learning-rate", "0.01",
+                                             *extra))
+        keras.utils.set_random_seed(0)
+        model = training.build_compiled_model(config)
+        model.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1,
+                  shuffle=False, verbose=0)
+        return [(w.name, keras.ops.convert_to_numpy(w)) for w in model.weights]
+
+    plain, decayed = one_epoch(), one_epoch("--weight-decay", "20")  # same graph, same order
+
+    def size(weights, names):
+        return sum(float(np.sum(array ** 2)) for name, array in weights if name in names)
+
+    assert size(decayed, {"kernel"}) < 0.5 * size(plain, {"kernel"})
+    assert size(decayed, {"gamma"}) > 0.5 * size(plain, {"gamma"})  # BatchNorm scales kept
+    optimizer = training.build_optimizer("adam", 0.01, weight_decay=20.0)
+    assert not any(optimizer._use_weight_decay(keras.Variable(1.0, name=name))
+                   for name in training.NOT_DECAYED)
+    assert optimizer._use_weight_decay(keras.Variable(1.0, name="kernel"))
+    with pytest.raises(SystemExit):
+        train.parse_args(train_args(ramp_data, tmp_path, "--weight-decay", "-1"))
+
+
 # --------------------------------------------------------------------------- classification
 
 TWO_COLOURS = np.array([[-40.0, 40.0], [40.0, -40.0]], np.float32)  # green, purple; mean gray

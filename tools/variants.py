@@ -190,6 +190,11 @@ VARIANTS = {  # in the table's order
         "study-view-lr2-cosine-distance", UNET_10_LR2_COSINE_DISTANCE,
         ", each trained on 2,500 landscapes of its own (dataset.py --seed: the network's seed)",
         own_data=True),
+    "decay-distance": Variant("study-view-lr2-cosine-distance with decoupled weight decay "
+                              "(train.py --weight-decay 1: over the run's steps, it alone would "
+                              "shrink the kernels to 0.54 of their size)", images=2500,
+                              train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1"),
+                              view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
