@@ -227,10 +227,16 @@ RECOMMENDED = "ensemble-study-view-lr2-cosine-distance"
 
 
 def build_data(variant, seed):
-    """Render the landscapes that network `seed` of the variant trains on, once."""
+    """Render the landscapes that network `seed` of the variant trains on: once, and again when
+    another version of the generator drew them (networks trained on them stay valid when they
+    come out the same: train.py compares the dataset's checksum)."""
     data = variant.data_of(seed)
     if (HERE / data / "meta.json").is_file():
-        return
+        try:
+            dataset.check_generator(dataset.read_meta(HERE / data), data)
+            return
+        except dataset.DatasetError as error:
+            print(f"variants.py: rendering again, {error}", flush=True)
     options = []
     for name, value in variant.rendering.items():
         options += [f"--{name}", str(value)]
