@@ -195,6 +195,8 @@ VARIANTS = {  # in the table's order
                               "shrink the kernels to 0.54 of their size)", images=2500,
                               train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1"),
                               view="5/4"),
+    "ensemble-decay-distance": study_view_ensemble(
+        "decay-distance", UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1")),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
