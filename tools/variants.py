@@ -94,7 +94,9 @@ UNET_6 = unet(6)
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
 UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
-UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")  # make model's networks
+UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
+# make model's networks
+UNET_10_LR2_COSINE_DISTANCE_DECAY = UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1")
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
 
 
@@ -193,10 +195,9 @@ VARIANTS = {  # in the table's order
     "decay-distance": Variant("study-view-lr2-cosine-distance with decoupled weight decay "
                               "(train.py --weight-decay 1: over the run's steps, it alone would "
                               "shrink the kernels to 0.54 of their size)", images=2500,
-                              train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1"),
-                              view="5/4"),
-    "ensemble-decay-distance": study_view_ensemble(
-        "decay-distance", UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1")),
+                              train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
+    "ensemble-decay-distance": study_view_ensemble("decay-distance",
+                                                   UNET_10_LR2_COSINE_DISTANCE_DECAY),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
@@ -225,7 +226,7 @@ VARIANTS = {  # in the table's order
 
 BEFORE = "base"  # make demo's recipe
 # make model: the Makefile's MODEL_* settings are this one (tests/test_variants.py checks)
-RECOMMENDED = "ensemble-study-view-lr2-cosine-distance"
+RECOMMENDED = "ensemble-decay-distance"
 
 
 def build_data(variant, seed):
