@@ -322,6 +322,16 @@ def check_generator(meta, folder="DIR"):
         f"'python dataset.py {' '.join(rebuild_arguments(meta, folder))}'")
 
 
+def is_current(meta):
+    """Whether this version of the generator drew the dataset (photo datasets always pass):
+    study.py and tools/variants.py render a stale one again instead of refusing it."""
+    try:
+        check_generator(meta)
+    except DatasetError:
+        return False
+    return True
+
+
 def rebuild_arguments(meta, folder):
     """dataset.py's arguments that render a built-in dataset again as its meta.json describes
     it: same count, size, seed, rendering options and split."""

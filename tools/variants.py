@@ -234,12 +234,12 @@ def build_data(variant, seed):
     another version of the generator drew them (networks trained on them stay valid when they
     come out the same: train.py compares the dataset's checksum)."""
     data = variant.data_of(seed)
-    if (HERE / data / "meta.json").is_file():
-        try:
-            dataset.check_generator(dataset.read_meta(HERE / data), data)
+    try:
+        if dataset.is_current(dataset.read_meta(HERE / data)):
             return
-        except dataset.DatasetError as error:
-            print(f"variants.py: rendering again, {error}", flush=True)
+    except dataset.DatasetError:  # missing, or of another format
+        pass
+    print(f"variants.py: rendering {data}", flush=True)
     options = []
     for name, value in variant.rendering.items():
         options += [f"--{name}", str(value)]
