@@ -23,3 +23,14 @@ def share(text):
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text}")
     return value
+
+
+def positive(text):
+    """argparse type: a number greater than zero ("1.2")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
+    return value

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import files
 import lab
@@ -219,10 +220,15 @@ def lab_to_rgb_full(lightness, a_plane, b_plane):
     return rgb
 
 
-def colorize_image(model, image, render_size, stride):
-    """A colour PIL image of the same size as `image` (and its alpha, if it has one)."""
+def colorize_image(model, image, render_size, stride, saturation=1.0):
+    """A colour PIL image of the same size as `image` (and its alpha, if it has one).
+
+    saturation scales the predicted a*b*: a network trained on a distance or MSE predicts a
+    compromise between the colours a gray tone could have, paler than any of them, and a user
+    may prefer bolder colour to the most likely one (the README measures the trade).
+    """
     lightness, alpha = photo_lightness(image)
-    ab = predict_ab(model, lightness, render_size, stride)
+    ab = predict_ab(model, lightness, render_size, stride) * np.float32(saturation)
     a_plane, b_plane = upsample_ab(ab, *lightness.shape)
     colorized = Image.fromarray(lab_to_rgb_full(lightness, a_plane, b_plane))
     if alpha is not None:
@@ -300,9 +306,9 @@ def side_by_side_pair(photo, colorized):
     return pair
 
 
-def colorize_file(model, source, output, pair, image_format, render_size, stride):
+def colorize_file(model, source, output, pair, image_format, render_size, stride, saturation):
     photo = read_photo(source)
-    colorized = colorize_image(model, photo, render_size, stride)
+    colorized = colorize_image(model, photo, render_size, stride, saturation)
     exif = photo.info.get("exif")
     save_atomic(colorized, output, image_format, exif)
     if pair is not None:
@@ -327,6 +333,10 @@ def parse_args(argv=None):
     parser.add_argument("--format", choices=sorted(FORMATS), default=None,
                         help="output format (default: the input's own, PNG for ones that cannot "
                              "hold a colour photo)")
+    parser.add_argument("--saturation", type=cli.positive, default=1.0,
+                        help="multiply the predicted colour's chroma by this: above 1 paints "
+                             "more boldly than the model's most accurate estimate, below 1 more "
+                             "timidly (default: 1)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also write <name>-side-by-side: the input and its colorized version")
     args = parser.parse_args(argv)
@@ -351,7 +361,8 @@ def main(argv=None):
     for source, output, pair, image_format in tqdm(plan, desc="colorizing", unit="photo",
                                                    disable=len(plan) < 2, file=sys.stderr):
         try:
-            colorize_file(model, source, output, pair, image_format, render_size, stride)
+            colorize_file(model, source, output, pair, image_format, render_size, stride,
+                          args.saturation)
         except Exception as error:  # one bad photo must not stop the others
             failures.append(source)
             tqdm.write(f"skipped {source}: {error}", file=sys.stderr)

@@ -117,6 +117,29 @@ def test_model_colour_rule_shows_bright_orange_and_dark_blue(run_folder, tmp_pat
     assert out_lab[:, -20:, 2].mean() > 15  # the bright right edge: b* toward yellow-orange
 
 
+def test_saturation_scales_the_predicted_chroma_and_keeps_lightness(run_folder, tmp_path):
+    levels = gray_picture(120, 80)
+    Image.fromarray(levels).save(tmp_path / "scan.png")
+    chroma = {}
+    for saturation in ("1", "0.5"):
+        out = tmp_path / f"out-{saturation}"
+        assert run_colorize(run_folder, tmp_path / "scan.png", "--out", out,
+                            "--saturation", saturation) == 0
+        out_lab = output_lab(out / "scan.png")
+        assert np.abs(out_lab[..., 0] - gray_lightness(levels)).mean() < L_TOLERANCE_MEAN
+        chroma[saturation] = np.hypot(out_lab[..., 1], out_lab[..., 2])
+    assert chroma["1"].mean() > MIN_MEAN_CHROMA
+    ratio = chroma["0.5"].mean() / chroma["1"].mean()
+    assert 0.45 < ratio < 0.55
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "vivid"])
+def test_saturation_must_be_a_positive_number(run_folder, tmp_path, value):
+    with pytest.raises(SystemExit) as stop:
+        run_colorize(run_folder, tmp_path / "scan.png", "--saturation", value)
+    assert stop.value.code == 2
+
+
 def test_rgb_jpeg_with_exif_rotation_comes_out_upright(run_folder, tmp_path):
     stored = np.repeat(gray_picture(90, 60)[..., None], 3, axis=-1)
     stored[..., 0] = np.clip(stored[..., 0].astype(int) + 30, 0, 255)  # a colour photo
