@@ -372,7 +372,7 @@ def ab_output_model(logits_model, bins, temperature=TEMPERATURE, upsample=TARGET
     It shares the logits model's layers (no copy); save this one as model.keras.
     """
     ab = decode_annealed_mean(logits_model.outputs[0], bins, temperature, upsample)
-    return keras.Model(logits_model.inputs, ab, name=f"{logits_model.name}_annealed_mean")
+    return keras.Model(logits_model.input, ab, name=f"{logits_model.name}_annealed_mean")
 
 
 # ---------------------------------------------------------------------------------------------
