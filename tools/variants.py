@@ -198,6 +198,14 @@ VARIANTS = {  # in the table's order
                               train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
     "ensemble-decay-distance": study_view_ensemble("decay-distance",
                                                    UNET_10_LR2_COSINE_DISTANCE_DECAY),
+    "decay-2-distance": Variant("decay-distance with twice the decay (train.py --weight-decay 2: "
+                                "alone it would shrink the kernels to 0.29)", images=2500,
+                                train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "2"),
+                                view="5/4"),
+    "decay-0.5-distance": Variant("decay-distance with half the decay (train.py --weight-decay "
+                                  "0.5: alone it would shrink the kernels to 0.73)", images=2500,
+                                  train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "0.5"),
+                                  view="5/4"),
     "study-view-wide": Variant("study-view with U-Nets 1.5 times as wide (train.py --width 1.5)",
                                images=2500, train=unet(10, "--width", "1.5"), view="5/4"),
     "study-view-25-half": Variant("study-view-25 with U-Nets half as wide (train.py --width 0.5), "
