@@ -34,8 +34,8 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 5  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
-# 5: cast shadows (a share, off by default)
+GENERATOR_VERSION = 6  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+# 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "parse_args", "main")
 
@@ -244,6 +244,22 @@ def golden_light(light, rng):
     zenith = (light.zenith * (1 - mix) + warm * mix).astype(np.float32)
     ambient = (0.22 * zenith + 0.1 * light.horizon).astype(np.float32)
     return Light(light.direction, light.sun, ambient, zenith, light.horizon)
+
+
+def bright_overhead(light, rng):
+    """A clear or hazy sky brightest at the top of the frame and still blue there.
+
+    Looking toward a high sun, or under thin high haze, a sky is often brighter overhead than
+    above the ridges; in many photos the top of the frame is a bright, pale blue. Without such
+    skies every bright, smooth sky region the generator draws is haze or cloud, and a network
+    learns to paint it white. The zenith keeps its hue, raised above the horizon's brightness
+    and paled toward it by a random amount; the light on the land stays as it was.
+    """
+    brightness = float(np.mean(light.horizon)) * rng.uniform(1.0, 1.5)
+    deep = light.zenith * (brightness / float(np.mean(light.zenith)))
+    pale = light.horizon * (brightness / float(np.mean(light.horizon)))
+    mix = rng.uniform(0.2, 0.8)
+    return replace(light, zenith=(deep * (1 - mix) + pale * mix).astype(np.float32))
 
 
 def cast_shadow(scene, rng, size):
@@ -697,10 +713,13 @@ def develop(linear, rng):
     return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng=None):
+def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng=None,
+                 overhead_rng=None):
     light = make_light(scene, rng)
     if golden_rng is not None:
         light = golden_light(light, golden_rng)
+    if overhead_rng is not None:
+        light = bright_overhead(light, overhead_rng)
     if shadow_rng is not None:
         light = replace(light, shade=cast_shadow(scene, shadow_rng, size * RENDER_SCALE))
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
@@ -718,7 +737,8 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng
     return develop(image, rng)
 
 
-def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0):
+def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
+                     overhead=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
@@ -726,25 +746,29 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     keep their size in pixels, as leaves and needles do in a photo of any framing.
     boulders is the share of landscapes with rocks in front (render_boulders), golden the share
     of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
-    sun (not overcast) with part of the land in a cast shadow (cast_shadow). Each draws from a
-    stream of its own, so every landscape without them is the one that the defaults give.
+    sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
+    of clear and hazy skies brightest at the top (bright_overhead). Each draws from a stream of
+    its own, so every landscape without them is the one that the defaults give.
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
     if zoom < 1:
         raise ValueError(f"zoom must be at least 1, got {zoom}")
-    for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows)):
+    for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows),
+                        ("overhead", overhead)):
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    boulder_rng, golden_rng, shadow_rng = (np.random.default_rng(child)
-                                           for child in np.random.SeedSequence(seed).spawn(3))
+    boulder_rng, golden_rng, shadow_rng, overhead_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(4))
     scene = sample_scene(rng)
     extras = {"boulder_rng": boulder_rng if boulder_rng.random() < boulders else None,
               "golden_rng": golden_rng if scene.sky == "sunset" and golden_rng.random() < golden
               else None,
               "shadow_rng": shadow_rng if scene.sky != "overcast" and shadow_rng.random() < shadows
-              else None}
+              else None,
+              "overhead_rng": overhead_rng if scene.sky in ("clear", "hazy")
+              and overhead_rng.random() < overhead else None}
     size = int(size)
     if zoom == 1:
         return render_scene(scene, rng, size, **extras)
@@ -847,6 +871,8 @@ def parse_args(argv=None):
                         help="the share of sunsets whose whole sky glows warm")
     parser.add_argument("--shadows", type=cli.share, default=0.0, metavar="SHARE",
                         help="the share of sunlit landscapes with land in a cast shadow")
+    parser.add_argument("--overhead", type=cli.share, default=0.0, metavar="SHARE",
+                        help="the share of clear and hazy skies brightest at the top of the frame")
     parser.add_argument("--full-colour", action="store_true",
                         help="write 24-bit RGB instead of a 256-colour palette (4x larger)")
     args = parser.parse_args(argv)
@@ -860,7 +886,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     images = [render_landscape((args.seed, i), args.size, boulders=args.boulders,
-                               golden=args.golden, shadows=args.shadows)
+                               golden=args.golden, shadows=args.shadows,
+                               overhead=args.overhead)
               for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")

@@ -293,28 +293,44 @@ def test_boulders_are_pale_low_chroma_rock_with_pixel_scale_texture():
     raise AssertionError("no plain fair-weather scene with boulders among the seeds tried")
 
 
+def with_and_without(seed, count, size, **option):
+    """(scene, plain landscape, the same landscape with a rendering option) for seeds (seed, i)."""
+    for i in range(count):
+        yield (mountains.sample_scene(np.random.default_rng((seed, i))),
+               mountains.render_landscape((seed, i), size),
+               mountains.render_landscape((seed, i), size, **option))
+
+
 def test_golden_sunsets_glow_warm_overhead_and_other_skies_stay_as_they_were():
     warmer = 0
-    for i in range(40):
-        scene = mountains.sample_scene(np.random.default_rng((6, i)))
-        plain = mountains.render_landscape((6, i), 32)
-        golden = mountains.render_landscape((6, i), 32, golden=1.0)
+    for scene, plain, golden in with_and_without(6, 40, 32, golden=1.0):
         if scene.sky != "sunset":
             assert golden.tobytes() == plain.tobytes()
             continue
         top_b = [lab.rgb_to_lab(image[:4])[..., 2].mean() for image in (plain, golden)]
         warmer += top_b[1] > top_b[0] + 5  # yellower overhead, not bluer
     assert warmer >= 3
-    with pytest.raises(ValueError, match="golden"):
-        mountains.render_landscape(0, 32, golden=1.5)
+
+
+def test_bright_overhead_skies_are_brighter_at_the_top_and_still_blue():
+    brighter = 0
+    for scene, plain, bright in with_and_without(8, 30, 32, overhead=1.0):
+        if scene.sky not in ("clear", "hazy"):
+            assert bright.tobytes() == plain.tobytes()
+            continue
+        before, after = lab.rgb_to_lab(plain[:3]), lab.rgb_to_lab(bright[:3])
+        clouds = np.abs(after[..., 0] - before[..., 0]) < 1  # a cloud covers the sky here
+        if clouds.mean() > 0.5:
+            continue
+        assert after[..., 0].mean() > before[..., 0].mean() + 3
+        assert after[~clouds][:, 2].mean() < -3  # pale, but blue
+        brighter += 1
+    assert brighter >= 5
 
 
 def test_cast_shadows_darken_and_cool_sunlit_land_and_leave_overcast_scenes_as_they_were():
     shaded_scenes = 0
-    for i in range(30):
-        scene = mountains.sample_scene(np.random.default_rng((7, i)))
-        plain = mountains.render_landscape((7, i), 64)
-        shaded = mountains.render_landscape((7, i), 64, shadows=1.0)
+    for scene, plain, shaded in with_and_without(7, 30, 64, shadows=1.0):
         if scene.sky == "overcast":
             assert shaded.tobytes() == plain.tobytes()  # no sun, no cast shadow
             continue
@@ -327,10 +343,16 @@ def test_cast_shadows_darken_and_cool_sunlit_land_and_leave_overcast_scenes_as_t
         assert after[darker][:, 2].mean() < before[darker][:, 2].mean()  # bluer: skylight
         shaded_scenes += 1
     assert shaded_scenes >= 5
-    assert mountains.render_landscape((7, 1), 32, shadows=0.0).tobytes() == \
-        mountains.render_landscape((7, 1), 32).tobytes()
-    with pytest.raises(ValueError, match="shadows"):
-        mountains.render_landscape(0, 32, shadows=2.0)
+
+
+@pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead"])
+def test_a_share_of_zero_is_the_plain_render_and_one_outside_zero_to_one_is_refused(option):
+    for seed in ((7, 1), (8, 1)):
+        assert mountains.render_landscape(seed, 32, **{option: 0.0}).tobytes() == \
+            mountains.render_landscape(seed, 32).tobytes()
+    for share in (-0.5, 1.5):
+        with pytest.raises(ValueError, match=option):
+            mountains.render_landscape(0, 32, **{option: share})
 
 
 def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():

@@ -34,7 +34,7 @@ def test_every_variant_is_a_valid_training_command(name):
         config = train.parse_args([*recipe, "--data", str(variant.data)])
         assert config.model in ("autoencoder", "resnet", "unet")
     assert variant.images >= 10 and variant.zoom >= 1
-    assert all(0 <= share <= 1 for share in (variant.boulders, variant.golden, variant.shadows))
+    assert all(0 <= share <= 1 for name, share in variant.rendering.items() if name != "zoom")
     assert variant.members > 1 or not variant.also  # other families only inside an average
 
 
@@ -67,9 +67,8 @@ def test_networks_of_an_own_data_variant_each_train_on_landscapes_of_their_own()
 def test_variants_share_a_dataset_exactly_when_they_render_the_same_one():
     by_data = {}
     for variant in variants.VARIANTS.values():
-        by_data.setdefault(variant.data, set()).add((variant.images, variant.zoom,
-                                                     variant.boulders, variant.golden,
-                                                     variant.shadows))
+        by_data.setdefault(variant.data, set()).add((variant.images,
+                                                     tuple(variant.rendering.items())))
     assert all(len(kinds) == 1 for kinds in by_data.values())
 
 

@@ -60,6 +60,7 @@ class Variant:
     boulders: float = 0.0  # dataset.py --boulders: the share of landscapes with rocks in front
     golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
     shadows: float = 0.0  # dataset.py --shadows: the share of sunlit landscapes in cast shadow
+    overhead: float = 0.0  # dataset.py --overhead: the share of clear skies brightest at the top
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -69,7 +70,7 @@ class Variant:
     @property
     def data(self):
         """data/variants/landscapes-<images>, with -z<zoom>, -b<boulders>, -g<golden>,
-        -s<shadows> for each rendering option away from its default."""
+        -s<shadows>, -o<overhead> for each rendering option away from its default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -198,6 +199,13 @@ VARIANTS = {  # in the table's order
                               train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
     "ensemble-decay-distance": study_view_ensemble("decay-distance",
                                                    UNET_10_LR2_COSINE_DISTANCE_DECAY),
+    "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
+                                       "at the top of the frame and pale blue there (dataset.py "
+                                       "--overhead 0.5)", images=2500, overhead=0.5,
+                                       train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
+    "ensemble-overhead-decay-distance": study_view_ensemble("overhead-decay-distance",
+                                                            UNET_10_LR2_COSINE_DISTANCE_DECAY,
+                                                            overhead=0.5),
     "decay-2-distance": Variant("decay-distance with twice the decay (train.py --weight-decay 2: "
                                 "alone it would shrink the kernels to 0.29)", images=2500,
                                 train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "2"),
