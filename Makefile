@@ -35,6 +35,7 @@ MODEL_ZOOM ?= 1
 MODEL_BOULDERS ?= 0
 MODEL_GOLDEN ?= 0
 MODEL_SHADOWS ?= 0
+MODEL_OVERHEAD ?= 0
 MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss distance --weight-decay 1
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -83,7 +84,7 @@ $(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
 	@old=$$($(DATA_CHECKSUM)); \
 	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
 		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) \
-		--shadows $(MODEL_SHADOWS) --size 128 --seed 0 \
+		--shadows $(MODEL_SHADOWS) --overhead $(MODEL_OVERHEAD) --size 128 --seed 0 \
 		--out $(MODEL_DATA) || exit 1; \
 	if [ "$$old" = "$$($(DATA_CHECKSUM))" ]; then \
 		echo "$(MODEL_DATA): the same landscapes as before; its trained members stay"; \

@@ -145,10 +145,8 @@ def test_make_model_trains_the_recommended_variant():
     settings = dict(re.findall(r"^(MODEL_[A-Z]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
     recommended = variants.VARIANTS[variants.RECOMMENDED]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
-    assert float(settings["MODEL_ZOOM"]) == recommended.zoom
-    assert float(settings["MODEL_BOULDERS"]) == recommended.boulders
-    assert float(settings["MODEL_GOLDEN"]) == recommended.golden
-    assert float(settings["MODEL_SHADOWS"]) == recommended.shadows
+    for name, share in recommended.rendering.items():
+        assert float(settings[f"MODEL_{name.upper()}"]) == share
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert fractions.Fraction(settings["MODEL_VIEW"]) == fractions.Fraction(recommended.view)
