@@ -203,9 +203,6 @@ VARIANTS = {  # in the table's order
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
                                        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
-    "ensemble-overhead-decay-distance": study_view_ensemble("overhead-decay-distance",
-                                                            UNET_10_LR2_COSINE_DISTANCE_DECAY,
-                                                            overhead=0.5),
     "decay-2-distance": Variant("decay-distance with twice the decay (train.py --weight-decay 2: "
                                 "alone it would shrink the kernels to 0.29)", images=2500,
                                 train=UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "2"),
