@@ -27,9 +27,11 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
-# it won against. The dataset is rebuilt when the landscape generator changes, and the members
-# are trained again only when that changes the landscapes.
+# it won against. The dataset is rebuilt when the landscape generator or its MODEL_* settings
+# change, and the members are trained again only when that changes the landscapes.
 MODEL_DATA := data/mountains-model
+MODEL_MEMBERS_DIR := runs/model-members
+MODEL_OUT := runs/model
 MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
 MODEL_BOULDERS ?= 0
@@ -41,10 +43,15 @@ MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 5/4
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
-MODEL_RUNS := $(addprefix runs/model-members/member-s,$(MODEL_SEEDS)) \
-	$(if $(strip $(MODEL_ALSO)),$(addprefix runs/model-members/also-s,$(MODEL_SEEDS)))
+MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
+	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
+MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --boulders $(MODEL_BOULDERS) \
+	--golden $(MODEL_GOLDEN) --shadows $(MODEL_SHADOWS) --overhead $(MODEL_OVERHEAD) --size 128 \
+	--seed 0
 
-.PHONY: setup demo data train reproduce test bench browser clean realcheck model
+.PHONY: setup demo data train reproduce test bench browser clean realcheck model FORCE
+
+FORCE:
 
 setup: $(STAMP)
 
@@ -76,30 +83,32 @@ demo: setup
 reproduce: setup
 	$(PY) study.py $(STUDY)
 
+# dataset.py's arguments for make model's landscapes, written down only when they change, so
+# that another MODEL_IMAGES or rendering share renders the landscapes again.
+$(MODEL_DATA).args: FORCE
+	@mkdir -p $(dir $@); echo '$(MODEL_DATA_ARGS)' | cmp -s - $@ || echo '$(MODEL_DATA_ARGS)' > $@
+
 # New landscapes make the members trained on the old ones stale: they go with the old data. A
-# generator change that draws these landscapes as before (same checksum) keeps them.
+# change that draws these landscapes as before (same checksum) keeps them.
 DATA_CHECKSUM = $(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["checksum"])' \
 	$(MODEL_DATA)/meta.json 2>/dev/null
-$(MODEL_DATA)/meta.json: mountains.py | $(STAMP)
+$(MODEL_DATA)/meta.json: mountains.py $(MODEL_DATA).args | $(STAMP)
 	@old=$$($(DATA_CHECKSUM)); \
-	$(PY) dataset.py --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) \
-		--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) \
-		--shadows $(MODEL_SHADOWS) --overhead $(MODEL_OVERHEAD) --size 128 --seed 0 \
-		--out $(MODEL_DATA) || exit 1; \
+	$(PY) dataset.py $(MODEL_DATA_ARGS) --out $(MODEL_DATA) || exit 1; \
 	if [ "$$old" = "$$($(DATA_CHECKSUM))" ]; then \
 		echo "$(MODEL_DATA): the same landscapes as before; its trained members stay"; \
-	else rm -rf runs/model-members runs/model; fi
+	else rm -rf $(MODEL_MEMBERS_DIR) $(MODEL_OUT); fi
 
 model: setup $(MODEL_DATA)/meta.json
 	@start=$$(date +%s); \
 	for s in $(MODEL_SEEDS); do \
-		$(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --seed $$s --runs runs/model-members \
+		$(PY) train.py $(MODEL_TRAIN) --data $(MODEL_DATA) --seed $$s --runs $(MODEL_MEMBERS_DIR) \
 			--run member-s$$s --verbose 2 || exit 1; \
 		$(if $(strip $(MODEL_ALSO)),$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
-			--runs runs/model-members --run also-s$$s --verbose 2 || exit 1;) \
+			--runs $(MODEL_MEMBERS_DIR) --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
-	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) --out runs/model && \
-	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: runs/model;" \
+	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) --out $(MODEL_OUT) && \
+	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \
 	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 
 test: setup browser

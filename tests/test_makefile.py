@@ -1,0 +1,51 @@
+"""The Makefile's make-model dataset rule, run by make itself on a few real landscapes: another
+MODEL_* setting renders the landscapes again and drops the networks trained on the old ones;
+the same settings do nothing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_model_data(tmp_path, *settings):
+    """`make <data>/meta.json` with make model's paths moved under tmp_path; its stdout."""
+    paths = {"MODEL_DATA": tmp_path / "data", "MODEL_MEMBERS_DIR": tmp_path / "members",
+             "MODEL_OUT": tmp_path / "model"}
+    command = ["make", "--no-print-directory", "-C", str(ROOT), str(paths["MODEL_DATA"] / "meta.json"),
+               f"PY={sys.executable}", "STAMP=", *(f"{name}={path}" for name, path in paths.items()),
+               *settings]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def trained_member(tmp_path):
+    member = tmp_path / "members" / "member-s1"
+    member.mkdir(parents=True, exist_ok=True)
+    (member / "config.json").write_text("{}")
+    return member
+
+
+def test_another_model_setting_renders_again_and_drops_the_old_members(tmp_path):
+    make_model_data(tmp_path, "MODEL_IMAGES=6")
+    meta = json.loads((tmp_path / "data" / "meta.json").read_text())
+    assert (meta["inputs"], meta["overhead"]) == (6, 0.0)
+    member = trained_member(tmp_path)
+
+    again = make_model_data(tmp_path, "MODEL_IMAGES=6")
+    assert "wrote" not in again and member.is_dir()  # nothing changed: nothing rendered
+
+    make_model_data(tmp_path, "MODEL_IMAGES=6", "MODEL_OVERHEAD=1")
+    meta = json.loads((tmp_path / "data" / "meta.json").read_text())
+    assert (meta["inputs"], meta["overhead"]) == (6, 1.0)
+    assert not member.exists()  # trained on other landscapes
+
+
+def test_rendering_the_same_landscapes_again_keeps_the_members(tmp_path):
+    make_model_data(tmp_path, "MODEL_IMAGES=6")
+    member = trained_member(tmp_path)
+    (tmp_path / "data.args").unlink()  # as after an upgrade from before the settings were kept
+    again = make_model_data(tmp_path, "MODEL_IMAGES=6")
+    assert "the same landscapes as before" in again
+    assert member.is_dir()
