@@ -52,8 +52,7 @@ import photos
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-RENDER_OPTIONS = {"zoom": 1.0, "boulders": 0.0, "golden": 0.0, "shadows": 0.0,  # render_landscape's
-                  "overhead": 0.0}
+RENDER_OPTIONS = {"zoom": 1.0, **dict.fromkeys(mountains.SHARES, 0.0)}  # render_landscape's
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays
@@ -266,7 +265,7 @@ def render_item(job):
 
 def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, **options):
     """Render `count` landscapes into a dataset; options are mountains.render_landscape's
-    (zoom, boulders, golden, shadows, overhead), recorded in meta.json and asked for again on a rebuild."""
+    (RENDER_OPTIONS), recorded in meta.json and asked for again on a rebuild."""
     options = {**RENDER_OPTIONS, **options}
     jobs = [(seed, i, size, options) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
@@ -394,18 +393,7 @@ def parse_args(argv=None):
     parser.add_argument("--zoom", type=float, default=1.0,
                         help="synthetic: render each landscape up to this many times larger "
                              "(log-uniform) and keep a random crop: close-ups beside vistas")
-    parser.add_argument("--boulders", type=cli.share, default=0.0, metavar="SHARE",
-                        help="synthetic: the share of landscapes with rocks in front of the "
-                             "camera (0 to 1)")
-    parser.add_argument("--golden", type=cli.share, default=0.0, metavar="SHARE",
-                        help="synthetic: the share of sunsets whose whole sky glows warm, "
-                             "no blue left overhead (0 to 1)")
-    parser.add_argument("--shadows", type=cli.share, default=0.0, metavar="SHARE",
-                        help="synthetic: the share of sunlit landscapes with part of the land in "
-                             "a cast shadow, lit by the sky alone (0 to 1)")
-    parser.add_argument("--overhead", type=cli.share, default=0.0, metavar="SHARE",
-                        help="synthetic: the share of clear and hazy skies brightest at the top "
-                             "of the frame and pale blue there, as toward a high sun (0 to 1)")
+    mountains.add_share_arguments(parser, prefix="synthetic: ")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")
     parser.add_argument("--split", type=float, nargs=3, default=DEFAULT_FRACTIONS,

@@ -37,7 +37,16 @@ import files
 GENERATOR_VERSION = 6  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
 # 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
-                 "generator_fingerprint", "contact_sheet", "save_png", "parse_args", "main")
+                 "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
+                 "add_share_arguments", "parse_args", "main")
+# render_landscape's share options, the one list that this file's and dataset.py's command
+# lines offer: what a share of 1 gives every landscape it can
+SHARES = {"boulders": "landscapes with rocks in front of the camera",
+          "golden": "sunsets whose whole sky glows warm, no blue left overhead",
+          "shadows": "sunlit landscapes with part of the land in a cast shadow, lit by the sky "
+                     "alone",
+          "overhead": "clear and hazy skies brightest at the top of the frame and pale blue "
+                      "there, as toward a high sun"}
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
@@ -800,7 +809,8 @@ def is_rendering(node):
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.If, ast.Expr)):
         return False
     if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("GENERATOR_VERSION",
-                                                                      "NOT_RENDERING")
+                                                                      "NOT_RENDERING",
+                                                                      *NOT_RENDERING)
                                             for t in node.targets):
         return False
     return getattr(node, "name", None) not in NOT_RENDERING
@@ -858,6 +868,13 @@ def save_png(array, path, palette=True):
         image.save(tmp, format="PNG", optimize=True)
 
 
+def add_share_arguments(parser, prefix=""):
+    """--boulders, --golden, --shadows, --overhead: render_landscape's shares, 0 by default."""
+    for name, what in SHARES.items():
+        parser.add_argument(f"--{name}", type=cli.share, default=0.0, metavar="SHARE",
+                            help=f"{prefix}the share of {what} (0 to 1)")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
@@ -867,14 +884,7 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=128, help="side of each landscape in pixels")
     parser.add_argument("--columns", type=int, default=8, help="landscapes per row")
     parser.add_argument("--seed", type=int, default=0, help="seed; landscape i uses (seed, i)")
-    parser.add_argument("--boulders", type=cli.share, default=0.0, metavar="SHARE",
-                        help="the share of landscapes with rocks in front (dataset.py's too)")
-    parser.add_argument("--golden", type=cli.share, default=0.0, metavar="SHARE",
-                        help="the share of sunsets whose whole sky glows warm")
-    parser.add_argument("--shadows", type=cli.share, default=0.0, metavar="SHARE",
-                        help="the share of sunlit landscapes with land in a cast shadow")
-    parser.add_argument("--overhead", type=cli.share, default=0.0, metavar="SHARE",
-                        help="the share of clear and hazy skies brightest at the top of the frame")
+    add_share_arguments(parser)
     parser.add_argument("--full-colour", action="store_true",
                         help="write 24-bit RGB instead of a 256-colour palette (4x larger)")
     args = parser.parse_args(argv)
@@ -887,10 +897,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    images = [render_landscape((args.seed, i), args.size, boulders=args.boulders,
-                               golden=args.golden, shadows=args.shadows,
-                               overhead=args.overhead)
-              for i in range(args.count)]
+    shares = {name: getattr(args, name) for name in SHARES}
+    images = [render_landscape((args.seed, i), args.size, **shares) for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")
     return 0

@@ -1,6 +1,7 @@
 """The built-in landscapes: deterministic, well-formed, varied, and not colourable from L alone."""
 
 import dataclasses
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -364,3 +365,9 @@ def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
     assert zoomed[3].tobytes() != plain.tobytes()
     with pytest.raises(ValueError, match="zoom"):
         mountains.render_landscape(0, 32, zoom=0.5)
+
+
+def test_the_command_lines_offer_every_share_that_render_landscape_takes():
+    parameters = inspect.signature(mountains.render_landscape).parameters
+    assert list(mountains.SHARES) == [name for name in parameters
+                                      if name not in ("seed", "size", "zoom")]

@@ -6,7 +6,7 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets, how many cast shadows) and train.py options. Runs go to
+how many golden sunsets, cast shadows and skies brightest overhead) and train.py options. Runs go to
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
 table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
 keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
