@@ -6,12 +6,14 @@
 The members must be finished train.py runs of one image size: several seeds of one recipe, or
 networks of different families, whose mistakes differ more. --view-scale 5/4 shows the average
 its input enlarged by that much (models.viewed_at): real photos carry more detail per pixel
-than the landscapes the networks learnt on; with it, one member is allowed.
+than the landscapes the networks learnt on; with it, one member is allowed. Several scales
+(--view-scale 1 5/4 3/2 7/4) average the views too: which one suits a photo best differs from
+photo to photo.
 
 The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
 with no special case; its config.json is its first member's, with the members listed, the
 seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
-theirs (times what the view scale needs) and the view scale recorded. The model.keras keeps
+theirs (times what the view scales need) and the view scales recorded. The model.keras keeps
 the project's contract (L/50-1 in, ab/128 out) and is written atomically, config.json last.
 """
 
@@ -46,13 +48,14 @@ def read_member(folder):
     return config
 
 
-def ensemble_config(folders, configs, out, view_scale=1):
+def ensemble_config(folders, configs, out, view_scales=(1,)):
     """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
 
     Members may be of different families (an Autoencoder and a U-Net make different mistakes):
     the ensemble's stride is then the least common multiple of theirs, and its model, preset
-    and loss name every one that takes part ("unet+autoencoder"). A view scale other than 1
-    is recorded as a fraction ("5/4") and multiplies the stride as view_stride says."""
+    and loss name every one that takes part ("unet+autoencoder"). The view scales are recorded
+    as fractions ("5/4", or "1 5/4 3/2" for several) and multiply the stride as view_stride
+    says."""
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
@@ -70,8 +73,8 @@ def ensemble_config(folders, configs, out, view_scale=1):
     record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
                   seed="+".join(map(str, seeds)),
                   stride=view_stride(math.lcm(*(int(config.get("stride", 1))
-                                                for config in configs)), view_scale),
-                  view_scale=str(fractions.Fraction(view_scale)),
+                                                for config in configs)), view_scales),
+                  view_scale=" ".join(str(fractions.Fraction(scale)) for scale in view_scales),
                   members=[{"run": str(folder), "model": config.get("model"),
                             "seed": config.get("seed"),
                             "best_val_loss": config.get("best_val_loss")}
@@ -79,17 +82,20 @@ def ensemble_config(folders, configs, out, view_scale=1):
     return record
 
 
-def view_stride(stride, scale):
-    """What input sides must be multiples of when a network of `stride` is viewed at `scale`
-    (p/q): the enlarged side, side * p / q, has to be a whole multiple of the stride."""
-    scale = fractions.Fraction(scale)
-    return scale.denominator * stride // math.gcd(scale.numerator, stride)
+def view_stride(stride, scales):
+    """What input sides must be multiples of when a network of `stride` is viewed at each of
+    `scales` (p/q, or one of them): every enlarged side, side * p / q, has to be a whole
+    multiple of the stride."""
+    if isinstance(scales, (str, int, fractions.Fraction)):
+        scales = [scales]
+    return math.lcm(*(scale.denominator * stride // math.gcd(scale.numerator, stride)
+                      for scale in map(fractions.Fraction, scales)))
 
 
-def write_ensemble(folders, out, view_scale=1):
-    """Build and save the average of the members, seen at view_scale; returns the config.json."""
+def write_ensemble(folders, out, view_scales=(1,)):
+    """Build and save the average of the members, seen at view_scales; returns the config.json."""
     configs = [read_member(folder) for folder in folders]
-    record = ensemble_config(folders, configs, out, view_scale)
+    record = ensemble_config(folders, configs, out, view_scales)
     import keras
 
     import models  # Keras loads here, so that --help and argument errors stay instant
@@ -98,8 +104,8 @@ def write_ensemble(folders, out, view_scale=1):
                for folder in folders]
     name = f"ensemble-{Path(out).name}"
     model = models.average_of(members, name=name) if len(members) > 1 else members[0]
-    if fractions.Fraction(view_scale) != 1:
-        model = models.viewed_at(model, view_scale, name=name)
+    if list(view_scales) != [1]:
+        model = models.viewed_at(model, view_scales, name=name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
@@ -124,11 +130,14 @@ def parse_args(argv=None):
                                      formatter_class=cli.HelpFormatter)
     parser.add_argument("members", nargs="+", type=Path, help="finished run folders")
     parser.add_argument("--out", type=Path, required=True, help="the ensemble's run folder")
-    parser.add_argument("--view-scale", type=positive_fraction, default=fractions.Fraction(1),
-                        metavar="P/Q", help="show the model its input enlarged by this much "
-                                            "(5/4: a 128 px photo seen at 160 px)")
+    parser.add_argument("--view-scale", type=positive_fraction, nargs="+",
+                        default=[fractions.Fraction(1)], metavar="P/Q",
+                        help="show the model its input enlarged by this much (5/4: a 128 px "
+                             "photo seen at 160 px); several scales average those views")
     args = parser.parse_args(argv)
-    if len(args.members) < 2 and args.view_scale == 1:
+    if len(set(args.view_scale)) < len(args.view_scale):
+        parser.error("--view-scale names the same scale twice")
+    if len(args.members) < 2 and args.view_scale == [1]:
         parser.error("an ensemble needs at least two member runs (or one and a --view-scale)")
     if args.out.resolve() in {member.resolve() for member in args.members}:
         parser.error("--out must not be one of the members")
@@ -141,7 +150,10 @@ def main(argv=None):
         record = write_ensemble(args.members, args.out, args.view_scale)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
-    view = "" if args.view_scale == 1 else f", photos seen {args.view_scale} times larger"
+    scales = record["view_scale"].split()
+    view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
+            else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
+                 f"larger")
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
           f"(seeds {record['seed']}){view}")
     return 0

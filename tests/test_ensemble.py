@@ -92,6 +92,31 @@ def test_one_network_seen_larger_predicts_what_models_viewed_at_makes_of_it(tmp_
     assert np.abs(expected - network.predict(x, verbose=0)).max() > 1e-3
 
 
+def test_several_view_scales_average_the_views_of_the_members(tmp_path):
+    import keras
+
+    import models
+
+    members = [make_member(tmp_path / f"m{seed}", seed, stride=4) for seed in (1, 2)]
+    out = tmp_path / "model"
+    assert ensemble.main([*map(str, members), "--view-scale", "1", "3/2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["view_scale"], config["stride"]) == ("1 3/2", 8)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 24, 1)).astype(np.float32)
+    networks = [keras.saving.load_model(member / "model.keras") for member in members]
+    expected = np.mean([np.asarray(models.viewed_at(network, scale)(x))
+                        for network in networks for scale in ("1", "3/2")], axis=0)
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_the_same_view_scale_twice_is_a_usage_error(tmp_path):
+    member = make_member(tmp_path / "a", 1)
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main([str(member), "--view-scale", "5/4", "1.25", "--out", str(tmp_path / "m")])
+    assert exit_info.value.code == 2
+
+
 @pytest.mark.parametrize("stride, scale, needed", [(32, "5/4", 128), (32, "3/2", 64), (32, "2", 16),
                                                    (4, "1", 4), (6, "3/4", 8)])
 def test_view_stride_makes_the_enlarged_side_a_multiple_of_the_network_stride(stride, scale,
@@ -99,6 +124,15 @@ def test_view_stride_makes_the_enlarged_side_a_multiple_of_the_network_stride(st
     assert ensemble.view_stride(stride, scale) == needed
     side = needed * fractions.Fraction(scale)
     assert side.denominator == 1 and side.numerator % stride == 0
+
+
+def test_view_stride_of_several_scales_fits_every_view():
+    scales = ["1", "5/4", "3/2", "7/4"]
+    needed = ensemble.view_stride(32, scales)
+    assert needed == 128  # 5/4 and 7/4 need 128, 3/2 needs 64, 1 needs 32
+    for scale in scales:
+        side = needed * fractions.Fraction(scale)
+        assert side.denominator == 1 and side.numerator % 32 == 0
 
 
 @pytest.mark.parametrize("scale", ["0", "-1", "abc", "1/0"])

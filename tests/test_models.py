@@ -147,3 +147,24 @@ def test_viewed_at_shows_the_input_enlarged_and_returns_ab_at_its_size(scale, se
 def test_viewed_at_refuses_a_scale_that_is_not_positive():
     with pytest.raises(ValueError, match="positive"):
         models.viewed_at(pointwise_network(), 0)
+
+
+def test_viewed_at_several_scales_averages_the_views_and_saves_the_network_once(tmp_path):
+    inputs = keras.Input((None, None, 1))
+    network = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs))
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 8, 12, 1)).astype(np.float32)
+    views = [np.asarray(models.viewed_at(network, scale)(x)) for scale in ("1", "5/4", "3/2")]
+    averaged = models.viewed_at(network, ["1", "5/4", "3/2"])
+    y = np.asarray(averaged(x))
+    np.testing.assert_allclose(y, np.mean(views, axis=0), atol=1e-6)
+    assert np.abs(views[2] - views[0]).max() > 1e-3  # the views differ, so the mean is new
+    averaged.save(tmp_path / "views.keras")
+    loaded = keras.saving.load_model(tmp_path / "views.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
+    assert len(loaded.weights) == len(network.weights) == 2  # one kernel and bias, shared
+
+
+def test_viewed_at_refuses_no_scales_and_a_scale_that_is_not_positive_among_several():
+    for scales in ([], ["1", "-1/2"]):
+        with pytest.raises(ValueError, match="positive"):
+            models.viewed_at(pointwise_network(), scales)

@@ -19,7 +19,6 @@ AuC point are noise: prefer changes that make the landscapes more like the world
 import argparse
 import csv
 import dataclasses
-import fractions
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +63,8 @@ class Variant:
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
-    view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at)
+    view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at);
+    # several scales ("1 5/4") average the views
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
 
     @property
@@ -199,6 +199,10 @@ VARIANTS = {  # in the table's order
                               train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="5/4"),
     "ensemble-decay-distance": study_view_ensemble("decay-distance",
                                                    UNET_10_LR2_COSINE_DISTANCE_DECAY),
+    "ensemble-decay-distance-views": Variant(
+        "ensemble-decay-distance, each photo seen at 1, 5/4, 3/2 and 7/4 times its size and the "
+        "four views averaged (ensemble.py --view-scale 1 5/4 3/2 7/4)", images=2500,
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view="1 5/4 3/2 7/4"),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
@@ -282,7 +286,7 @@ def train_seeds(name, variant, seeds):
     average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes. A variant with a
     view scale is built by ensemble.py too, from one network when members is 1."""
     for seed in seeds:
-        if variant.members == 1 and fractions.Fraction(variant.view) == 1:
+        if variant.members == 1 and variant.view == "1":
             train_run(name, variant, seed, str(RUNS / name))
             continue
         out = HERE / RUNS / name / f"ensemble-s{seed}"
@@ -295,7 +299,8 @@ def train_seeds(name, variant, seeds):
             train_run(name, dataclasses.replace(variant, train=recipe), member,
                       str(folder.parent), "--run", folder.name)
         subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
-                        "--view-scale", variant.view, "--out", str(out.relative_to(HERE))],
+                        "--view-scale", *variant.view.split(), "--out",
+                        str(out.relative_to(HERE))],
                        cwd=HERE, check=True)
 
 
