@@ -25,7 +25,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # make model: the recommended colorizer for your own photos (colorize.py's default model),
 # trained on built-in landscapes only: the average of MODEL_MEMBERS networks of the recipe
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
-# photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes).
+# photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes; with
+# several scales, the views' colours are averaged).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator or its MODEL_* settings
 # change, and the members are trained again only when that changes the landscapes.
@@ -41,7 +42,7 @@ MODEL_OVERHEAD ?= 0
 MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss distance --weight-decay 1
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
-MODEL_VIEW ?= 5/4
+MODEL_VIEW ?= 1 5/4 3/2 7/4
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
