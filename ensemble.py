@@ -84,10 +84,8 @@ def ensemble_config(folders, configs, out, view_scales=(1,)):
 
 def view_stride(stride, scales):
     """What input sides must be multiples of when a network of `stride` is viewed at each of
-    `scales` (p/q, or one of them): every enlarged side, side * p / q, has to be a whole
-    multiple of the stride."""
-    if isinstance(scales, (str, int, fractions.Fraction)):
-        scales = [scales]
+    `scales` (p/q): every enlarged side, side * p / q, has to be a whole multiple of the
+    stride."""
     return math.lcm(*(scale.denominator * stride // math.gcd(scale.numerator, stride)
                       for scale in map(fractions.Fraction, scales)))
 

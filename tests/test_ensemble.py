@@ -121,7 +121,7 @@ def test_the_same_view_scale_twice_is_a_usage_error(tmp_path):
                                                    (4, "1", 4), (6, "3/4", 8)])
 def test_view_stride_makes_the_enlarged_side_a_multiple_of_the_network_stride(stride, scale,
                                                                               needed):
-    assert ensemble.view_stride(stride, scale) == needed
+    assert ensemble.view_stride(stride, [scale]) == needed
     side = needed * fractions.Fraction(scale)
     assert side.denominator == 1 and side.numerator % stride == 0
 
