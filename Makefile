@@ -35,6 +35,7 @@ MODEL_MEMBERS_DIR := runs/model-members
 MODEL_OUT := runs/model
 MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
+MODEL_FINE ?= 1
 MODEL_BOULDERS ?= 0
 MODEL_GOLDEN ?= 0
 MODEL_SHADOWS ?= 0
@@ -46,9 +47,9 @@ MODEL_VIEW ?= 1 5/4 3/2 7/4
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
-MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --boulders $(MODEL_BOULDERS) \
-	--golden $(MODEL_GOLDEN) --shadows $(MODEL_SHADOWS) --overhead $(MODEL_OVERHEAD) --size 128 \
-	--seed 0
+MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --fine $(MODEL_FINE) \
+	--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) --shadows $(MODEL_SHADOWS) \
+	--overhead $(MODEL_OVERHEAD) --size 128 --seed 0
 
 .PHONY: setup demo data train reproduce test bench browser clean realcheck model FORCE
 

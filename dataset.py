@@ -52,7 +52,8 @@ import photos
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-RENDER_OPTIONS = {"zoom": 1.0, **dict.fromkeys(mountains.SHARES, 0.0)}  # render_landscape's
+# render_landscape's rendering options and their defaults
+RENDER_OPTIONS = {"zoom": 1.0, "fine": 1.0, **dict.fromkeys(mountains.SHARES, 0.0)}
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays
@@ -393,6 +394,10 @@ def parse_args(argv=None):
     parser.add_argument("--zoom", type=float, default=1.0,
                         help="synthetic: render each landscape up to this many times larger "
                              "(log-uniform) and keep a random crop: close-ups beside vistas")
+    parser.add_argument("--fine", type=float, default=1.0,
+                        help="synthetic: render each landscape up to this many times larger "
+                             "(log-uniform) and bring it down to --size: the same view with "
+                             "textures up to this many times finer per pixel")
     mountains.add_share_arguments(parser, prefix="synthetic: ")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")
@@ -414,8 +419,10 @@ def parse_args(argv=None):
         parser.error("--size must be at least 8")
     if args.synthetic is not None and args.synthetic < 1:
         parser.error("--synthetic must be at least 1")
-    if args.zoom < 1:
-        parser.error("--zoom must be at least 1")
+    if args.zoom < 1 or args.fine < 1:
+        parser.error("--zoom and --fine must be at least 1")
+    if args.zoom > 1 and args.fine > 1:
+        parser.error("--zoom and --fine cannot both be above 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_megapixels <= 0:

@@ -34,8 +34,9 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 6  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
-# 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default)
+GENERATOR_VERSION = 7  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+# 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default);
+# 7: finer texture per pixel (fine, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
@@ -749,12 +750,15 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng
 
 
 def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
-                     overhead=0.0):
+                     overhead=0.0, fine=1.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
     random size x size window: close-ups and wide vistas both, as photos crop them. Textures
     keep their size in pixels, as leaves and needles do in a photo of any framing.
+    fine > 1 renders the whole frame up to that many times larger (log-uniform per image) and
+    brings it down to size x size with Lanczos, as a photo is brought to the network's size:
+    the same view, its leaves, needles and grain up to that many times finer per pixel.
     boulders is the share of landscapes with rocks in front (render_boulders), golden the share
     of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
     sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
@@ -763,8 +767,10 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
-    if zoom < 1:
-        raise ValueError(f"zoom must be at least 1, got {zoom}")
+    if zoom < 1 or fine < 1:
+        raise ValueError(f"zoom and fine must be at least 1, got {zoom} and {fine}")
+    if zoom > 1 and fine > 1:
+        raise ValueError("zoom and fine cannot both be above 1")
     for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows),
                         ("overhead", overhead)):
         if not 0 <= share <= 1:
@@ -781,10 +787,14 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
               "overhead_rng": overhead_rng if scene.sky in ("clear", "hazy")
               and overhead_rng.random() < overhead else None}
     size = int(size)
-    if zoom == 1:
+    if zoom == 1 and fine == 1:
         return render_scene(scene, rng, size, **extras)
-    frame = int(round(size * np.exp(rng.uniform(0.0, np.log(zoom)))))
+    frame = int(round(size * np.exp(rng.uniform(0.0, np.log(max(zoom, fine))))))
     image = render_scene(scene, rng, frame, **extras)
+    if fine > 1:
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(image).resize((size, size), Image.LANCZOS))
     top, left = rng.integers(0, frame - size + 1, size=2)
     return image[top:top + size, left:left + size]
 

@@ -597,6 +597,7 @@ def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
 
 
 @pytest.mark.parametrize("option, default, value, flag", [("zoom", 1.0, 3.0, "--zoom 3"),
+                                                          ("fine", 1.0, 1.5, "--fine 1.5"),
                                                           ("boulders", 0.0, 1.0, "--boulders 1"),
                                                           ("golden", 0.0, 1.0, "--golden 1"),
                                                           ("shadows", 0.0, 1.0, "--shadows 1"),
@@ -624,10 +625,14 @@ def test_a_share_outside_zero_to_one_is_refused_by_the_cli(tmp_path, capsys, opt
     assert not (tmp_path / "ds").exists()
 
 
-def test_zoom_below_one_is_refused_by_the_cli(tmp_path, capsys):
+@pytest.mark.parametrize("options, named", [(["--zoom", "0.5"], "--zoom"),
+                                             (["--fine", "0.5"], "--fine"),
+                                             (["--zoom", "2", "--fine", "1.5"], "--fine")])
+def test_zoom_or_fine_below_one_or_both_above_it_is_refused_by_the_cli(tmp_path, capsys,
+                                                                       options, named):
     with pytest.raises(SystemExit) as exit_info:
-        dataset.main(["--synthetic", "4", "--zoom", "0.5", "--out", str(tmp_path / "ds")])
-    assert exit_info.value.code == 2 and "--zoom" in capsys.readouterr().err
+        dataset.main(["--synthetic", "4", *options, "--out", str(tmp_path / "ds")])
+    assert exit_info.value.code == 2 and named in capsys.readouterr().err
     assert not (tmp_path / "ds").exists()
 
 

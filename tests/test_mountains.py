@@ -356,18 +356,27 @@ def test_a_share_of_zero_is_the_plain_render_and_one_outside_zero_to_one_is_refu
             mountains.render_landscape(0, 32, **{option: share})
 
 
-def test_zoom_one_is_the_plain_render_and_more_zoom_a_deterministic_crop():
+@pytest.mark.parametrize("option, value", [("zoom", 3.0), ("fine", 1.75)])
+def test_zoom_or_fine_of_one_is_the_plain_render_and_more_a_deterministic_larger_one(option,
+                                                                                     value):
+    """zoom crops a larger render, fine brings all of it down to size."""
     plain = mountains.render_landscape((2, 3), 32)
-    assert mountains.render_landscape((2, 3), 32, zoom=1.0).tobytes() == plain.tobytes()
-    zoomed = [mountains.render_landscape((2, i), 32, zoom=3.0) for i in range(8)]
-    assert all(image.shape == (32, 32, 3) and image.dtype == np.uint8 for image in zoomed)
-    assert zoomed[3].tobytes() == mountains.render_landscape((2, 3), 32, zoom=3.0).tobytes()
-    assert zoomed[3].tobytes() != plain.tobytes()
-    with pytest.raises(ValueError, match="zoom"):
-        mountains.render_landscape(0, 32, zoom=0.5)
+    assert mountains.render_landscape((2, 3), 32, **{option: 1.0}).tobytes() == plain.tobytes()
+    larger = [mountains.render_landscape((2, i), 32, **{option: value}) for i in range(8)]
+    assert all(image.shape == (32, 32, 3) and image.dtype == np.uint8 for image in larger)
+    assert larger[3].tobytes() == mountains.render_landscape((2, 3), 32,
+                                                             **{option: value}).tobytes()
+    assert larger[3].tobytes() != plain.tobytes()
+    with pytest.raises(ValueError, match=option):
+        mountains.render_landscape(0, 32, **{option: 0.5})
+
+
+def test_zoom_and_fine_together_are_refused():
+    with pytest.raises(ValueError, match="both"):
+        mountains.render_landscape(0, 32, zoom=2.0, fine=1.5)
 
 
 def test_the_command_lines_offer_every_share_that_render_landscape_takes():
     parameters = inspect.signature(mountains.render_landscape).parameters
     assert list(mountains.SHARES) == [name for name in parameters
-                                      if name not in ("seed", "size", "zoom")]
+                                      if name not in ("seed", "size", "zoom", "fine")]

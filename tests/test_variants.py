@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mountains
 import train
 from tools import variants
 
@@ -33,8 +34,8 @@ def test_every_variant_is_a_valid_training_command(name):
     for recipe in variant.recipes:
         config = train.parse_args([*recipe, "--data", str(variant.data)])
         assert config.model in ("autoencoder", "resnet", "unet")
-    assert variant.images >= 10 and variant.zoom >= 1
-    assert all(0 <= share <= 1 for name, share in variant.rendering.items() if name != "zoom")
+    assert variant.images >= 10 and variant.zoom >= 1 and variant.fine >= 1
+    assert all(0 <= variant.rendering[share] <= 1 for share in mountains.SHARES)
     assert variant.members > 1 or not variant.also  # other families only inside an average
 
 

@@ -56,6 +56,7 @@ class Variant:
     change: str
     images: int = 1000
     zoom: float = 1.0
+    fine: float = 1.0  # dataset.py --fine: textures up to this many times finer per pixel
     boulders: float = 0.0  # dataset.py --boulders: the share of landscapes with rocks in front
     golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
     shadows: float = 0.0  # dataset.py --shadows: the share of sunlit landscapes in cast shadow
@@ -69,8 +70,9 @@ class Variant:
 
     @property
     def data(self):
-        """data/variants/landscapes-<images>, with -z<zoom>, -b<boulders>, -g<golden>,
-        -s<shadows>, -o<overhead> for each rendering option away from its default."""
+        """data/variants/landscapes-<images>, with -z<zoom>, -f<fine>, -b<boulders>,
+        -g<golden>, -s<shadows>, -o<overhead> for each rendering option away from its
+        default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -203,6 +205,15 @@ VARIANTS = {  # in the table's order
         "ensemble-decay-distance, each photo seen at 1, 5/4, 3/2 and 7/4 times its size and the "
         "four views averaged (ensemble.py --view-scale 1 5/4 3/2 7/4)", images=2500,
         train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view="1 5/4 3/2 7/4"),
+    "decay-distance-views": Variant("decay-distance, each photo seen at 1, 5/4, 3/2 and 7/4 times "
+                                    "its size and the views averaged", images=2500,
+                                    train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="1 5/4 3/2 7/4"),
+    "fine-decay-distance-views": Variant("decay-distance-views on landscapes rendered up to 7/4 "
+                                         "as large and brought down to 128 px: textures up to "
+                                         "7/4 as fine per pixel (dataset.py --fine 1.75)",
+                                         images=2500, fine=1.75,
+                                         train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
+                                         view="1 5/4 3/2 7/4"),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
