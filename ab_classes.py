@@ -28,13 +28,10 @@ from tqdm import tqdm
 
 import files
 import lab
+from recipe import MIX, NEIGHBOURS, SIGMA, TEMPERATURE
 
 GRID = 10.0  # ab quantization step, as in the paper
 GAMUT_TOLERANCE = 0.5  # max |Lab -> sRGB -> Lab| error, in Lab units, of an in-gamut colour
-NEIGHBOURS = 5  # soft-encoding: the paper's 5 nearest bins (the official code used 10)
-SIGMA = 5.0  # soft-encoding and prior smoothing Gaussian, in ab units
-MIX = 0.5  # lambda: share of the uniform distribution in the rebalancing prior
-TEMPERATURE = 0.38  # annealed mean: T -> 0 gives the mode, T = 1 the mean
 TARGET_STRIDE = 4  # the class distribution is predicted at a quarter of the input resolution
 GRAY_THRESHOLD = 5.0  # an image whose |a| and |b| never exceed this has no colour to learn
 

@@ -39,10 +39,7 @@ import keras
 from keras import layers
 
 import ab_classes
-
-MODELS = ("autoencoder", "resnet", "unet")
-PRESETS = ("seed", "large")
-HEADS = ("regression", "classification")
+from recipe import HEADS, MODELS, PRESETS
 INPUT_SHAPE = (None, None, 1)
 SEED_DROPOUT = 0.2
 # Keras' default momentum (0.99) averages the inference statistics over ~100 steps; a study

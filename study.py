@@ -22,14 +22,9 @@ from pathlib import Path
 
 import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
-
-import keras
-import numpy as np
-
 import dataset
-import models
+import recipe
 import train
-import training
 
 HERE = Path(__file__).resolve().parent
 # Epochs per preset, chosen so that the 18 runs of the full study fit in 2 hours on 2 cores
@@ -111,8 +106,14 @@ def calibrate(model, preset, size, batch_size):
     """Training images/s of one model, measured on a few steps of random data.
 
     Runs in this process with train.py's own model builder, precision policy and
-    optimizer, so the estimate reflects what the runs will do on this machine.
+    optimizer, so the estimate reflects what the runs will do on this machine. TensorFlow
+    loads here, not at import: --help and usage errors answer at once.
     """
+    import keras
+    import numpy as np
+
+    import training
+
     config = train.parse_args(["--model", model, "--preset", preset,
                              "--batch-size", str(batch_size)])
     previous = keras.mixed_precision.global_policy()
@@ -152,6 +153,8 @@ def estimate_seconds(plan, meta, config):
 
 
 def print_plan(plan, speeds, total, meta):
+    import models
+
     print(f"dataset {meta.get('source')} at {meta['size']} px: "
           f"{meta['counts']['train']} train, {meta['counts']['val']} val, "
           f"{meta['counts']['test']} test images")
@@ -227,10 +230,10 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=128, help="image side when rendering")
     parser.add_argument("--no-build", action="store_true",
                         help="never build --data; fail if it is missing or stale")
-    parser.add_argument("--models", nargs="+", default=list(models.MODELS),
-                        choices=models.MODELS, help="model families")
-    parser.add_argument("--presets", nargs="+", default=list(models.PRESETS),
-                        choices=models.PRESETS, help="presets")
+    parser.add_argument("--models", nargs="+", default=list(recipe.MODELS),
+                        choices=recipe.MODELS, help="model families")
+    parser.add_argument("--presets", nargs="+", default=list(recipe.PRESETS),
+                        choices=recipe.PRESETS, help="presets")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per model")
     parser.add_argument("--loss", default="mse", help="train.py --loss")
     parser.add_argument("--epochs", type=int, default=0,

@@ -23,19 +23,16 @@ from pathlib import Path
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
-import ab_classes
 import cli
-import distributed
-import models
-import training
+import recipe
 
 
 def parse_args(argv=None):
     """The command line as a TrainConfig (a usage error exits with status 2)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
-    parser.add_argument("--model", required=True, choices=models.MODELS, help="network family")
-    parser.add_argument("--preset", default="seed", choices=models.PRESETS,
+    parser.add_argument("--model", required=True, choices=recipe.MODELS, help="network family")
+    parser.add_argument("--preset", default="seed", choices=recipe.PRESETS,
                         help="seed = the seed study's graph, large = the modern ~1.3 GFLOP one")
     parser.add_argument("--width", type=float, default=1.0, help="filter-count multiplier")
     parser.add_argument("--data", type=Path, default=Path("data/mountains-synth"),
@@ -44,29 +41,29 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=32,
                         help="images per step; with --distribute the global batch, split "
                              "evenly across all replicas of all workers")
-    parser.add_argument("--loss", default="mse", choices=training.LOSSES,
+    parser.add_argument("--loss", default="mse", choices=recipe.LOSSES,
                         help="regression on ab/128 (distance: the Euclidean ab error, which "
                              "AuC thresholds), or classification over quantized ab "
                              "(Zhang et al. 2016: soft targets, rebalanced, annealed mean)")
     parser.add_argument("--huber-delta", type=float, default=0.1,
                         help="huber loss: quadratic below this ab/128 error (0.1 = 12.8 ab units)")
-    parser.add_argument("--neighbours", type=int, default=ab_classes.NEIGHBOURS,
+    parser.add_argument("--neighbours", type=int, default=recipe.NEIGHBOURS,
                         help="classification: soft targets on this many nearest bins "
                              "(the paper 5, its official code 10)")
-    parser.add_argument("--sigma", type=float, default=ab_classes.SIGMA,
+    parser.add_argument("--sigma", type=float, default=recipe.SIGMA,
                         help="classification: Gaussian of the soft targets and of the prior's "
                              "smoothing, in ab units")
-    parser.add_argument("--rebalance-mix", type=float, default=ab_classes.MIX,
+    parser.add_argument("--rebalance-mix", type=float, default=recipe.MIX,
                         help="classification: share of the uniform distribution in the "
                              "rebalancing prior (lambda; 1 = no rebalancing)")
     parser.add_argument("--mse-weight", type=float, default=0.0,
                         help="classification: add this many times the squared error of the "
                              "predicted distribution's mean ab (in 10-unit grid steps) to the "
                              "cross-entropy: MSE plus classification (0 = off)")
-    parser.add_argument("--temperature", type=float, default=ab_classes.TEMPERATURE,
+    parser.add_argument("--temperature", type=float, default=recipe.TEMPERATURE,
                         help="classification: annealed-mean temperature of the saved model "
                              "(-> 0: the mode, 1: the mean)")
-    parser.add_argument("--optimizer", default="adam", choices=training.OPTIMIZERS, help="optimizer")
+    parser.add_argument("--optimizer", default="adam", choices=recipe.OPTIMIZERS, help="optimizer")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
                         help="learning rate for the global batch (--batch-size), whatever the "
                              "number of devices or workers")
@@ -77,7 +74,7 @@ def parse_args(argv=None):
                         help="shrink every kernel by this share of itself times the learning "
                              "rate each step, apart from the gradient (decoupled, as AdamW; "
                              "0 = off)")
-    parser.add_argument("--precision", default="auto", choices=training.PRECISIONS,
+    parser.add_argument("--precision", default="auto", choices=recipe.PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32")
     parser.add_argument("--no-flip", dest="flip", action="store_false",
@@ -132,11 +129,12 @@ def parse_args(argv=None):
         parser.error("--mse-weight must be >= 0 and is for --loss classification")
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
-    return training.TrainConfig(**vars(args))
+    return recipe.TrainConfig(**vars(args))
 
 
 def fit_on_one_device(config, run, train_arrays, val_arrays):
     """Keras' model.fit: the path of --distribute none (distributed.fit drives the same parts)."""
+    import training
     steps = training.steps_per_epoch(len(train_arrays[0]), config.batch_size)
     model = training.build_compiled_model(config, run.classes, steps)
     train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
@@ -154,8 +152,12 @@ def fit_on_one_device(config, run, train_arrays, val_arrays):
 def train(config):
     """Fit one model into its run folder (see the top of this file); returns its config.json.
 
-    --distribute none is model.fit here; the others go to distributed.py.
+    --distribute none is model.fit here; the others go to distributed.py. TensorFlow loads
+    here, not at import: --help and usage errors answer at once.
     """
+    import distributed
+    import training
+
     if config.distribute != "none":
         return distributed.train_distributed(config)
     return training.train_into_run(config, fit_on_one_device)

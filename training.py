@@ -1,7 +1,7 @@
 """What one training is made of, shared by train.py (model.fit on one device) and distributed.py
-(tf.distribute, its own loop): the options (TrainConfig), the tf.data pipeline, the model, loss
-and optimizer factory, the precision policy and train_into_run, which takes a run folder from
-the dataset to the finished config.json. It imports neither script: data flows
+(tf.distribute, its own loop): the tf.data pipeline, the model, loss and optimizer factory, the
+precision policy and train_into_run, which takes a run folder from the dataset to the finished
+config.json. The options are recipe.TrainConfig. It imports neither script: data flows
 train.py -> distributed.py -> training.py -> runs.py.
 """
 
@@ -20,8 +20,8 @@ import dataset
 import lab
 import models
 import runs
+from recipe import LOSSES, OPTIMIZERS, PRECISIONS
 
-LOSSES = ("mse", "mae", "huber", "distance", "classification")
 LOSS_DESCRIPTIONS = {
     "mse": "mean squared error of ab/128",
     "mae": "mean absolute error of ab/128",
@@ -31,60 +31,7 @@ LOSS_DESCRIPTIONS = {
                       "(not comparable with the regression losses)",
 }
 CLASSES_FILE = "ab_classes.json"
-OPTIMIZERS = ("adam", "rmsprop")
-PRECISIONS = ("auto", "float32", "bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Every option of train.py, by the names of its flags (see train.parse_args for them)."""
-
-    model: str
-    preset: str
-    width: float
-    data: Path
-    epochs: int
-    batch_size: int
-    loss: str
-    huber_delta: float
-    neighbours: int
-    sigma: float
-    rebalance_mix: float
-    mse_weight: float
-    temperature: float
-    optimizer: str
-    learning_rate: float
-    cosine: bool
-    weight_decay: float
-    precision: str
-    flip: bool
-    tone: float
-    hue: float
-    sharpen: float
-    patience: int
-    tensorboard: bool
-    steps_per_execution: int
-    xla: bool
-    seed: int
-    runs: Path
-    run: str
-    distribute: str
-    peer_timeout: float
-    verbose: int
-
-    def arguments(self):
-        """The options as config.json records and compares them (paths as strings)."""
-        return {key: str(value) if isinstance(value, Path) else value
-                for key, value in sorted(dataclasses.asdict(self).items())}
-
-    @property
-    def run_dir(self):
-        return Path(self.runs) / self.run
-
-    @property
-    def head(self):
-        return "classification" if self.loss == "classification" else "regression"
 
 
 @dataclasses.dataclass

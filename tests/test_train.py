@@ -480,3 +480,14 @@ def test_augmentation_amounts_may_not_be_negative(option):
         train.parse_args(["--model", "unet", option, "-0.5"])
     assert getattr(train.parse_args(["--model", "unet", option, "0.5"]),
                    option.lstrip("-")) == 0.5
+
+
+def test_the_command_lines_are_read_without_loading_tensorflow():
+    """train.py and study.py answer --help and usage errors at once: TensorFlow (seconds to
+    load) comes in only when a run starts, after cpu.py's settings."""
+    code = ("import sys, train, study; train.parse_args(['--model', 'unet']); "
+            "study.parse_args(['--seeds', '1']); "
+            "print('cpu' in sys.modules, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.split() == ["True", "False", "False"]
