@@ -396,8 +396,8 @@ def parse_args(argv=None):
                              "(log-uniform) and keep a random crop: close-ups beside vistas")
     parser.add_argument("--fine", type=float, default=1.0,
                         help="synthetic: render each landscape up to this many times larger "
-                             "(log-uniform) and bring it down to --size: the same view with "
-                             "textures up to this many times finer per pixel")
+                             "(log-uniform) and bring all of it down to --size: textures up "
+                             "to this many times finer per pixel")
     mountains.add_share_arguments(parser, prefix="synthetic: ")
     parser.add_argument("--workers", type=int, default=photos.default_workers(),
                         help="processes used for decoding or rendering")

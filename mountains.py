@@ -756,9 +756,10 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
     random size x size window: close-ups and wide vistas both, as photos crop them. Textures
     keep their size in pixels, as leaves and needles do in a photo of any framing.
-    fine > 1 renders the whole frame up to that many times larger (log-uniform per image) and
-    brings it down to size x size with Lanczos, as a photo is brought to the network's size:
-    the same view, its leaves, needles and grain up to that many times finer per pixel.
+    fine > 1 renders the scene on a frame up to that many times larger (log-uniform per image)
+    and brings all of it down to size x size with Lanczos, as a photo is brought to the
+    network's size: shapes keep their share of the frame, while leaves, needles and grain
+    (sized in pixels of the frame) come out up to that many times finer per pixel.
     boulders is the share of landscapes with rocks in front (render_boulders), golden the share
     of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
     sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
