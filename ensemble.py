@@ -148,7 +148,7 @@ def main(argv=None):
         record = write_ensemble(args.members, args.out, args.view_scale)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
-    scales = record["view_scale"].split()
+    scales = [str(scale) for scale in args.view_scale]
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
