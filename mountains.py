@@ -34,9 +34,9 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 7  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+GENERATOR_VERSION = 8  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
 # 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default);
-# 7: finer texture per pixel (fine, off by default)
+# 7: finer texture per pixel (fine, off by default); 8: sunsets at twilight (a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
@@ -47,7 +47,8 @@ SHARES = {"boulders": "landscapes with rocks in front of the camera",
           "shadows": "sunlit landscapes with part of the land in a cast shadow, lit by the sky "
                      "alone",
           "overhead": "clear and hazy skies brightest at the top of the frame and pale blue "
-                      "there, as toward a high sun"}
+                      "there, as toward a high sun",
+          "twilight": "sunsets with the land lit far more dimly than the sky above it"}
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
@@ -272,6 +273,19 @@ def bright_overhead(light, rng):
     pale = light.horizon * (brightness / float(np.mean(light.horizon)))
     mix = rng.uniform(0.2, 0.8)
     return replace(light, zenith=(deep * (1 - mix) + pale * mix).astype(np.float32))
+
+
+def twilight_land(light, rng):
+    """The light on the land of a sunset seen at twilight: far dimmer than the sky above it.
+
+    The low sun reaches the land through a long path of air and the sky darkens overhead, while
+    the glow above the horizon stays bright: a camera exposed for the sky shows dark land under a
+    bright sky. The generator's own sunsets light the land nearly as a clear day does, so that
+    in gray they look like day and a network cannot tell them (README: in-distribution, sunset
+    skies are predicted blue). Only the land's light changes; the sky is drawn before.
+    """
+    return replace(light, sun=(light.sun * rng.uniform(0.1, 0.4)).astype(np.float32),
+                   ambient=(light.ambient * rng.uniform(0.2, 0.6)).astype(np.float32))
 
 
 def cast_shadow(scene, rng, size):
@@ -726,7 +740,7 @@ def develop(linear, rng):
 
 
 def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng=None,
-                 overhead_rng=None):
+                 overhead_rng=None, twilight_rng=None):
     light = make_light(scene, rng)
     if golden_rng is not None:
         light = golden_light(light, golden_rng)
@@ -737,6 +751,8 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
+    if twilight_rng is not None:
+        light = twilight_land(light, twilight_rng)
     image = render_ridges(scene, light, rng, image)
     if scene.lake:
         image = render_lake(scene, light, rng, image)
@@ -750,7 +766,7 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng
 
 
 def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
-                     overhead=0.0, fine=1.0):
+                     overhead=0.0, fine=1.0, twilight=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
@@ -763,7 +779,8 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     boulders is the share of landscapes with rocks in front (render_boulders), golden the share
     of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
     sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
-    of clear and hazy skies brightest at the top (bright_overhead). Each draws from a stream of
+    of clear and hazy skies brightest at the top (bright_overhead), twilight the share of sunsets
+    with the land lit far more dimly than the sky (twilight_land). Each draws from a stream of
     its own, so every landscape without them is the one that the defaults give.
     """
     if int(size) < 4:
@@ -773,12 +790,12 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     if zoom > 1 and fine > 1:
         raise ValueError("zoom and fine cannot both be above 1")
     for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows),
-                        ("overhead", overhead)):
+                        ("overhead", overhead), ("twilight", twilight)):
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    boulder_rng, golden_rng, shadow_rng, overhead_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(4))
+    boulder_rng, golden_rng, shadow_rng, overhead_rng, twilight_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5))
     scene = sample_scene(rng)
     extras = {"boulder_rng": boulder_rng if boulder_rng.random() < boulders else None,
               "golden_rng": golden_rng if scene.sky == "sunset" and golden_rng.random() < golden
@@ -786,7 +803,9 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
               "shadow_rng": shadow_rng if scene.sky != "overcast" and shadow_rng.random() < shadows
               else None,
               "overhead_rng": overhead_rng if scene.sky in ("clear", "hazy")
-              and overhead_rng.random() < overhead else None}
+              and overhead_rng.random() < overhead else None,
+              "twilight_rng": twilight_rng if scene.sky == "sunset" and twilight_rng.random() < twilight
+              else None}
     size = int(size)
     if zoom == 1 and fine == 1:
         return render_scene(scene, rng, size, **extras)

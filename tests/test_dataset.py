@@ -601,7 +601,8 @@ def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
                                                           ("boulders", 0.0, 1.0, "--boulders 1"),
                                                           ("golden", 0.0, 1.0, "--golden 1"),
                                                           ("shadows", 0.0, 1.0, "--shadows 1"),
-                                                          ("overhead", 0.0, 1.0, "--overhead 1")])
+                                                          ("overhead", 0.0, 1.0, "--overhead 1"),
+                                                          ("twilight", 0.0, 1.0, "--twilight 1")])
 def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, default, value,
                                                             flag):
     plain = dataset.build_synthetic(24, 16, 1, tmp_path / "plain", workers=1)  # sunsets among them
@@ -616,7 +617,8 @@ def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, de
         dataset.check_generator(meta, tmp_path / "changed")
 
 
-@pytest.mark.parametrize("option", ["--boulders", "--golden", "--shadows", "--overhead"])
+@pytest.mark.parametrize("option", ["--boulders", "--golden", "--shadows", "--overhead",
+                                    "--twilight"])
 @pytest.mark.parametrize("share", ["-0.5", "1.5"])
 def test_a_share_outside_zero_to_one_is_refused_by_the_cli(tmp_path, capsys, option, share):
     with pytest.raises(SystemExit) as exit_info:

@@ -346,7 +346,23 @@ def test_cast_shadows_darken_and_cool_sunlit_land_and_leave_overcast_scenes_as_t
     assert shaded_scenes >= 5
 
 
-@pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead"])
+def test_twilight_darkens_a_sunsets_land_keeps_its_sky_and_leaves_other_skies_as_they_were():
+    darkened = skies = 0
+    for scene, plain, dusk in with_and_without(9, 80, 32, twilight=1.0):
+        if scene.sky != "sunset":
+            assert dusk.tobytes() == plain.tobytes()
+            continue
+        if scene.foreground != "conifers":  # trees in front can reach the top
+            top = max(int((scene.horizon - 0.45) * 32), 0)  # above the highest crest
+            assert np.array_equal(dusk[:top], plain[:top])
+            skies += top > 0
+        bottom = slice(int(0.85 * 32), None)  # the nearest land or water
+        before, after = (lab.rgb_to_lab(image[bottom])[..., 0].mean() for image in (plain, dusk))
+        darkened += after < before - 5
+    assert darkened >= 5 and skies >= 2
+
+
+@pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead", "twilight"])
 def test_a_share_of_zero_is_the_plain_render_and_one_outside_zero_to_one_is_refused(option):
     for seed in ((7, 1), (8, 1)):
         assert mountains.render_landscape(seed, 32, **{option: 0.0}).tobytes() == \

@@ -6,13 +6,13 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets, cast shadows and skies brightest overhead) and train.py options. Runs go to
-runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
-table to results/variants/table.md. It resumes: finished runs are skipped. The README's table
-keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on this
-kind of CPU and keeps the rest as they were written. Photos are never trained on; a variant is
-judged by how it does on them, with a bootstrap interval over the photos, against gray on the
-same photos. With 20 photos, differences of a few tenths of an
+how many golden sunsets, cast shadows, skies brightest overhead and sunsets at twilight) and
+train.py options. Runs go to runs/variants/<variant>/, scores to results/variants/<variant>/
+(evaluate.py --photos), the table to results/variants/table.md. It resumes: finished runs are
+skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
+the rows it scored on this kind of CPU and keeps the rest as they were written. Photos are never
+trained on; a variant is judged by how it does on them, with a bootstrap interval over the
+photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
 AuC point are noise: prefer changes that make the landscapes more like the world.
 """
 
@@ -61,6 +61,7 @@ class Variant:
     golden: float = 0.0  # dataset.py --golden: the share of sunsets whose whole sky glows
     shadows: float = 0.0  # dataset.py --shadows: the share of sunlit landscapes in cast shadow
     overhead: float = 0.0  # dataset.py --overhead: the share of clear skies brightest at the top
+    twilight: float = 0.0  # dataset.py --twilight: the share of sunsets with the land lit dimly
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -71,8 +72,8 @@ class Variant:
     @property
     def data(self):
         """data/variants/landscapes-<images>, with -z<zoom>, -f<fine>, -b<boulders>,
-        -g<golden>, -s<shadows>, -o<overhead> for each rendering option away from its
-        default."""
+        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight> for each rendering option away from
+        its default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -214,6 +215,15 @@ VARIANTS = {  # in the table's order
                                          images=2500, fine=1.75,
                                          train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
                                          view="1 5/4 3/2 7/4"),
+    "twilight-decay-distance-views": Variant("decay-distance-views, every sunset's land lit far "
+                                             "more dimly than its sky, as at twilight (dataset.py "
+                                             "--twilight 1)", images=2500, twilight=1.0,
+                                             train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
+                                             view="1 5/4 3/2 7/4"),
+    "ensemble-twilight-decay-distance-views": Variant(
+        "ensemble-decay-distance-views on the twilight landscapes (dataset.py --twilight 1)",
+        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+        view="1 5/4 3/2 7/4"),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
