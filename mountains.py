@@ -52,6 +52,9 @@ SHARES = {"boulders": "landscapes with rocks in front of the camera",
           "twilight": "sunsets with the land lit far more dimly than the sky above it"}
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
+# The skies each share can change, in the order of their random streams (render_landscape)
+SHARE_SKIES = {"boulders": SKIES, "golden": ("sunset",), "shadows": ("clear", "hazy", "sunset"),
+               "overhead": ("clear", "hazy"), "twilight": ("sunset",)}
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
@@ -742,15 +745,15 @@ def develop(linear, rng):
     return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng=None,
+def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_rng=None,
                  overhead_rng=None, twilight_rng=None):
     light = make_light(scene, rng)
     if golden_rng is not None:
         light = golden_light(light, golden_rng)
     if overhead_rng is not None:
         light = bright_overhead(light, overhead_rng)
-    if shadow_rng is not None:
-        light = replace(light, shade=cast_shadow(scene, shadow_rng, size * RENDER_SCALE))
+    if shadows_rng is not None:
+        light = replace(light, shade=cast_shadow(scene, shadows_rng, size * RENDER_SCALE))
     # the sky is smooth: rendered at the output size, it loses nothing to the downsampling
     sky = render_sky(scene, light, rng, size, size, scene.horizon * size)
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
@@ -763,8 +766,8 @@ def render_scene(scene, rng, size, boulder_rng=None, golden_rng=None, shadow_rng
         image = render_conifers(scene, light, rng, image)
     elif scene.foreground == "bushes":
         image = render_bushes(scene, light, rng, image)
-    if boulder_rng is not None:
-        image = render_boulders(light, boulder_rng, image)
+    if boulders_rng is not None:
+        image = render_boulders(light, boulders_rng, image)
     return develop(image, rng)
 
 
@@ -792,23 +795,19 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
         raise ValueError(f"zoom and fine must be at least 1, got {zoom} and {fine}")
     if zoom > 1 and fine > 1:
         raise ValueError("zoom and fine cannot both be above 1")
-    for name, share in (("boulders", boulders), ("golden", golden), ("shadows", shadows),
-                        ("overhead", overhead), ("twilight", twilight)):
+    shares = {"boulders": boulders, "golden": golden, "shadows": shadows, "overhead": overhead,
+              "twilight": twilight}
+    for name, share in shares.items():
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    boulder_rng, golden_rng, shadow_rng, overhead_rng, twilight_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5))
     scene = sample_scene(rng)
-    extras = {"boulder_rng": boulder_rng if boulder_rng.random() < boulders else None,
-              "golden_rng": golden_rng if scene.sky == "sunset" and golden_rng.random() < golden
-              else None,
-              "shadow_rng": shadow_rng if scene.sky != "overcast" and shadow_rng.random() < shadows
-              else None,
-              "overhead_rng": overhead_rng if scene.sky in ("clear", "hazy")
-              and overhead_rng.random() < overhead else None,
-              "twilight_rng": twilight_rng if scene.sky == "sunset"
-              and twilight_rng.random() < twilight else None}
+    extras = {}
+    for (name, skies), child in zip(SHARE_SKIES.items(),
+                                    np.random.SeedSequence(seed).spawn(len(SHARE_SKIES))):
+        share_rng = np.random.default_rng(child)
+        extras[f"{name}_rng"] = share_rng if scene.sky in skies \
+            and share_rng.random() < shares[name] else None
     size = int(size)
     if zoom == 1 and fine == 1:
         return render_scene(scene, rng, size, **extras)
@@ -902,7 +901,8 @@ def save_png(array, path, palette=True):
 
 
 def add_share_arguments(parser, prefix=""):
-    """--boulders, --golden, --shadows, --overhead: render_landscape's shares, 0 by default."""
+    """--boulders, --golden, --shadows, --overhead, --twilight: render_landscape's shares, 0 by
+    default."""
     for name, what in SHARES.items():
         parser.add_argument(f"--{name}", type=cli.share, default=0.0, metavar="SHARE",
                             help=f"{prefix}the share of {what} (0 to 1)")

@@ -396,3 +396,10 @@ def test_the_command_lines_offer_every_share_that_render_landscape_takes():
     parameters = inspect.signature(mountains.render_landscape).parameters
     assert list(mountains.SHARES) == [name for name in parameters
                                       if name not in ("seed", "size", "zoom", "fine")]
+
+
+def test_every_share_has_its_skies_and_its_description_in_the_same_order():
+    # render_landscape draws each share's random stream in SHARE_SKIES' order; the command
+    # lines offer SHARES: a share added to one table only would be missing or mis-seeded
+    assert list(mountains.SHARE_SKIES) == list(mountains.SHARES)
+    assert all(set(skies) <= set(mountains.SKIES) for skies in mountains.SHARE_SKIES.values())
