@@ -10,6 +10,11 @@ than the landscapes the networks learnt on; with it, one member is allowed. Seve
 (--view-scale 1 5/4 3/2 7/4) average the views too: which one suits a photo best differs from
 photo to photo.
 
+Averaging pulls colours toward gray wherever networks or views disagree. --calibrate DATA
+fits one gain for the ensemble's ab on DATA's validation split (landscapes it never trained
+on), seen as photos are, with its views, and applies it (models.with_gain): the least-squares
+factor, so the colour it gives back is what those landscapes call for on average.
+
 The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
 with no special case; its config.json is its first member's, with the members listed, the
 seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
@@ -24,9 +29,13 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before write_ensemble loads it)
+import dataset
 import files
+import lab
 
 
 NETWORK_KEYS = ("model", "preset", "width", "loss", "seed")  # one trained network
@@ -90,8 +99,26 @@ def view_stride(stride, scales):
                       for scale in map(fractions.Fraction, scales)))
 
 
-def write_ensemble(folders, out, view_scales=(1,)):
-    """Build and save the average of the members, seen at view_scales; returns the config.json."""
+def fit_gain(model, folder, batch=32):
+    """The factor g that brings the model's ab nearest, in squared error, to the truth on the
+    validation split of the dataset `folder`: sum(p * t) / sum(p * p) over every pixel."""
+    lightness, ab = dataset.load_split(folder, "val")
+    if len(ab) == 0:
+        raise EnsembleError(f"{folder}: its validation split is empty; nothing to calibrate on")
+    cross = power = 0.0
+    for start in range(0, len(ab), batch):
+        predicted = lab.decode_ab(model.predict(lab.encode_l(lightness[start:start + batch]),
+                                                verbose=0)).astype(np.float64)
+        cross += float(np.sum(predicted * ab[start:start + batch]))
+        power += float(np.sum(predicted * predicted))
+    if power == 0:
+        raise EnsembleError(f"{folder}: the ensemble predicts gray everywhere; no gain fits")
+    return cross / power
+
+
+def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
+    """Build and save the average of the members, seen at view_scales, its ab multiplied by the
+    gain fitted on the dataset `calibrate` when one is given; returns the config.json."""
     configs = [read_member(folder) for folder in folders]
     record = ensemble_config(folders, configs, out, view_scales)
     import keras
@@ -104,6 +131,13 @@ def write_ensemble(folders, out, view_scales=(1,)):
     model = models.average_of(members, name=name) if len(members) > 1 else members[0]
     if list(view_scales) != [1]:
         model = models.viewed_at(model, view_scales, name=name)
+    if calibrate is not None:
+        try:
+            gain = fit_gain(model, calibrate)
+        except dataset.DatasetError as error:
+            raise EnsembleError(f"--calibrate: {error}") from None
+        model = models.with_gain(model, gain, name=name)
+        record.update(ab_gain=round(gain, 4), gain_fitted_on=f"{calibrate} (validation split)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
@@ -132,6 +166,10 @@ def parse_args(argv=None):
                         default=[fractions.Fraction(1)], metavar="P/Q",
                         help="show the model its input enlarged by this much (5/4: a 128 px "
                              "photo seen at 160 px); several scales average those views")
+    parser.add_argument("--calibrate", type=Path, metavar="DATA",
+                        help="multiply the ensemble's ab by the gain that fits the validation "
+                             "split of the dataset DATA best (least squares), the ensemble seen "
+                             "as photos are: gives back the colour averaging takes")
     args = parser.parse_args(argv)
     if len(set(args.view_scale)) < len(args.view_scale):
         parser.error("--view-scale names the same scale twice")
@@ -145,15 +183,16 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        record = write_ensemble(args.members, args.out, args.view_scale)
+        record = write_ensemble(args.members, args.out, args.view_scale, args.calibrate)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
     scales = [str(scale) for scale in args.view_scale]
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
+    gain = f", colours x{record['ab_gain']:.3f} (fitted on {args.calibrate})" if args.calibrate else ""
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
-          f"(seeds {record['seed']}){view}")
+          f"(seeds {record['seed']}){view}{gain}")
     return 0
 
 

@@ -269,6 +269,18 @@ def average_of(members, name="ensemble"):
     return keras.Model(inputs, outputs, name=name)
 
 
+def with_gain(model, gain, name=None):
+    """The model with its ab multiplied by `gain`: a saturation that ensemble.fit_gain measures.
+
+    Averaging networks and views pulls colours toward gray wherever they disagree; one factor
+    fitted on held-out landscapes gives that colour back where it is due on average. A built-in
+    Rescaling layer, so the saved model still loads in safe mode.
+    """
+    inputs = keras.Input(shape=(None, None, 1), name="L")
+    ab = layers.Rescaling(float(gain), name="ab_gain")(model(inputs))
+    return keras.Model(inputs, ab, name=name or f"{model.name}-gain")
+
+
 def view_resampler(scale, name="view"):
     """L enlarged by `scale` (a fraction p/q): bilinear upsampling by p, then area averaging by q.
 

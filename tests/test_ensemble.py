@@ -151,3 +151,51 @@ def test_the_script_sets_up_the_cpu_before_keras_loads():
                             cwd=Path(ensemble.__file__).parent, capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["True", "False"]
+
+
+def colourful_dataset(folder, count=60, size=32):
+    """Small images whose colour follows their lightness: something a gain can fit."""
+    from helpers import write_images
+
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 1, size)[None, :, None]
+    images = [np.clip(255 * (ramp * rng.uniform(0.3, 1, 3) + rng.uniform(0, 0.2, 3))
+                      .repeat(size, axis=0), 0, 255).astype(np.uint8) for _ in range(count)]
+    write_images(folder, images, [f"img{i}" for i in range(count)], "test")
+    return folder
+
+
+def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path):
+    import keras
+
+    import dataset
+    import lab
+
+    data = colourful_dataset(tmp_path / "data")
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    plain, calibrated = tmp_path / "plain", tmp_path / "calibrated"
+    assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(plain)]) == 0
+    assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(calibrated),
+                          "--calibrate", str(data)]) == 0
+    lightness, truth = (np.asarray(a) for a in dataset.load_split(data, "val"))
+    assert len(truth) > 0
+    before = lab.decode_ab(keras.saving.load_model(plain / "model.keras", safe_mode=True)
+                           .predict(lab.encode_l(lightness), verbose=0))
+    after = lab.decode_ab(keras.saving.load_model(calibrated / "model.keras", safe_mode=True)
+                          .predict(lab.encode_l(lightness), verbose=0))
+    gain = json.loads((calibrated / "config.json").read_text())["ab_gain"]
+    assert abs(gain - 1) > 0.05  # the fit moved the colours
+    np.testing.assert_allclose(after, gain * before, rtol=1e-3, atol=1e-3)
+
+    def squared_error(g):
+        return float(np.sum((g * before - truth) ** 2))
+    assert squared_error(gain) <= min(squared_error(gain - 0.01), squared_error(gain + 0.01))
+    assert "ab_gain" not in json.loads((plain / "config.json").read_text())
+
+
+def test_calibrating_on_a_folder_that_is_no_dataset_says_so(tmp_path):
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    with pytest.raises(SystemExit, match="--calibrate"):
+        ensemble.main([*map(str, members), "--out", str(tmp_path / "model"),
+                       "--calibrate", str(tmp_path / "nowhere")])
+    assert not (tmp_path / "model" / "config.json").exists()

@@ -68,6 +68,7 @@ class Variant:
     view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at);
     # several scales ("1 5/4") average the views
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
+    calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
 
     @property
     def data(self):
@@ -101,6 +102,9 @@ UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
 # make model's networks
 UNET_10_LR2_COSINE_DISTANCE_DECAY = UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1")
+# make model's networks trained on classification instead (no rebalancing)
+UNET_10_LR2_COSINE_CLASSIFICATION_DECAY = UNET_10_LR2_COSINE + (
+    "--loss", "classification", "--rebalance-mix", "1", "--weight-decay", "1")
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
 
 
@@ -224,6 +228,21 @@ VARIANTS = {  # in the table's order
         "ensemble-decay-distance-views on the twilight landscapes (dataset.py --twilight 1)",
         images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         view="1 5/4 3/2 7/4"),
+    "calibrated-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views, its colours multiplied by the gain that fits "
+        "the validation landscapes best, seen as photos are (ensemble.py --calibrate)",
+        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+        view="1 5/4 3/2 7/4", calibrate=True),
+    "ensemble-mixed-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
+        "same way on classification without rebalancing (6 networks)", images=2500,
+        twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view="1 5/4 3/2 7/4"),
+    "ensemble-6x5-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views with make model's training split over 6 "
+        "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
+        train=unet(5, *UNET_10_LR2_COSINE_DISTANCE_DECAY[4:]), members=6,
+        view="1 5/4 3/2 7/4"),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
@@ -319,8 +338,10 @@ def train_seeds(name, variant, seeds):
         for (recipe, member), folder in zip(networks, folders):
             train_run(name, dataclasses.replace(variant, train=recipe), member,
                       str(folder.parent), "--run", folder.name)
+        calibrate = (["--calibrate", str(variant.data_of(member_seeds[0]))]
+                     if variant.calibrate else [])
         subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
-                        "--view-scale", *variant.view.split(), "--out",
+                        "--view-scale", *variant.view.split(), *calibrate, "--out",
                         str(out.relative_to(HERE))],
                        cwd=HERE, check=True)
 
