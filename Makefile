@@ -26,7 +26,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # trained on built-in landscapes only: the average of MODEL_MEMBERS networks of the recipe
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes; with
-# several scales, the views' colours are averaged).
+# several scales, the views' colours are averaged); with MODEL_CALIBRATE=1, its colours are
+# multiplied by the gain that fits the validation landscapes best (ensemble.py --calibrate).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator or its MODEL_* settings
 # change, and the members are trained again only when that changes the landscapes.
@@ -45,6 +46,7 @@ MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss di
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 1 5/4 3/2 7/4
+MODEL_CALIBRATE ?= 0
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
@@ -110,7 +112,8 @@ model: setup $(MODEL_DATA)/meta.json
 		$(if $(strip $(MODEL_ALSO)),$(PY) train.py $(MODEL_ALSO) --data $(MODEL_DATA) --seed $$s \
 			--runs $(MODEL_MEMBERS_DIR) --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
-	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) --out $(MODEL_OUT) && \
+	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) \
+		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \
 	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 

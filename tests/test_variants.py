@@ -150,6 +150,7 @@ def test_make_model_trains_the_recommended_variant():
         assert float(settings[f"MODEL_{name.upper()}"]) == share
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
+    assert settings["MODEL_CALIBRATE"] == str(int(recommended.calibrate))
     assert list(map(fractions.Fraction, settings["MODEL_VIEW"].split())) == list(
         map(fractions.Fraction, recommended.view.split()))
     assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(

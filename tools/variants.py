@@ -233,6 +233,10 @@ VARIANTS = {  # in the table's order
         "the validation landscapes best, seen as photos are (ensemble.py --calibrate)",
         images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         view="1 5/4 3/2 7/4", calibrate=True),
+    "calibrated-6-twilight-views": Variant(
+        "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
+        "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
+        members=6, view="1 5/4 3/2 7/4", calibrate=True),
     "ensemble-mixed-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)", images=2500,
