@@ -111,8 +111,10 @@ def fit_gain(model, folder, batch=32):
                                                 verbose=0)).astype(np.float64)
         cross += float(np.sum(predicted * ab[start:start + batch]))
         power += float(np.sum(predicted * predicted))
-    if power == 0:
-        raise EnsembleError(f"{folder}: the ensemble predicts gray everywhere; no gain fits")
+    if power == 0 or cross <= 0:
+        raise EnsembleError(f"{folder}: the ensemble's colours do not follow the validation "
+                            f"landscapes' (no positive gain fits); train it longer or leave "
+                            f"--calibrate off")
     return cross / power
 
 

@@ -153,15 +153,31 @@ def test_the_script_sets_up_the_cpu_before_keras_loads():
     assert result.stdout.split() == ["True", "False"]
 
 
-def colourful_dataset(folder, count=60, size=32):
-    """Small images whose colour follows their lightness: something a gain can fit."""
+def tinted_dataset(folder, rgb, count=60, size=32):
+    """Small images of one tint, a little varied in brightness."""
     from helpers import write_images
 
     rng = np.random.default_rng(0)
-    ramp = np.linspace(0, 1, size)[None, :, None]
-    images = [np.clip(255 * (ramp * rng.uniform(0.3, 1, 3) + rng.uniform(0, 0.2, 3))
-                      .repeat(size, axis=0), 0, 255).astype(np.uint8) for _ in range(count)]
+    images = [np.full((size, size, 3), np.clip(np.array(rgb) * rng.uniform(0.6, 1.2), 0, 255),
+                      np.uint8) for _ in range(count)]
     write_images(folder, images, [f"img{i}" for i in range(count)], "test")
+    return folder
+
+
+def constant_member(folder, seed, ab_output):
+    """A finished run whose network predicts the same (a, b)/128 everywhere: what a gain fitted
+    to it must be is known in closed form."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((None, None, 1))
+    outputs = layers.Conv2D(2, 1, kernel_initializer="zeros",
+                            bias_initializer=keras.initializers.Constant(ab_output))(inputs)
+    folder.mkdir(parents=True)
+    keras.Model(inputs, outputs).save(folder / "model.keras")
+    config = {"model": "unet", "preset": "seed", "loss": "mse", "seed": seed,
+              "status": "finished", "image_size": 32, "stride": 4, "best_val_loss": 0.01}
+    (folder / "config.json").write_text(json.dumps(config))
     return folder
 
 
@@ -171,26 +187,33 @@ def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path)
     import dataset
     import lab
 
-    data = colourful_dataset(tmp_path / "data")
-    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    data = tinted_dataset(tmp_path / "data", (210, 130, 60))  # warm: a > 0, b > 0
+    members = [constant_member(tmp_path / f"m{seed}", seed, ab)
+               for seed, ab in ((1, (0.05, 0.10)), (2, (0.15, 0.10)))]
     plain, calibrated = tmp_path / "plain", tmp_path / "calibrated"
     assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(plain)]) == 0
     assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(calibrated),
                           "--calibrate", str(data)]) == 0
-    lightness, truth = (np.asarray(a) for a in dataset.load_split(data, "val"))
+    lightness, truth = (np.asarray(a, np.float64) for a in dataset.load_split(data, "val"))
     assert len(truth) > 0
-    before = lab.decode_ab(keras.saving.load_model(plain / "model.keras", safe_mode=True)
-                           .predict(lab.encode_l(lightness), verbose=0))
-    after = lab.decode_ab(keras.saving.load_model(calibrated / "model.keras", safe_mode=True)
-                          .predict(lab.encode_l(lightness), verbose=0))
-    gain = json.loads((calibrated / "config.json").read_text())["ab_gain"]
-    assert abs(gain - 1) > 0.05  # the fit moved the colours
-    np.testing.assert_allclose(after, gain * before, rtol=1e-3, atol=1e-3)
-
-    def squared_error(g):
-        return float(np.sum((g * before - truth) ** 2))
-    assert squared_error(gain) <= min(squared_error(gain - 0.01), squared_error(gain + 0.01))
+    predicted = np.array([0.10, 0.10]) * lab.AB_SCALE  # the members' mean, at every pixel
+    expected = float(np.sum(truth * predicted) / (truth[..., 0].size * np.sum(predicted ** 2)))
+    config = json.loads((calibrated / "config.json").read_text())
+    assert config["ab_gain"] == pytest.approx(expected, rel=1e-3)
+    assert config["ab_gain"] > 1.5  # the members are far paler than the tint
+    model = keras.saving.load_model(calibrated / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0)),
+                               np.broadcast_to(expected * predicted, truth.shape), rtol=1e-3)
     assert "ab_gain" not in json.loads((plain / "config.json").read_text())
+
+
+def test_calibrating_against_colours_the_ensemble_does_not_follow_is_refused(tmp_path):
+    data = tinted_dataset(tmp_path / "data", (60, 110, 210))  # blue: b < 0, against the members
+    members = [constant_member(tmp_path / f"m{seed}", seed, (0.0, 0.1)) for seed in (1, 2)]
+    with pytest.raises(SystemExit, match="no positive gain fits"):
+        ensemble.main([*map(str, members), "--out", str(tmp_path / "model"),
+                       "--calibrate", str(data)])
+    assert not (tmp_path / "model" / "config.json").exists()
 
 
 def test_calibrating_on_a_folder_that_is_no_dataset_says_so(tmp_path):
