@@ -192,7 +192,8 @@ def main(argv=None):
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
-    gain = f", colours x{record['ab_gain']:.3f} (fitted on {args.calibrate})" if args.calibrate else ""
+    gain = (f", colours x{record['ab_gain']:.3f} (fitted on {args.calibrate})"
+            if args.calibrate else "")
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
           f"(seeds {record['seed']}){view}{gain}")
     return 0

@@ -245,7 +245,8 @@ VARIANTS = {  # in the table's order
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
-        train=unet(5, *UNET_10_LR2_COSINE_DISTANCE_DECAY[4:]), members=6,
+        train=unet(5, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
+                   "--weight-decay", "1"), members=6,
         view="1 5/4 3/2 7/4"),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
