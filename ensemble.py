@@ -99,12 +99,9 @@ def view_stride(stride, scales):
                       for scale in map(fractions.Fraction, scales)))
 
 
-def fit_gain(model, folder, batch=32):
-    """The factor g that brings the model's ab nearest, in squared error, to the truth on the
-    validation split of the dataset `folder`: sum(p * t) / sum(p * p) over every pixel."""
-    lightness, ab = dataset.load_split(folder, "val")
-    if len(ab) == 0:
-        raise EnsembleError(f"{folder}: its validation split is empty; nothing to calibrate on")
+def fit_gain(model, lightness, ab, batch=32):
+    """The factor g that brings the model's ab nearest, in squared error, to the truth `ab` of
+    the images `lightness`: sum(p * t) / sum(p * p) over every pixel, predicted in batches."""
     cross = power = 0.0
     for start in range(0, len(ab), batch):
         predicted = lab.decode_ab(model.predict(lab.encode_l(lightness[start:start + batch]),
@@ -112,10 +109,21 @@ def fit_gain(model, folder, batch=32):
         cross += float(np.sum(predicted * ab[start:start + batch]))
         power += float(np.sum(predicted * predicted))
     if power == 0 or cross <= 0:
-        raise EnsembleError(f"{folder}: the ensemble's colours do not follow the validation "
-                            f"landscapes' (no positive gain fits); train it longer or leave "
-                            f"--calibrate off")
+        raise EnsembleError("the ensemble's colours do not follow the validation landscapes' "
+                            "(no positive gain fits); train it longer or leave --calibrate off")
     return cross / power
+
+
+def read_calibration_split(folder):
+    """The validation split of the dataset `folder` (L, ab), or an EnsembleError saying why it
+    cannot calibrate: read before any network loads, so that a wrong folder fails at once."""
+    try:
+        lightness, ab = dataset.load_split(folder, "val")
+    except dataset.DatasetError as error:
+        raise EnsembleError(f"--calibrate: {error}") from None
+    if len(ab) == 0:
+        raise EnsembleError(f"--calibrate: {folder}: its validation split is empty")
+    return lightness, ab
 
 
 def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
@@ -123,6 +131,7 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
     gain fitted on the dataset `calibrate` when one is given; returns the config.json."""
     configs = [read_member(folder) for folder in folders]
     record = ensemble_config(folders, configs, out, view_scales)
+    split = read_calibration_split(calibrate) if calibrate is not None else None
     import keras
 
     import models  # Keras loads here, so that --help and argument errors stay instant
@@ -133,11 +142,8 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
     model = models.average_of(members, name=name) if len(members) > 1 else members[0]
     if list(view_scales) != [1]:
         model = models.viewed_at(model, view_scales, name=name)
-    if calibrate is not None:
-        try:
-            gain = fit_gain(model, calibrate)
-        except dataset.DatasetError as error:
-            raise EnsembleError(f"--calibrate: {error}") from None
+    if split is not None:
+        gain = fit_gain(model, *split)
         model = models.with_gain(model, gain, name=name)
         record.update(ab_gain=round(gain, 4), gain_fitted_on=f"{calibrate} (validation split)")
     out = Path(out)

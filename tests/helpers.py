@@ -89,18 +89,23 @@ def annealed_mean_numpy(logits, bins, temperature):
 
 
 def make_member(folder, seed, image_size=32, stride=4, status="finished", input_size=None,
-                model="unet"):
+                model="unet", constant_ab=None):
     """A finished run folder like train.py leaves: a small random network and its config
-    (input_size: a network that accepts only that square size)."""
+    (input_size: a network that accepts only that square size; constant_ab: a network that
+    predicts that model output, (a, b)/128, everywhere instead)."""
     import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((input_size, input_size, 1))
-    x = layers.Conv2D(4, 3, strides=stride, padding="same", activation="relu")(inputs)
-    x = layers.UpSampling2D(stride)(x)
-    outputs = layers.Conv2D(2, 1, activation="tanh")(x)
+    if constant_ab is None:
+        x = layers.Conv2D(4, 3, strides=stride, padding="same", activation="relu")(inputs)
+        x = layers.UpSampling2D(stride)(x)
+        outputs = layers.Conv2D(2, 1, activation="tanh")(x)
+    else:
+        outputs = layers.Conv2D(2, 1, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(constant_ab))(inputs)
     folder.mkdir(parents=True)
     keras.Model(inputs, outputs).save(folder / "model.keras")
     config = {"model": model, "preset": "seed", "loss": "mse", "seed": seed, "status": status,

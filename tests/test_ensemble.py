@@ -164,23 +164,6 @@ def tinted_dataset(folder, rgb, count=60, size=32):
     return folder
 
 
-def constant_member(folder, seed, ab_output):
-    """A finished run whose network predicts the same (a, b)/128 everywhere: what a gain fitted
-    to it must be is known in closed form."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((None, None, 1))
-    outputs = layers.Conv2D(2, 1, kernel_initializer="zeros",
-                            bias_initializer=keras.initializers.Constant(ab_output))(inputs)
-    folder.mkdir(parents=True)
-    keras.Model(inputs, outputs).save(folder / "model.keras")
-    config = {"model": "unet", "preset": "seed", "loss": "mse", "seed": seed,
-              "status": "finished", "image_size": 32, "stride": 4, "best_val_loss": 0.01}
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
-
-
 def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path):
     import keras
 
@@ -188,8 +171,8 @@ def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path)
     import lab
 
     data = tinted_dataset(tmp_path / "data", (210, 130, 60))  # warm: a > 0, b > 0
-    members = [constant_member(tmp_path / f"m{seed}", seed, ab)
-               for seed, ab in ((1, (0.05, 0.10)), (2, (0.15, 0.10)))]
+    members = [make_member(tmp_path / f"m{seed}", seed, constant_ab=ab)  # known colour: the
+               for seed, ab in ((1, (0.05, 0.10)), (2, (0.15, 0.10)))]  # gain has a closed form
     plain, calibrated = tmp_path / "plain", tmp_path / "calibrated"
     assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(plain)]) == 0
     assert ensemble.main([*map(str, members), "--view-scale", "1", "2", "--out", str(calibrated),
@@ -209,7 +192,8 @@ def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path)
 
 def test_calibrating_against_colours_the_ensemble_does_not_follow_is_refused(tmp_path):
     data = tinted_dataset(tmp_path / "data", (60, 110, 210))  # blue: b < 0, against the members
-    members = [constant_member(tmp_path / f"m{seed}", seed, (0.0, 0.1)) for seed in (1, 2)]
+    members = [make_member(tmp_path / f"m{seed}", seed, constant_ab=(0.0, 0.1))
+               for seed in (1, 2)]
     with pytest.raises(SystemExit, match="no positive gain fits"):
         ensemble.main([*map(str, members), "--out", str(tmp_path / "model"),
                        "--calibrate", str(data)])
