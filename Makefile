@@ -42,6 +42,7 @@ MODEL_GOLDEN ?= 0
 MODEL_SHADOWS ?= 0
 MODEL_OVERHEAD ?= 0
 MODEL_TWILIGHT ?= 1
+MODEL_ALPENGLOW ?= 0
 MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss distance --weight-decay 1
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -52,7 +53,8 @@ MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
 MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --fine $(MODEL_FINE) \
 	--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) --shadows $(MODEL_SHADOWS) \
-	--overhead $(MODEL_OVERHEAD) --twilight $(MODEL_TWILIGHT) --size 128 --seed 0
+	--overhead $(MODEL_OVERHEAD) --twilight $(MODEL_TWILIGHT) --alpenglow $(MODEL_ALPENGLOW) \
+	--size 128 --seed 0
 
 .PHONY: setup demo data train reproduce test bench browser clean realcheck model FORCE
 

@@ -34,10 +34,10 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 8  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+GENERATOR_VERSION = 9  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
 # 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default);
 # 7: finer texture per pixel (fine, off by default); 8: sunsets at twilight (a share, off by
-# default; make model sets it)
+# default; make model sets it); 9: alpenglow (a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
@@ -49,12 +49,15 @@ SHARES = {"boulders": "landscapes with rocks in front of the camera",
                      "alone",
           "overhead": "clear and hazy skies brightest at the top of the frame and pale blue "
                       "there, as toward a high sun",
-          "twilight": "sunsets with the land lit far more dimly than the sky above it"}
+          "twilight": "sunsets with the land lit far more dimly than the sky above it",
+          "alpenglow": "clear skies with the sun low behind the camera, the land lit warm under "
+                       "a blue sky"}
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
 # The skies each share can change, in the order of their random streams (render_landscape)
 SHARE_SKIES = {"boulders": SKIES, "golden": ("sunset",), "shadows": ("clear", "hazy", "sunset"),
-               "overhead": ("clear", "hazy"), "twilight": ("sunset",)}
+               "overhead": ("clear", "hazy"), "twilight": ("sunset",),
+               "alpenglow": ("clear",)}
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
@@ -292,6 +295,20 @@ def twilight_land(light, rng):
     """
     return replace(light, sun=(light.sun * rng.uniform(0.1, 0.4)).astype(np.float32),
                    ambient=(light.ambient * rng.uniform(0.2, 0.6)).astype(np.float32))
+
+
+def alpenglow_sun(scene, rng):
+    """A clear sky with the sun just above the horizon behind the camera: alpenglow.
+
+    At sunrise and sunset the slopes that face the sun glow orange and pink while the sky above
+    them stays blue. The generator's clear skies have a high sun, and its sunsets a warm sky
+    (at twilight, dim land): no landscape showed warm-lit land under a blue sky, and networks
+    painted such land in photos green or blue. Only the sun moves, low (0 to 6 degrees, so
+    make_light warms it) and behind the camera (within 70 degrees), so that the faces seen
+    catch its light; the sky keeps its blue.
+    """
+    return replace(scene, sun_elevation=float(rng.uniform(0.0, 6.0)),
+                   sun_azimuth=float(rng.uniform(-70.0, 70.0)), sun_visible=False)
 
 
 def cast_shadow(scene, rng, size):
@@ -746,7 +763,9 @@ def develop(linear, rng):
 
 
 def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_rng=None,
-                 overhead_rng=None, twilight_rng=None):
+                 overhead_rng=None, twilight_rng=None, alpenglow_rng=None):
+    if alpenglow_rng is not None:
+        scene = alpenglow_sun(scene, alpenglow_rng)
     light = make_light(scene, rng)
     if golden_rng is not None:
         light = golden_light(light, golden_rng)
@@ -772,7 +791,7 @@ def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_r
 
 
 def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
-                     overhead=0.0, fine=1.0, twilight=0.0):
+                     overhead=0.0, fine=1.0, twilight=0.0, alpenglow=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
@@ -786,7 +805,8 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     of sunsets whose whole sky glows (golden_light), shadows the share of landscapes under a
     sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
     of clear and hazy skies brightest at the top (bright_overhead), twilight the share of sunsets
-    with the land lit far more dimly than the sky (twilight_land). Each draws from a stream of
+    with the land lit far more dimly than the sky (twilight_land), alpenglow the share of clear
+    skies with the sun low behind the camera (alpenglow_sun). Each draws from a stream of
     its own, so every landscape without them is the one that the defaults give.
     """
     if int(size) < 4:
@@ -796,7 +816,7 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     if zoom > 1 and fine > 1:
         raise ValueError("zoom and fine cannot both be above 1")
     shares = {"boulders": boulders, "golden": golden, "shadows": shadows, "overhead": overhead,
-              "twilight": twilight}
+              "twilight": twilight, "alpenglow": alpenglow}
     for name, share in shares.items():
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
@@ -901,8 +921,8 @@ def save_png(array, path, palette=True):
 
 
 def add_share_arguments(parser, prefix=""):
-    """--boulders, --golden, --shadows, --overhead, --twilight: render_landscape's shares, 0 by
-    default."""
+    """--boulders, --golden, --shadows, --overhead, --twilight, --alpenglow: render_landscape's
+    shares, 0 by default."""
     for name, what in SHARES.items():
         parser.add_argument(f"--{name}", type=cli.share, default=0.0, metavar="SHARE",
                             help=f"{prefix}the share of {what} (0 to 1)")

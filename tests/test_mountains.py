@@ -362,7 +362,25 @@ def test_twilight_darkens_a_sunsets_land_keeps_its_sky_and_leaves_other_skies_as
     assert darkened >= 5 and skies >= 2
 
 
-@pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead", "twilight"])
+def test_alpenglow_lights_clear_days_land_warm_under_a_blue_sky_and_leaves_other_skies_alone():
+    warmer = blue = land_scenes = 0
+    for scene, plain, glow in with_and_without(10, 40, 32, alpenglow=1.0):
+        if scene.sky != "clear":
+            assert glow.tobytes() == plain.tobytes()
+            continue
+        blue += lab.rgb_to_lab(glow[:2])[..., 2].mean() < -5  # the sky overhead
+        if scene.lake:
+            continue  # water mirrors the blue sky
+        land_scenes += 1
+        nearest = slice(int(0.85 * 32), None)
+        before, after = (lab.rgb_to_lab(image[nearest])[..., 1:].sum(axis=-1).mean()
+                         for image in (plain, glow))
+        warmer += after > before + 5  # a + b: toward orange, as the low sun's light is
+    assert land_scenes >= 10 and warmer >= 0.75 * land_scenes and blue >= 20
+
+
+@pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead", "twilight",
+                                    "alpenglow"])
 def test_a_share_of_zero_is_the_plain_render_and_one_outside_zero_to_one_is_refused(option):
     for seed in ((7, 1), (8, 1)):
         assert mountains.render_landscape(seed, 32, **{option: 0.0}).tobytes() == \

@@ -6,9 +6,10 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets, cast shadows, skies brightest overhead and sunsets at twilight) and
-train.py options. Runs go to runs/variants/<variant>/, scores to results/variants/<variant>/
-(evaluate.py --photos), the table to results/variants/table.md. It resumes: finished runs are
+how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight and
+alpenglow) and train.py options. Runs go to runs/variants/<variant>/, scores to
+results/variants/<variant>/ (evaluate.py --photos), the table to results/variants/table.md. It
+resumes: finished runs are
 skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
 the rows it scored on this kind of CPU and keeps the rest as they were written. Photos are never
 trained on; a variant is judged by how it does on them, with a bootstrap interval over the
@@ -62,6 +63,7 @@ class Variant:
     shadows: float = 0.0  # dataset.py --shadows: the share of sunlit landscapes in cast shadow
     overhead: float = 0.0  # dataset.py --overhead: the share of clear skies brightest at the top
     twilight: float = 0.0  # dataset.py --twilight: the share of sunsets with the land lit dimly
+    alpenglow: float = 0.0  # dataset.py --alpenglow: the share of clear skies with a low sun
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -73,8 +75,8 @@ class Variant:
     @property
     def data(self):
         """data/variants/landscapes-<images>, with -z<zoom>, -f<fine>, -b<boulders>,
-        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight> for each rendering option away from
-        its default."""
+        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight>, -a<alpenglow> for each rendering
+        option away from its default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -237,6 +239,11 @@ VARIANTS = {  # in the table's order
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
         members=6, view="1 5/4 3/2 7/4", calibrate=True),
+    "ensemble-alpenglow-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
+        "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)", images=2500,
+        twilight=1.0, alpenglow=0.3, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+        view="1 5/4 3/2 7/4"),
     "ensemble-mixed-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)", images=2500,
