@@ -244,6 +244,11 @@ VARIANTS = {  # in the table's order
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)", images=2500,
         twilight=1.0, alpenglow=0.3, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         view="1 5/4 3/2 7/4"),
+    "calibrated-alpenglow-twilight-views": Variant(
+        "ensemble-alpenglow-twilight-views with ensemble.py --calibrate, as "
+        "calibrated-twilight-views", images=2500, twilight=1.0, alpenglow=0.3,
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view="1 5/4 3/2 7/4",
+        calibrate=True),
     "ensemble-mixed-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)", images=2500,
