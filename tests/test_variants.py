@@ -53,6 +53,18 @@ def test_ensembles_share_a_member_exactly_when_it_is_the_same_network():
         variants.member_folder(unets, unets.train, 2)
 
 
+def test_an_ensemble_seed_averages_networks_no_other_seed_of_its_variant_averages():
+    even, uneven = (variants.VARIANTS[name] for name in ("ensemble-mixed-twilight-views",
+                                                          "ensemble-2-1-twilight-views"))
+    distance, classification = even.recipes
+    assert even.networks(2) == [(distance, 4), (distance, 5), (distance, 6),
+                                (classification, 4), (classification, 5), (classification, 6)]
+    assert uneven.networks(2) == [(distance, 3), (distance, 4), (classification, 2)]
+    for variant in (even, uneven):
+        seen = [network for seed in (1, 2, 3) for network in variant.networks(seed)]
+        assert len(seen) == len(set(seen)) == 3 * len(variant.networks(1))
+
+
 def test_networks_of_an_own_data_variant_each_train_on_landscapes_of_their_own():
     own = variants.VARIANTS["ensemble-own-data-distance"]
     shared = variants.VARIANTS["ensemble-study-view-lr2-cosine-distance"]

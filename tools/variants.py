@@ -67,6 +67,7 @@ class Variant:
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
+    also_members: int = 0  # > 0: this many networks of each recipe in `also` instead
     view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at);
     # several scales ("1 5/4") average the views
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
@@ -95,6 +96,13 @@ class Variant:
     @property
     def recipes(self):
         return (self.train, *self.also)
+
+    def networks(self, seed):
+        """(train.py options, network seed) of each network that ensemble seed `seed` averages:
+        seeds (seed-1)*k+1 .. seed*k of each recipe, k networks of it."""
+        counts = (self.members,) + (self.also_members or self.members,) * len(self.also)
+        return [(recipe, member) for recipe, count in zip(self.recipes, counts)
+                for member in range((seed - 1) * count + 1, seed * count + 1)]
 
 
 UNET_6 = unet(6)
@@ -254,6 +262,17 @@ VARIANTS = {  # in the table's order
         "same way on classification without rebalancing (6 networks)", images=2500,
         twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view="1 5/4 3/2 7/4"),
+    "ensemble-2-1-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views with its third network trained on classification "
+        "without rebalancing instead, as in ensemble-mixed-twilight-views (make model's "
+        "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
+        members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
+        view="1 5/4 3/2 7/4"),
+    "calibrated-2-1-twilight-views": Variant(
+        "ensemble-2-1-twilight-views with ensemble.py --calibrate, as calibrated-twilight-views",
+        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=2,
+        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
+        view="1 5/4 3/2 7/4", calibrate=True),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
@@ -340,7 +359,7 @@ def member_folder(variant, recipe, seed):
 
 def train_seeds(name, variant, seeds):
     """One run per seed in runs/variants/<name>/; for an ensemble variant, seed s is the
-    average of the networks seeded (s-1)*k+1 .. s*k of each of its recipes. A variant with a
+    average of its networks (Variant.networks). A variant with a
     view scale is built by ensemble.py too, from one network when members is 1."""
     for seed in seeds:
         if variant.members == 1 and variant.view == "1":
@@ -349,13 +368,12 @@ def train_seeds(name, variant, seeds):
         out = HERE / RUNS / name / f"ensemble-s{seed}"
         if (out / "config.json").is_file():
             continue
-        member_seeds = range((seed - 1) * variant.members + 1, seed * variant.members + 1)
-        networks = [(recipe, member) for recipe in variant.recipes for member in member_seeds]
+        networks = variant.networks(seed)
         folders = [member_folder(variant, recipe, member) for recipe, member in networks]
         for (recipe, member), folder in zip(networks, folders):
             train_run(name, dataclasses.replace(variant, train=recipe), member,
                       str(folder.parent), "--run", folder.name)
-        calibrate = (["--calibrate", str(variant.data_of(member_seeds[0]))]
+        calibrate = (["--calibrate", str(variant.data_of(networks[0][1]))]
                      if variant.calibrate else [])
         subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
                         "--view-scale", *variant.view.split(), *calibrate, "--out",
