@@ -273,6 +273,16 @@ VARIANTS = {  # in the table's order
         images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=2,
         also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
         view="1 5/4 3/2 7/4", calibrate=True),
+    "ensemble-float32-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views trained in float32 where train.py would pick "
+        "mixed bfloat16 (train.py --precision float32)", images=2500, twilight=1.0,
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
+        view="1 5/4 3/2 7/4"),
+    "calibrated-float32-twilight-views": Variant(
+        "ensemble-float32-twilight-views with ensemble.py --calibrate, as "
+        "calibrated-twilight-views", images=2500, twilight=1.0,
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
+        view="1 5/4 3/2 7/4", calibrate=True),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
