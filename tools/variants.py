@@ -125,6 +125,15 @@ def study_view_ensemble(single, train, note="", **data):
                    images=2500, train=train, members=3, view="5/4", **data)
 
 
+def with_calibrated(name, variant):
+    """The ensemble variant `name` and, after it, calibrated-<rest of name>: the same networks
+    with ensemble.py --calibrate, so that the pair's rows differ by the gain alone."""
+    calibrated = dataclasses.replace(
+        variant, change=f"{name} with ensemble.py --calibrate, as calibrated-twilight-views",
+        calibrate=True)
+    return {name: variant, "calibrated-" + name.removeprefix("ensemble-"): calibrated}
+
+
 VARIANTS = {  # in the table's order
     "base": Variant("make demo's U-Net: 1,000 landscapes, 6 epochs, MSE"),
     "zoom": Variant("renders up to 2.5x larger, random crops (dataset.py --zoom 2.5)", zoom=2.5),
@@ -247,42 +256,27 @@ VARIANTS = {  # in the table's order
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
         members=6, view="1 5/4 3/2 7/4", calibrate=True),
-    "ensemble-alpenglow-twilight-views": Variant(
+    **with_calibrated("ensemble-alpenglow-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)", images=2500,
         twilight=1.0, alpenglow=0.3, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view="1 5/4 3/2 7/4"),
-    "calibrated-alpenglow-twilight-views": Variant(
-        "ensemble-alpenglow-twilight-views with ensemble.py --calibrate, as "
-        "calibrated-twilight-views", images=2500, twilight=1.0, alpenglow=0.3,
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view="1 5/4 3/2 7/4",
-        calibrate=True),
+        view="1 5/4 3/2 7/4")),
     "ensemble-mixed-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)", images=2500,
         twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view="1 5/4 3/2 7/4"),
-    "ensemble-2-1-twilight-views": Variant(
+    **with_calibrated("ensemble-2-1-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views with its third network trained on classification "
         "without rebalancing instead, as in ensemble-mixed-twilight-views (make model's "
         "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
         members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
-        view="1 5/4 3/2 7/4"),
-    "calibrated-2-1-twilight-views": Variant(
-        "ensemble-2-1-twilight-views with ensemble.py --calibrate, as calibrated-twilight-views",
-        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=2,
-        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
-        view="1 5/4 3/2 7/4", calibrate=True),
-    "ensemble-float32-twilight-views": Variant(
+        view="1 5/4 3/2 7/4")),
+    **with_calibrated("ensemble-float32-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views trained in float32 where train.py would pick "
         "mixed bfloat16 (train.py --precision float32)", images=2500, twilight=1.0,
         train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
-        view="1 5/4 3/2 7/4"),
-    "calibrated-float32-twilight-views": Variant(
-        "ensemble-float32-twilight-views with ensemble.py --calibrate, as "
-        "calibrated-twilight-views", images=2500, twilight=1.0,
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
-        view="1 5/4 3/2 7/4", calibrate=True),
+        view="1 5/4 3/2 7/4")),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
