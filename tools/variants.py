@@ -105,6 +105,8 @@ class Variant:
                 for member in range((seed - 1) * count + 1, seed * count + 1)]
 
 
+# make model's views (the Makefile's MODEL_VIEW): each photo seen at 1, 5/4, 3/2 and 7/4 times its size
+FOUR_VIEWS = "1 5/4 3/2 7/4"
 UNET_6 = unet(6)
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
@@ -228,61 +230,61 @@ VARIANTS = {  # in the table's order
     "ensemble-decay-distance-views": Variant(
         "ensemble-decay-distance, each photo seen at 1, 5/4, 3/2 and 7/4 times its size and the "
         "four views averaged (ensemble.py --view-scale 1 5/4 3/2 7/4)", images=2500,
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view="1 5/4 3/2 7/4"),
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view=FOUR_VIEWS),
     "decay-distance-views": Variant("decay-distance, each photo seen at 1, 5/4, 3/2 and 7/4 times "
                                     "its size and the views averaged", images=2500,
-                                    train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view="1 5/4 3/2 7/4"),
+                                    train=UNET_10_LR2_COSINE_DISTANCE_DECAY, view=FOUR_VIEWS),
     "fine-decay-distance-views": Variant("decay-distance-views on landscapes rendered up to 7/4 "
                                          "as large and brought down to 128 px: textures up to "
                                          "7/4 as fine per pixel (dataset.py --fine 1.75)",
                                          images=2500, fine=1.75,
                                          train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-                                         view="1 5/4 3/2 7/4"),
+                                         view=FOUR_VIEWS),
     "twilight-decay-distance-views": Variant("decay-distance-views, every sunset's land lit far "
                                              "more dimly than its sky, as at twilight (dataset.py "
                                              "--twilight 1)", images=2500, twilight=1.0,
                                              train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-                                             view="1 5/4 3/2 7/4"),
+                                             view=FOUR_VIEWS),
     "ensemble-twilight-decay-distance-views": Variant(
         "ensemble-decay-distance-views on the twilight landscapes (dataset.py --twilight 1)",
         images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view="1 5/4 3/2 7/4"),
+        view=FOUR_VIEWS),
     "calibrated-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views, its colours multiplied by the gain that fits "
         "the validation landscapes best, seen as photos are (ensemble.py --calibrate)",
         images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view="1 5/4 3/2 7/4", calibrate=True),
+        view=FOUR_VIEWS, calibrate=True),
     "calibrated-6-twilight-views": Variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-        members=6, view="1 5/4 3/2 7/4", calibrate=True),
+        members=6, view=FOUR_VIEWS, calibrate=True),
     **with_calibrated("ensemble-alpenglow-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)", images=2500,
         twilight=1.0, alpenglow=0.3, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view="1 5/4 3/2 7/4")),
+        view=FOUR_VIEWS)),
     "ensemble-mixed-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)", images=2500,
         twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view="1 5/4 3/2 7/4"),
+        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view=FOUR_VIEWS),
     **with_calibrated("ensemble-2-1-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views with its third network trained on classification "
         "without rebalancing instead, as in ensemble-mixed-twilight-views (make model's "
         "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
         members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
-        view="1 5/4 3/2 7/4")),
+        view=FOUR_VIEWS)),
     **with_calibrated("ensemble-float32-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views trained in float32 where train.py would pick "
         "mixed bfloat16 (train.py --precision float32)", images=2500, twilight=1.0,
         train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
-        view="1 5/4 3/2 7/4")),
+        view=FOUR_VIEWS)),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
         train=unet(5, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
                    "--weight-decay", "1"), members=6,
-        view="1 5/4 3/2 7/4"),
+        view=FOUR_VIEWS),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
