@@ -279,6 +279,16 @@ VARIANTS = {  # in the table's order
         "mixed bfloat16 (train.py --precision float32)", images=2500, twilight=1.0,
         train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
         view=FOUR_VIEWS)),
+    **with_calibrated("ensemble-12k-twilight-views", Variant(
+        "ensemble-twilight-decay-distance-views on 12,500 landscapes seen twice each instead of "
+        "2,500 seen ten times (make model's training steps)", images=12500, twilight=1.0,
+        train=unet(2, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
+                   "--weight-decay", "1"), members=3, view=FOUR_VIEWS)),
+    **with_calibrated("ensemble-25k-twilight-views", Variant(
+        "ensemble-twilight-decay-distance-views on 25,000 landscapes seen once each instead of "
+        "2,500 seen ten times (make model's training steps)", images=25000, twilight=1.0,
+        train=unet(1, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
+                   "--weight-decay", "1"), members=3, view=FOUR_VIEWS)),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
