@@ -105,15 +105,24 @@ class Variant:
                 for member in range((seed - 1) * count + 1, seed * count + 1)]
 
 
-# make model's views (the Makefile's MODEL_VIEW): each photo seen at 1, 5/4, 3/2 and 7/4 times its size
+# make model's views (the Makefile's MODEL_VIEW): each photo seen at 1, 5/4, 3/2 and 7/4 times
+# its size
 FOUR_VIEWS = "1 5/4 3/2 7/4"
 UNET_6 = unet(6)
 AUTOENCODER_6 = ("--model", "autoencoder", "--epochs", "6")
 CLASSIFICATION_PLAIN_6 = UNET_6 + ("--loss", "classification", "--rebalance-mix", "1")
 UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
+
+
+def decay_distance(epochs):
+    """train.py options of make model's networks trained this many epochs."""
+    return unet(epochs, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
+                "--weight-decay", "1")
+
+
 # make model's networks
-UNET_10_LR2_COSINE_DISTANCE_DECAY = UNET_10_LR2_COSINE_DISTANCE + ("--weight-decay", "1")
+UNET_10_LR2_COSINE_DISTANCE_DECAY = decay_distance(10)
 # make model's networks trained on classification instead (no rebalancing)
 UNET_10_LR2_COSINE_CLASSIFICATION_DECAY = UNET_10_LR2_COSINE + (
     "--loss", "classification", "--rebalance-mix", "1", "--weight-decay", "1")
@@ -282,18 +291,15 @@ VARIANTS = {  # in the table's order
     **with_calibrated("ensemble-12k-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views on 12,500 landscapes seen twice each instead of "
         "2,500 seen ten times (make model's training steps)", images=12500, twilight=1.0,
-        train=unet(2, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                   "--weight-decay", "1"), members=3, view=FOUR_VIEWS)),
+        train=decay_distance(2), members=3, view=FOUR_VIEWS)),
     **with_calibrated("ensemble-25k-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views on 25,000 landscapes seen once each instead of "
         "2,500 seen ten times (make model's training steps)", images=25000, twilight=1.0,
-        train=unet(1, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                   "--weight-decay", "1"), members=3, view=FOUR_VIEWS)),
+        train=decay_distance(1), members=3, view=FOUR_VIEWS)),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
-        train=unet(5, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                   "--weight-decay", "1"), members=6,
+        train=decay_distance(5), members=6,
         view=FOUR_VIEWS),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
