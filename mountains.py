@@ -34,10 +34,11 @@ import files
 
 # The generator's name for people (dataset.py records it with rendering_sha256): raise it by
 # hand when the look of the landscapes changes on purpose. The hash decides, the number explains.
-GENERATOR_VERSION = 9  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
+GENERATOR_VERSION = 10  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes mirror the sky;
 # 5: cast shadows (a share, off by default); 6: skies brightest overhead (a share, off by default);
 # 7: finer texture per pixel (fine, off by default); 8: sunsets at twilight (a share, off by
-# default; make model sets it); 9: alpenglow (a share, off by default)
+# default; make model sets it); 9: alpenglow (a share, off by default); 10: dry patches in green
+# meadows (patchy, a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
@@ -51,16 +52,19 @@ SHARES = {"boulders": "landscapes with rocks in front of the camera",
                       "there, as toward a high sun",
           "twilight": "sunsets with the land lit far more dimly than the sky above it",
           "alpenglow": "clear skies with the sun low behind the camera, the land lit warm under "
-                       "a blue sky"}
+                       "a blue sky",
+          "patchy": "summer and spring scenes whose meadows have dried to yellow-brown in "
+                    "patches"}
 
 SKIES = ("clear", "hazy", "overcast", "sunset")
 # The skies each share can change, in the order of their random streams (render_landscape)
 SHARE_SKIES = {"boulders": SKIES, "golden": ("sunset",), "shadows": ("clear", "hazy", "sunset"),
                "overhead": ("clear", "hazy"), "twilight": ("sunset",),
-               "alpenglow": ("clear",)}
+               "alpenglow": ("clear",), "patchy": SKIES}
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
+GREEN_SEASONS = ("summer", "spring")  # the seasons whose meadows a patchy share dries in places
 RENDER_SCALE = 2  # render at this multiple of the output size, then box-downsample
 FOREGROUNDS = ("none", "conifers", "bushes")  # what stands close in front of the camera
 FOREGROUND_WEIGHTS = (0.5, 0.3, 0.2)
@@ -500,6 +504,22 @@ def material_weights(scene, rows, band, crest, base, near, steep, fields, orient
     return weights
 
 
+def dry_patches(scene, rng, shape, cells_y):
+    """Where a green meadow has dried (a mask over the noise fields' rows) and to what colour.
+
+    A season is drawn per scene, so without this a landscape is all green or all yellow, while
+    photos mix them in one frame: dry grass beside green, sunlit bare ground among meadows.
+    None for scenes that are not green already.
+    """
+    if scene.season not in GREEN_SEASONS:
+        return None
+    field = fbm(rng, shape, cells=(cells_y, 4), octaves=4, gain=0.55)
+    level = rng.uniform(0.4, 0.6)  # fBm gathers around 0.5: a little to most of the meadow dries
+    mask = smoothstep(level - 0.04, level + 0.04, field).astype(np.float32)
+    dry, autumn = (np.asarray(VEGETATION[season][1], np.float32) for season in ("dry", "autumn"))
+    return mask, jitter(rng, dry + rng.uniform(0.0, 1.0) * (autumn - dry), 0.1, 0.2)
+
+
 def scene_palette(scene, rng):
     forest, meadow = VEGETATION[scene.season]
     rock = ROCKS[rng.integers(len(ROCKS))]
@@ -522,7 +542,7 @@ def haze_colour_of(scene, light, rng):
     return light.horizon * rng.uniform(0.7, 0.9)
 
 
-def render_ridges(scene, light, rng, image):
+def render_ridges(scene, light, rng, image, patchy_rng=None):
     """Paint ridges far to near; each fades toward the horizon colour with its distance.
 
     Silhouettes are what aliases: the crest lines and their coverage use the render size.
@@ -540,6 +560,8 @@ def render_ridges(scene, light, rng, image):
     bases = [b / s for b in fine_bases]
     top = int(max(np.floor((min(c.min() for c in fine_crests) - 0.5) / s), 0))
     fields = make_fields(rng, h - top, h, w)
+    dry = None if patchy_rng is None else dry_patches(
+        scene, patchy_rng, (h - top, w), max(int(round(3 * (h - top) / h)), 1))
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
     misty = scene.sky in ("hazy", "overcast")
@@ -569,6 +591,10 @@ def render_ridges(scene, light, rng, image):
         weights = material_weights(scene, rows, band, crest, base, 1.0 - distance, steep,
                                    fields, orientation, palette)
         albedo = (weights.reshape(-1, 4) @ palette["albedo"]).reshape(weights.shape[:2] + (3,))
+        if dry is not None:  # part of the meadow's weight goes to the dry grass
+            mask, dry_albedo = dry
+            dried = weights[..., 2] * oriented(mask, band, orientation)
+            albedo += dried[..., None] * (dry_albedo - palette["albedo"][2])
         transmission = np.exp(-scene.haze * distance)
         fog = fog_amount * distance * np.exp(-np.clip(base - rows, 0, None) / fog_depth)
         t = (transmission * (1 - fog)).astype(np.float32)[:, None, None]
@@ -765,7 +791,7 @@ def develop(linear, rng):
 
 
 def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_rng=None,
-                 overhead_rng=None, twilight_rng=None, alpenglow_rng=None):
+                 overhead_rng=None, twilight_rng=None, alpenglow_rng=None, patchy_rng=None):
     if alpenglow_rng is not None:
         scene = alpenglow_sun(scene, alpenglow_rng)
     light = make_light(scene, rng)
@@ -780,7 +806,7 @@ def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_r
     image = np.repeat(np.repeat(sky, RENDER_SCALE, axis=0), RENDER_SCALE, axis=1)
     if twilight_rng is not None:
         light = twilight_land(light, twilight_rng)
-    image = render_ridges(scene, light, rng, image)
+    image = render_ridges(scene, light, rng, image, patchy_rng)
     if scene.lake:
         image = render_lake(scene, light, rng, image)
     if scene.foreground == "conifers":
@@ -793,7 +819,7 @@ def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_r
 
 
 def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
-                     overhead=0.0, fine=1.0, twilight=0.0, alpenglow=0.0):
+                     overhead=0.0, fine=1.0, twilight=0.0, alpenglow=0.0, patchy=0.0):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
@@ -808,8 +834,9 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     sun (not overcast) with part of the land in a cast shadow (cast_shadow), overhead the share
     of clear and hazy skies brightest at the top (bright_overhead), twilight the share of sunsets
     with the land lit far more dimly than the sky (twilight_land), alpenglow the share of clear
-    skies with the sun low behind the camera (alpenglow_sun). Each draws from a stream of
-    its own, so every landscape without them is the one that the defaults give.
+    skies with the sun low behind the camera (alpenglow_sun), patchy the share of summer and
+    spring scenes with dry grass in patches of their meadows (dry_patches). Each draws from a
+    stream of its own, so every landscape without them is the one that the defaults give.
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
@@ -818,7 +845,7 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     if zoom > 1 and fine > 1:
         raise ValueError("zoom and fine cannot both be above 1")
     shares = {"boulders": boulders, "golden": golden, "shadows": shadows, "overhead": overhead,
-              "twilight": twilight, "alpenglow": alpenglow}
+              "twilight": twilight, "alpenglow": alpenglow, "patchy": patchy}
     for name, share in shares.items():
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
@@ -923,8 +950,8 @@ def save_png(array, path, palette=True):
 
 
 def add_share_arguments(parser, prefix=""):
-    """--boulders, --golden, --shadows, --overhead, --twilight, --alpenglow: render_landscape's
-    shares, 0 by default."""
+    """--boulders, --golden, --shadows, --overhead, --twilight, --alpenglow, --patchy:
+    render_landscape's shares, 0 by default."""
     for name, what in SHARES.items():
         parser.add_argument(f"--{name}", type=cli.share, default=0.0, metavar="SHARE",
                             help=f"{prefix}the share of {what} (0 to 1)")

@@ -604,7 +604,8 @@ def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
                                                           ("overhead", 0.0, 1.0, "--overhead 1"),
                                                           ("twilight", 0.0, 1.0, "--twilight 1"),
                                                           ("alpenglow", 0.0, 1.0,
-                                                           "--alpenglow 1")])
+                                                           "--alpenglow 1"),
+                                                          ("patchy", 0.0, 1.0, "--patchy 1")])
 def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, default, value,
                                                             flag):
     plain = dataset.build_synthetic(24, 16, 1, tmp_path / "plain", workers=1)  # sunsets among them
@@ -620,7 +621,7 @@ def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, de
 
 
 @pytest.mark.parametrize("option", ["--boulders", "--golden", "--shadows", "--overhead",
-                                    "--twilight", "--alpenglow"])
+                                    "--twilight", "--alpenglow", "--patchy"])
 @pytest.mark.parametrize("share", ["-0.5", "1.5"])
 def test_a_share_outside_zero_to_one_is_refused_by_the_cli(tmp_path, capsys, option, share):
     with pytest.raises(SystemExit) as exit_info:

@@ -379,8 +379,22 @@ def test_alpenglow_lights_clear_days_land_warm_under_a_blue_sky_and_leaves_other
     assert land_scenes >= 10 and warmer >= 0.75 * land_scenes and blue >= 20
 
 
+def test_patchy_dries_part_of_green_meadows_and_leaves_other_seasons_alone():
+    drier = green_scenes = 0
+    for scene, plain, patchy in with_and_without(12, 40, 32, patchy=1.0):
+        if scene.season not in mountains.GREEN_SEASONS:
+            assert patchy.tobytes() == plain.tobytes()
+            continue
+        green_scenes += 1
+        change = lab.rgb_to_lab(patchy)[..., 1:] - lab.rgb_to_lab(plain)[..., 1:]
+        changed = np.abs(change).max(axis=-1) > 1
+        # a rises where the grass has dried: from green toward yellow-brown
+        drier += changed.mean() > 0.01 and change[..., 0][changed].mean() > 1
+    assert green_scenes >= 20 and drier >= 0.75 * green_scenes
+
+
 @pytest.mark.parametrize("option", ["boulders", "golden", "shadows", "overhead", "twilight",
-                                    "alpenglow"])
+                                    "alpenglow", "patchy"])
 def test_a_share_of_zero_is_the_plain_render_and_one_outside_zero_to_one_is_refused(option):
     for seed in ((7, 1), (8, 1)):
         assert mountains.render_landscape(seed, 32, **{option: 0.0}).tobytes() == \

@@ -6,11 +6,10 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py --update-readme      # also rewrite the README's variants table
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight and
-alpenglow) and train.py options. Runs go to runs/variants/<variant>/, scores to
-results/variants/<variant>/ (evaluate.py --photos), the table to results/variants/table.md. It
-resumes: finished runs are
-skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
+how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight,
+alpenglow and meadows dry in patches) and train.py options. Runs go to
+runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
+table to results/variants/table.md. It resumes: finished runs are skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
 the rows it scored on this kind of CPU and keeps the rest as they were written. Photos are never
 trained on; a variant is judged by how it does on them, with a bootstrap interval over the
 photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
@@ -64,6 +63,7 @@ class Variant:
     overhead: float = 0.0  # dataset.py --overhead: the share of clear skies brightest at the top
     twilight: float = 0.0  # dataset.py --twilight: the share of sunsets with the land lit dimly
     alpenglow: float = 0.0  # dataset.py --alpenglow: the share of clear skies with a low sun
+    patchy: float = 0.0  # dataset.py --patchy: the share of green scenes with dry meadow patches
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -76,8 +76,8 @@ class Variant:
     @property
     def data(self):
         """data/variants/landscapes-<images>, with -z<zoom>, -f<fine>, -b<boulders>,
-        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight>, -a<alpenglow> for each rendering
-        option away from its default."""
+        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight>, -a<alpenglow>, -p<patchy> for
+        each rendering option away from its default."""
         options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
@@ -296,6 +296,11 @@ VARIANTS = {  # in the table's order
         "ensemble-twilight-decay-distance-views on 25,000 landscapes seen once each instead of "
         "2,500 seen ten times (make model's training steps)", images=25000, twilight=1.0,
         train=decay_distance(1), members=3, view=FOUR_VIEWS)),
+    **with_calibrated("ensemble-patchy-twilight-views", Variant(
+        "ensemble-twilight-decay-distance-views, half the summer and spring scenes with their "
+        "meadows dried to yellow-brown in patches (dataset.py --patchy 0.5)", images=2500,
+        twilight=1.0, patchy=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+        view=FOUR_VIEWS)),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
