@@ -301,6 +301,12 @@ VARIANTS = {  # in the table's order
         "meadows dried to yellow-brown in patches (dataset.py --patchy 0.5)", images=2500,
         twilight=1.0, patchy=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         view=FOUR_VIEWS)),
+    **with_calibrated("ensemble-varied-twilight-views", Variant(
+        "ensemble-twilight-decay-distance-views with the generator's options for more of the "
+        "world on together, golden skies aside (they cost): boulders 0.25, shadows 0.5, "
+        "overhead 0.5, alpenglow 0.3, patchy 0.5", images=2500, twilight=1.0, boulders=0.25,
+        shadows=0.5, overhead=0.5, alpenglow=0.3, patchy=0.5,
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view=FOUR_VIEWS)),
     "ensemble-6x5-twilight-views": Variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
         "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
