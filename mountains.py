@@ -509,7 +509,8 @@ def dry_patches(scene, rng, shape, cells_y):
 
     A season is drawn per scene, so without this a landscape is all green or all yellow, while
     photos mix them in one frame: dry grass beside green, sunlit bare ground among meadows.
-    None for scenes that are not green already.
+    None for scenes that are not green already. Measured (README, ensemble-patchy-twilight-views):
+    the networks paint less green everywhere, yellow-brown photo pixels about as often green.
     """
     if scene.season not in GREEN_SEASONS:
         return None
@@ -560,7 +561,7 @@ def render_ridges(scene, light, rng, image, patchy_rng=None):
     bases = [b / s for b in fine_bases]
     top = int(max(np.floor((min(c.min() for c in fine_crests) - 0.5) / s), 0))
     fields = make_fields(rng, h - top, h, w)
-    dry = None if patchy_rng is None else dry_patches(
+    dry = None if patchy_rng is None else dry_patches(  # patches of a frame's third, as forests
         scene, patchy_rng, (h - top, w), max(int(round(3 * (h - top) / h)), 1))
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
