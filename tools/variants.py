@@ -301,6 +301,11 @@ VARIANTS = {  # in the table's order
         "meadows dried to yellow-brown in patches (dataset.py --patchy 0.5)", images=2500,
         twilight=1.0, patchy=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
         view=FOUR_VIEWS)),
+    "ensemble-shadows-twilight-views": Variant(
+        "ensemble-twilight-decay-distance-views, half the sunlit landscapes with land in a cast "
+        "shadow (dataset.py --shadows 0.5), the option that takes the most green alone",
+        images=2500, twilight=1.0, shadows=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
+        members=3, view=FOUR_VIEWS),
     **with_calibrated("ensemble-varied-twilight-views", Variant(
         "ensemble-twilight-decay-distance-views with the generator's options for more of the "
         "world on together, golden skies aside (they cost): boulders 0.25, shadows 0.5, "
