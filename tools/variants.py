@@ -9,8 +9,9 @@ A variant is a dataset (how many landscapes, how much zoom, how many with boulde
 how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight,
 alpenglow and meadows dry in patches) and train.py options. Runs go to
 runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
-table to results/variants/table.md. It resumes: finished runs are skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
-the rows it scored on this kind of CPU and keeps the rest as they were written. Photos are never
+table to results/variants/table.md. It resumes: finished runs are skipped. The README's
+table keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on
+this kind of CPU and keeps the rest as they were written. Photos are never
 trained on; a variant is judged by how it does on them, with a bootstrap interval over the
 photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
 AuC point are noise: prefer changes that make the landscapes more like the world.
@@ -136,6 +137,15 @@ def study_view_ensemble(single, train, note="", **data):
                    images=2500, train=train, members=3, view="5/4", **data)
 
 
+def make_model_variant(change, **fields):
+    """make model's recipe (the Makefile's MODEL_* defaults: 2,500 twilight landscapes, three of
+    its networks, four views) with `fields` of the Variant changed, so that a variant of it
+    spells out only what it changes."""
+    recipe = dict(images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
+                  view=FOUR_VIEWS)
+    return Variant(change, **{**recipe, **fields})
+
+
 def with_calibrated(name, variant):
     """The ensemble variant `name` and, after it, calibrated-<rest of name>: the same networks
     with ensemble.py --calibrate, so that the pair's rows differ by the gain alone."""
@@ -254,69 +264,55 @@ VARIANTS = {  # in the table's order
                                              "--twilight 1)", images=2500, twilight=1.0,
                                              train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
                                              view=FOUR_VIEWS),
-    "ensemble-twilight-decay-distance-views": Variant(
-        "ensemble-decay-distance-views on the twilight landscapes (dataset.py --twilight 1)",
-        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view=FOUR_VIEWS),
-    "calibrated-twilight-views": Variant(
+    "ensemble-twilight-decay-distance-views": make_model_variant(
+        "ensemble-decay-distance-views on the twilight landscapes (dataset.py --twilight 1)"),
+    "calibrated-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views, its colours multiplied by the gain that fits "
         "the validation landscapes best, seen as photos are (ensemble.py --calibrate)",
-        images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view=FOUR_VIEWS, calibrate=True),
-    "calibrated-6-twilight-views": Variant(
+        calibrate=True),
+    "calibrated-6-twilight-views": make_model_variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
-        "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-        members=6, view=FOUR_VIEWS, calibrate=True),
-    **with_calibrated("ensemble-alpenglow-twilight-views", Variant(
+        "training)", members=6, calibrate=True),
+    **with_calibrated("ensemble-alpenglow-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
-        "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)", images=2500,
-        twilight=1.0, alpenglow=0.3, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view=FOUR_VIEWS)),
-    "ensemble-mixed-twilight-views": Variant(
+        "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
+        alpenglow=0.3)),
+    "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
-        "same way on classification without rebalancing (6 networks)", images=2500,
-        twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), view=FOUR_VIEWS),
-    **with_calibrated("ensemble-2-1-twilight-views", Variant(
+        "same way on classification without rebalancing (6 networks)",
+        also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,)),
+    **with_calibrated("ensemble-2-1-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views with its third network trained on classification "
         "without rebalancing instead, as in ensemble-mixed-twilight-views (make model's "
-        "training)", images=2500, twilight=1.0, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-        members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,), also_members=1,
-        view=FOUR_VIEWS)),
-    **with_calibrated("ensemble-float32-twilight-views", Variant(
+        "training)", members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,),
+        also_members=1)),
+    **with_calibrated("ensemble-float32-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views trained in float32 where train.py would pick "
-        "mixed bfloat16 (train.py --precision float32)", images=2500, twilight=1.0,
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"), members=3,
-        view=FOUR_VIEWS)),
-    **with_calibrated("ensemble-12k-twilight-views", Variant(
+        "mixed bfloat16 (train.py --precision float32)",
+        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--precision", "float32"))),
+    **with_calibrated("ensemble-12k-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views on 12,500 landscapes seen twice each instead of "
-        "2,500 seen ten times (make model's training steps)", images=12500, twilight=1.0,
-        train=decay_distance(2), members=3, view=FOUR_VIEWS)),
-    **with_calibrated("ensemble-25k-twilight-views", Variant(
+        "2,500 seen ten times (make model's training steps)", images=12500,
+        train=decay_distance(2))),
+    **with_calibrated("ensemble-25k-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views on 25,000 landscapes seen once each instead of "
-        "2,500 seen ten times (make model's training steps)", images=25000, twilight=1.0,
-        train=decay_distance(1), members=3, view=FOUR_VIEWS)),
-    **with_calibrated("ensemble-patchy-twilight-views", Variant(
+        "2,500 seen ten times (make model's training steps)", images=25000,
+        train=decay_distance(1))),
+    **with_calibrated("ensemble-patchy-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, half the summer and spring scenes with their "
-        "meadows dried to yellow-brown in patches (dataset.py --patchy 0.5)", images=2500,
-        twilight=1.0, patchy=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3,
-        view=FOUR_VIEWS)),
-    "ensemble-shadows-twilight-views": Variant(
+        "meadows dried to yellow-brown in patches (dataset.py --patchy 0.5)", patchy=0.5)),
+    "ensemble-shadows-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views, half the sunlit landscapes with land in a cast "
         "shadow (dataset.py --shadows 0.5), the option that takes the most green alone",
-        images=2500, twilight=1.0, shadows=0.5, train=UNET_10_LR2_COSINE_DISTANCE_DECAY,
-        members=3, view=FOUR_VIEWS),
-    **with_calibrated("ensemble-varied-twilight-views", Variant(
+        shadows=0.5),
+    **with_calibrated("ensemble-varied-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views with the generator's options for more of the "
         "world on together, golden skies aside (they cost): boulders 0.25, shadows 0.5, "
-        "overhead 0.5, alpenglow 0.3, patchy 0.5", images=2500, twilight=1.0, boulders=0.25,
-        shadows=0.5, overhead=0.5, alpenglow=0.3, patchy=0.5,
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY, members=3, view=FOUR_VIEWS)),
-    "ensemble-6x5-twilight-views": Variant(
+        "overhead 0.5, alpenglow 0.3, patchy 0.5", boulders=0.25, shadows=0.5, overhead=0.5,
+        alpenglow=0.3, patchy=0.5)),
+    "ensemble-6x5-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with make model's training split over 6 "
-        "networks of 5 epochs each instead of 3 of 10", images=2500, twilight=1.0,
-        train=decay_distance(5), members=6,
-        view=FOUR_VIEWS),
+        "networks of 5 epochs each instead of 3 of 10", train=decay_distance(5), members=6),
     "overhead-decay-distance": Variant("decay-distance, half the clear and hazy skies brightest "
                                        "at the top of the frame and pale blue there (dataset.py "
                                        "--overhead 0.5)", images=2500, overhead=0.5,
