@@ -393,13 +393,16 @@ class Fields:
     bumps: np.ndarray  # mid-scale relief
 
 
+def cells_in(rows, h, per_frame):
+    """Noise cells along `rows` of an h-row frame that keep the feature size of `per_frame` cells
+    over the full frame."""
+    return max(int(round(per_frame * rows / h)), 1)
+
+
 def make_fields(rng, rows, h, w):
     """Noise for the lowest `rows` rows of an (h, w) frame: the sky above needs none."""
     shape = (rows, w)
-
-    def cells(per_frame):  # keep feature sizes those of a full frame
-        return max(int(round(per_frame * rows / h)), 1)
-
+    cells = functools.partial(cells_in, rows, h)
     return Fields(gullies=fbm(rng, shape, cells=(cells(5), 7), octaves=3, gain=0.5, ridged=True),
                   detail=fbm(rng, shape, cells=(cells(24), 24), octaves=2, gain=0.6),
                   trees=value_noise(rng, shape, cells(min(h // 3, 64)), min(w // 3, 64)),
@@ -562,7 +565,7 @@ def render_ridges(scene, light, rng, image, patchy_rng=None):
     top = int(max(np.floor((min(c.min() for c in fine_crests) - 0.5) / s), 0))
     fields = make_fields(rng, h - top, h, w)
     dry = None if patchy_rng is None else dry_patches(  # patches of a frame's third, as forests
-        scene, patchy_rng, (h - top, w), max(int(round(3 * (h - top) / h)), 1))
+        scene, patchy_rng, (h - top, w), cells_in(h - top, h, 3))
     haze_colour = haze_colour_of(scene, light, rng)
     fog_depth = rng.uniform(0.05, 0.3) * h
     misty = scene.sky in ("hazy", "overcast")
