@@ -4,8 +4,8 @@ This machine is shared and noisy: compare only ratios measured side by side in o
 
     python bench.py                 # everything
     python bench.py synthetic       # landscape generation, images/s
-    python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with and without draft mode
-    python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of the ceiling
+    python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with/without draft mode
+    python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of ceiling
     python bench.py levers          # oneDNN, AVX2-only, precision, threads side by side (slow)
     python bench.py colorize        # a 4000x3000 photo through the seed U-Net
 """

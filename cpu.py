@@ -11,8 +11,9 @@ first (`import cpu  # noqa: F401`). A value the user has set already is kept.
 - TF_CPP_MIN_LOG_LEVEL=2: no C++ info/warning lines on every start.
 
 It also says what the CPU is, for every figure that names the machine it ran on (reading
-/proc/cpuinfo, without TensorFlow). bfloat16_kernels() says whether these settings leave TensorFlow fast bfloat16 kernels:
-oneDNN off means emulated bfloat16, and oneDNN held to an older instruction set
+/proc/cpuinfo, without TensorFlow). bfloat16_kernels() says whether these settings leave
+TensorFlow fast bfloat16 kernels: oneDNN off means emulated bfloat16, and oneDNN held to an
+older instruction set
 (ONEDNN_MAX_CPU_ISA=AVX2, the way to imitate an AVX2-only CPU on a newer one) cannot
 build a bfloat16 matmul at all.
 """

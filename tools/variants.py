@@ -69,8 +69,7 @@ class Variant:
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
     also_members: int = 0  # > 0: this many networks of each recipe in `also` instead
-    view: str = "1"  # ensemble.py --view-scale: the photo shown this much larger (models.viewed_at);
-    # several scales ("1 5/4") average the views
+    view: str = "1"  # ensemble.py --view-scale (models.viewed_at); "1 5/4" averages two views
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
     calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
 
@@ -430,7 +429,8 @@ def read_per_image(path):
             kinds[row["name"]] = row["kind"]
             for metric in ("auc", "ab_rmse", "colorfulness", "colorfulness_original"):
                 entry.setdefault(metric, []).append(float(row[metric]))
-    return {name: {k: np.array(v) for k, v in entry.items()} for name, entry in scores.items()}, kinds
+    arrays = {name: {k: np.array(v) for k, v in entry.items()} for name, entry in scores.items()}
+    return arrays, kinds
 
 
 def seed_mean(path):
