@@ -27,7 +27,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes; with
 # several scales, the views' colours are averaged); with MODEL_CALIBRATE=1, its colours are
-# multiplied by the gain that fits the validation landscapes best (ensemble.py --calibrate).
+# multiplied by the gain that fits the validation landscapes best (ensemble.py --calibrate),
+# one for each of MODEL_CHROMA_BANDS bands of their chroma (--chroma-bands).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator or its MODEL_* settings
 # change, and the members are trained again only when that changes the landscapes.
@@ -49,6 +50,7 @@ MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 1 5/4 3/2 7/4
 MODEL_CALIBRATE ?= 0
+MODEL_CHROMA_BANDS ?= 1
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))
@@ -116,7 +118,8 @@ model: setup $(MODEL_DATA)/meta.json
 			--runs $(MODEL_MEMBERS_DIR) --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
 	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) \
-		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA)) --out $(MODEL_OUT) && \
+		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA) \
+			--chroma-bands $(MODEL_CHROMA_BANDS)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \
 	     "try it: .venv/bin/python colorize.py your_photo.jpg"
 

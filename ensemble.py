@@ -12,8 +12,12 @@ photo to photo.
 
 Averaging pulls colours toward gray wherever networks or views disagree. --calibrate DATA
 fits one gain for the ensemble's ab on DATA's validation split (landscapes it never trained
-on), seen as photos are, with its views, and applies it (models.with_gain): the least-squares
-factor, so the colour it gives back is what those landscapes call for on average.
+on), seen as photos are, with its views, and applies it (models.with_chroma_gain): the
+least-squares factor, so the colour it gives back is what those landscapes call for on
+average. The pull is strongest where the networks are least sure, and there their colours
+come out faintest: --chroma-bands N fits a gain for each of N bands of the ensemble's chroma
+instead (equal shares of the pixels), applied along a line through the bands' medians, so
+faint colours can get more back than vivid ones.
 
 The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
 with no special case; its config.json is its first member's, with the members listed, the
@@ -99,19 +103,32 @@ def view_stride(stride, scales):
                       for scale in map(fractions.Fraction, scales)))
 
 
-def fit_gain(model, lightness, ab, batch=32):
-    """The factor g that brings the model's ab nearest, in squared error, to the truth `ab` of
-    the images `lightness`: sum(p * t) / sum(p * p) over every pixel, predicted in batches."""
-    cross = power = 0.0
+def fit_chroma_gains(model, lightness, ab, bands=1, batch=32):
+    """(chromas, gains): the factors that bring the model's ab nearest, in squared error, to
+    the truth `ab` of the images `lightness`, one for each of `bands` bands of the predicted
+    chroma holding equal shares of the pixels: sum(p * t) / sum(p * p) within the band,
+    with the band's median chroma. One band is one least-squares gain for every pixel."""
+    squared, cross = [], []  # per pixel, float32: a large validation split stays affordable
     for start in range(0, len(ab), batch):
         predicted = lab.decode_ab(model.predict(lab.encode_l(lightness[start:start + batch]),
                                                 verbose=0)).astype(np.float64)
-        cross += float(np.sum(predicted * ab[start:start + batch]))
-        power += float(np.sum(predicted * predicted))
-    if power == 0 or cross <= 0:
+        squared.append(np.sum(predicted * predicted, axis=-1).astype(np.float32).ravel())
+        truth = np.asarray(ab[start:start + batch], np.float64)
+        cross.append(np.sum(predicted * truth, axis=-1).astype(np.float32).ravel())
+    squared, cross = np.concatenate(squared), np.concatenate(cross)
+    band = np.searchsorted(np.quantile(squared, np.linspace(0, 1, bands + 1)[1:-1]), squared,
+                           side="right")
+    power = np.bincount(band, squared, bands)
+    gains = np.bincount(band, cross, bands) / np.maximum(power, np.finfo(float).tiny)
+    if np.any(power == 0) or np.any(gains <= 0):
         raise EnsembleError("the ensemble's colours do not follow the validation landscapes' "
-                            "(no positive gain fits); train it longer or leave --calibrate off")
-    return cross / power
+                            "(no positive gain fits every chroma band); train it longer, use "
+                            "fewer --chroma-bands or leave --calibrate off")
+    chromas = np.sqrt([np.median(squared[band == k]) for k in range(bands)])
+    if np.any(np.diff(chromas) <= 0):
+        raise EnsembleError(f"the ensemble's colours are too few to split into {bands} chroma "
+                            f"bands; use fewer --chroma-bands")
+    return chromas, gains
 
 
 def read_calibration_split(folder):
@@ -126,9 +143,10 @@ def read_calibration_split(folder):
     return lightness, ab
 
 
-def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
+def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1):
     """Build and save the average of the members, seen at view_scales, its ab multiplied by the
-    gain fitted on the dataset `calibrate` when one is given; returns the config.json."""
+    gains fitted on the dataset `calibrate` when one is given (one for each of chroma_bands);
+    returns the config.json."""
     configs = [read_member(folder) for folder in folders]
     record = ensemble_config(folders, configs, out, view_scales)
     split = read_calibration_split(calibrate) if calibrate is not None else None
@@ -143,15 +161,27 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None):
     if list(view_scales) != [1]:
         model = models.viewed_at(model, view_scales, name=name)
     if split is not None:
-        gain = fit_gain(model, *split)
-        model = models.with_gain(model, gain, name=name)
-        record.update(ab_gain=round(gain, 4), gain_fitted_on=f"{calibrate} (validation split)")
+        chromas, gains = fit_chroma_gains(model, *split, bands=chroma_bands)
+        model = models.with_chroma_gain(model, chromas / lab.AB_SCALE, gains, name=name)
+        record.update(ab_gain=[round(float(gain), 4) for gain in gains],
+                      ab_gain_chroma=[round(float(chroma), 3) for chroma in chromas],
+                      gain_fitted_on=f"{calibrate} (validation split)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
     files.write_json_atomic(out / "config.json", record)
     return record
+
+
+def describe_gains(record):
+    """The calibration in words: "colours x1.146", or from the faintest band's to the most
+    vivid's."""
+    gains = record["ab_gain"]
+    if len(gains) == 1:
+        return f"colours x{gains[0]:.3f}"
+    return (f"colours x{gains[0]:.3f} (faintest) to x{gains[-1]:.3f} (most vivid) over "
+            f"{len(gains)} chroma bands")
 
 
 def positive_fraction(text):
@@ -178,11 +208,19 @@ def parse_args(argv=None):
                         help="multiply the ensemble's ab by the gain that fits the validation "
                              "split of the dataset DATA best (least squares), the ensemble seen "
                              "as photos are: gives back the colour averaging takes")
+    parser.add_argument("--chroma-bands", type=int, default=1, metavar="N",
+                        help="with --calibrate: fit a gain for each of N bands of the "
+                             "ensemble's chroma (equal shares of the pixels) instead of one, "
+                             "so that faint colours can get more back than vivid ones")
     args = parser.parse_args(argv)
     if len(set(args.view_scale)) < len(args.view_scale):
         parser.error("--view-scale names the same scale twice")
     if len(args.members) < 2 and args.view_scale == [1]:
         parser.error("an ensemble needs at least two member runs (or one and a --view-scale)")
+    if args.chroma_bands < 1:
+        parser.error(f"--chroma-bands must be at least 1, got {args.chroma_bands}")
+    if args.chroma_bands > 1 and args.calibrate is None:
+        parser.error("--chroma-bands needs --calibrate DATA")
     if args.out.resolve() in {member.resolve() for member in args.members}:
         parser.error("--out must not be one of the members")
     return args
@@ -191,15 +229,16 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        record = write_ensemble(args.members, args.out, args.view_scale, args.calibrate)
+        record = write_ensemble(args.members, args.out, args.view_scale, args.calibrate,
+                                args.chroma_bands)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
     scales = [str(scale) for scale in args.view_scale]
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
-    gain = (f", colours x{record['ab_gain']:.3f} (fitted on {args.calibrate})"
-            if args.calibrate else "")
+    gain = ("" if args.calibrate is None
+            else f", {describe_gains(record)} (fitted on {args.calibrate})")
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
           f"(seeds {record['seed']}){view}{gain}")
     return 0

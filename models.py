@@ -36,6 +36,7 @@ import sys
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
+import numpy as np
 from keras import layers
 
 import ab_classes
@@ -269,16 +270,39 @@ def average_of(members, name="ensemble"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def with_gain(model, gain, name=None):
-    """The model with its ab multiplied by `gain`: a saturation that ensemble.fit_gain measures.
+def with_chroma_gain(model, chromas, gains, name=None):
+    """The model with its ab multiplied by a gain that depends on their chroma: gains[k] at
+    chromas[k] (model units, ab/128, ascending), along straight lines in the squared chroma
+    between them and constant beyond; ensemble.fit_chroma_gains measures them.
 
-    Averaging networks and views pulls colours toward gray wherever they disagree; one factor
-    fitted on held-out landscapes gives that colour back where it is due on average. A built-in
-    Rescaling layer, so the saved model still loads in safe mode.
+    Averaging networks and views pulls colours toward gray wherever they disagree; gains
+    fitted on held-out landscapes give that colour back where it is due on average. Built-in
+    layers only (a Rescaling for one gain; else squares, a ReLU per knot and a weighted sum),
+    so the saved model still loads in safe mode with nothing of this project.
     """
     inputs = keras.Input(shape=(None, None, 1), name="L")
-    ab = layers.Rescaling(float(gain), name="ab_gain")(model(inputs))
+    ab = model(inputs)
+    if len(gains) == 1:
+        ab = layers.Rescaling(float(gains[0]), name="ab_gain")(ab)
+    else:
+        ab = layers.Multiply(name="ab_gain")([ab, gain_of_chroma(ab, chromas, gains)])
     return keras.Model(inputs, ab, name=name or f"{model.name}-gain")
+
+
+def gain_of_chroma(ab, chromas, gains):
+    """The piecewise-linear gain of with_chroma_gain for each pixel of `ab`, on both channels:
+    g0 + sum_k kink_k * relu(a^2 + b^2 - knot_k), the kinks being the changes of slope."""
+    knots = np.square(np.asarray(chromas, np.float64))
+    gains = np.asarray(gains, np.float64)
+    slopes = np.diff(gains) / np.diff(knots)
+    kinks = np.diff(slopes, prepend=0.0, append=0.0)  # flat before the first and after the last
+    hinges = layers.Dense(len(knots), activation="relu", trainable=False, name="chroma_hinges")
+    combine = layers.Dense(2, trainable=False, name="chroma_gain")
+    gain = combine(hinges(layers.Multiply(name="ab_squared")([ab, ab])))
+    hinges.set_weights([np.ones((2, len(knots)), np.float32), -knots.astype(np.float32)])
+    combine.set_weights([np.repeat(kinks[:, None], 2, axis=1).astype(np.float32),
+                         np.full(2, gains[0], np.float32)])
+    return gain
 
 
 def view_resampler(scale, name="view"):

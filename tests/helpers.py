@@ -89,10 +89,11 @@ def annealed_mean_numpy(logits, bins, temperature):
 
 
 def make_member(folder, seed, image_size=32, stride=4, status="finished", input_size=None,
-                model="unet", constant_ab=None):
+                model="unet", constant_ab=None, ab_per_l=(0.0, 0.0)):
     """A finished run folder like train.py leaves: a small random network and its config
     (input_size: a network that accepts only that square size; constant_ab: a network that
-    predicts that model output, (a, b)/128, everywhere instead)."""
+    predicts that model output, (a, b)/128, everywhere instead, plus ab_per_l times its
+    input)."""
     import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
     import keras
     from keras import layers
@@ -104,7 +105,7 @@ def make_member(folder, seed, image_size=32, stride=4, status="finished", input_
         x = layers.UpSampling2D(stride)(x)
         outputs = layers.Conv2D(2, 1, activation="tanh")(x)
     else:
-        outputs = layers.Conv2D(2, 1, kernel_initializer="zeros",
+        outputs = layers.Conv2D(2, 1, kernel_initializer=keras.initializers.Constant(ab_per_l),
                                 bias_initializer=keras.initializers.Constant(constant_ab))(inputs)
     folder.mkdir(parents=True)
     keras.Model(inputs, outputs).save(folder / "model.keras")

@@ -182,12 +182,78 @@ def test_calibrate_fits_the_least_squares_gain_on_the_validation_split(tmp_path)
     predicted = np.array([0.10, 0.10]) * lab.AB_SCALE  # the members' mean, at every pixel
     expected = float(np.sum(truth * predicted) / (truth[..., 0].size * np.sum(predicted ** 2)))
     config = json.loads((calibrated / "config.json").read_text())
-    assert config["ab_gain"] == pytest.approx(expected, rel=1e-3)
-    assert config["ab_gain"] > 1.5  # the members are far paler than the tint
+    assert config["ab_gain"] == [pytest.approx(expected, rel=1e-3)]
+    assert config["ab_gain"][0] > 1.5  # the members are far paler than the tint
     model = keras.saving.load_model(calibrated / "model.keras", safe_mode=True)
     np.testing.assert_allclose(lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0)),
                                np.broadcast_to(expected * predicted, truth.shape), rtol=1e-3)
     assert "ab_gain" not in json.loads((plain / "config.json").read_text())
+
+
+def test_chroma_bands_recover_a_gain_that_falls_with_chroma():
+    import keras
+    from keras import layers
+
+    import lab
+
+    inputs = keras.Input((None, None, 1))  # predicts ab = L_in * (0.2, 0.1): chroma follows L
+    outputs = layers.Conv2D(2, 1, use_bias=False,
+                            kernel_initializer=keras.initializers.Constant((0.2, 0.1)))(inputs)
+    model = keras.Model(inputs, outputs)
+    lightness = np.random.default_rng(0).uniform(5, 100, (12, 16, 16, 1))
+    predicted = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
+    chroma = np.linalg.norm(predicted, axis=-1, keepdims=True)
+
+    def wanted(c):  # faint colours want far more gain than vivid ones
+        return 2.0 - c / 40
+
+    truth = predicted * wanted(chroma)
+    chromas, gains = ensemble.fit_chroma_gains(model, lightness, truth, bands=8, batch=5)
+    assert len(chromas) == len(gains) == 8 and np.all(np.diff(chromas) > 0)
+    # each band's least-squares gain leans to its vivid end, where the squares weigh more
+    np.testing.assert_allclose(gains, wanted(chromas), rtol=0.02)
+    assert np.all(gains <= wanted(chromas))
+    one_chroma, one_gain = ensemble.fit_chroma_gains(model, lightness, truth)
+    assert one_gain == pytest.approx([np.sum(predicted * truth) / np.sum(predicted ** 2)],
+                                     rel=1e-5)
+
+
+def test_calibrating_by_chroma_bands_saves_the_gains_it_reports(tmp_path, capsys):
+    import keras
+
+    import dataset
+    import lab
+
+    data = tinted_dataset(tmp_path / "data", (210, 130, 60))
+    members = [make_member(tmp_path / f"m{seed}", seed, constant_ab=(0.05 * seed, 0.05),
+                           ab_per_l=(0.03, 0.04)) for seed in (1, 2)]  # chroma follows L
+    plain, banded = tmp_path / "plain", tmp_path / "banded"
+    assert ensemble.main([*map(str, members), "--out", str(plain)]) == 0
+    assert ensemble.main([*map(str, members), "--out", str(banded), "--calibrate", str(data),
+                          "--chroma-bands", "4"]) == 0
+    assert "over 4 chroma bands" in capsys.readouterr().out
+    config = json.loads((banded / "config.json").read_text())
+    chromas, gains = np.array(config["ab_gain_chroma"]), np.array(config["ab_gain"])
+    assert len(gains) == 4 and np.all(np.diff(chromas) > 0) and np.all(gains > 1)
+    assert np.ptp(gains) > 0.01  # the bands want different gains, or the test shows nothing
+    x = lab.encode_l(np.asarray(dataset.load_split(data, "val")[0]))
+    before = keras.saving.load_model(plain / "model.keras").predict(x, verbose=0)
+    after = keras.saving.load_model(banded / "model.keras", safe_mode=True).predict(x, verbose=0)
+    squared = np.sum(lab.decode_ab(before) ** 2, axis=-1, keepdims=True)
+    np.testing.assert_allclose(after, before * np.interp(squared, chromas ** 2, gains),
+                               rtol=2e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--chroma-bands", "3"], "needs --calibrate"),
+    (["--chroma-bands", "0", "--calibrate", "data"], "at least 1"),
+])
+def test_chroma_bands_without_calibration_or_below_one_are_refused(tmp_path, capsys, extra,
+                                                                    message):
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main([*map(str, members), "--out", str(tmp_path / "model"), *extra])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_calibrating_against_colours_the_ensemble_does_not_follow_is_refused(tmp_path):

@@ -155,7 +155,7 @@ def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
 
 def test_make_model_trains_the_recommended_variant():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
-    settings = dict(re.findall(r"^(MODEL_[A-Z]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
+    settings = dict(re.findall(r"^(MODEL_[A-Z_]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
     recommended = variants.VARIANTS[variants.RECOMMENDED]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
     for name, share in recommended.rendering.items():
@@ -163,6 +163,7 @@ def test_make_model_trains_the_recommended_variant():
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert settings["MODEL_CALIBRATE"] == str(int(recommended.calibrate))
+    assert int(settings["MODEL_CHROMA_BANDS"]) == recommended.chroma_bands
     assert list(map(fractions.Fraction, settings["MODEL_VIEW"].split())) == list(
         map(fractions.Fraction, recommended.view.split()))
     assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(

@@ -72,6 +72,7 @@ class Variant:
     view: str = "1"  # ensemble.py --view-scale (models.viewed_at); "1 5/4" averages two views
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
     calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
+    chroma_bands: int = 1  # ensemble.py --chroma-bands: with calibrate, a gain per chroma band
 
     @property
     def data(self):
@@ -269,6 +270,10 @@ VARIANTS = {  # in the table's order
         "ensemble-twilight-decay-distance-views, its colours multiplied by the gain that fits "
         "the validation landscapes best, seen as photos are (ensemble.py --calibrate)",
         calibrate=True),
+    "chroma-calibrated-twilight-views": make_model_variant(
+        "calibrated-twilight-views with a gain for each of 12 bands of the ensemble's chroma "
+        "instead of one, so that faint colours get more back than vivid ones (ensemble.py "
+        "--chroma-bands 12)", calibrate=True, chroma_bands=12),
     "calibrated-6-twilight-views": make_model_variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, calibrate=True),
@@ -406,8 +411,8 @@ def train_seeds(name, variant, seeds):
         for (recipe, member), folder in zip(networks, folders):
             train_run(name, dataclasses.replace(variant, train=recipe), member,
                       str(folder.parent), "--run", folder.name)
-        calibrate = (["--calibrate", str(variant.data_of(networks[0][1]))]
-                     if variant.calibrate else [])
+        calibrate = (["--calibrate", str(variant.data_of(networks[0][1])),
+                      "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
         subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
                         "--view-scale", *variant.view.split(), *calibrate, "--out",
                         str(out.relative_to(HERE))],
