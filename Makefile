@@ -49,8 +49,8 @@ MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss di
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 1 5/4 3/2 7/4
-MODEL_CALIBRATE ?= 0
-MODEL_CHROMA_BANDS ?= 1
+MODEL_CALIBRATE ?= 1
+MODEL_CHROMA_BANDS ?= 12
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
 MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 	$(if $(strip $(MODEL_ALSO)),$(addprefix $(MODEL_MEMBERS_DIR)/also-s,$(MODEL_SEEDS)))

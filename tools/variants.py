@@ -357,7 +357,7 @@ VARIANTS = {  # in the table's order
 
 BEFORE = "base"  # make demo's recipe
 # make model: the Makefile's MODEL_* settings are this one (tests/test_variants.py checks)
-RECOMMENDED = "ensemble-twilight-decay-distance-views"
+RECOMMENDED = "chroma-calibrated-twilight-views"
 
 
 def build_data(variant, seed):
