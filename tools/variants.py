@@ -277,6 +277,9 @@ VARIANTS = {  # in the table's order
     "calibrated-6-twilight-views": make_model_variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, calibrate=True),
+    "chroma-calibrated-6-twilight-views": make_model_variant(
+        "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
+        "training)", members=6, calibrate=True, chroma_bands=12),
     **with_calibrated("ensemble-alpenglow-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
