@@ -213,7 +213,7 @@ def test_chroma_bands_recover_a_gain_that_falls_with_chroma():
     # each band's least-squares gain leans to its vivid end, where the squares weigh more
     np.testing.assert_allclose(gains, wanted(chromas), rtol=0.02)
     assert np.all(gains <= wanted(chromas))
-    one_chroma, one_gain = ensemble.fit_chroma_gains(model, lightness, truth)
+    _, one_gain = ensemble.fit_chroma_gains(model, lightness, truth)
     assert one_gain == pytest.approx([np.sum(predicted * truth) / np.sum(predicted ** 2)],
                                      rel=1e-5)
 
