@@ -203,7 +203,8 @@ def parse_args(argv=None):
     parser.add_argument("--view-scale", type=positive_fraction, nargs="+",
                         default=[fractions.Fraction(1)], metavar="P/Q",
                         help="show the model its input enlarged by this much (5/4: a 128 px "
-                             "photo seen at 160 px); several scales average those views")
+                             "photo seen at 160 px); several scales average those views "
+                             "(default: 1)")
     parser.add_argument("--calibrate", type=Path, metavar="DATA",
                         help="multiply the ensemble's ab by the gain that fits the validation "
                              "split of the dataset DATA best (least squares), the ensemble seen "

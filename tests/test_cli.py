@@ -1,5 +1,5 @@
-"""Every script's --help shows each real default once and no empty ones; cli.py's argument
-types accept what they say and refuse the rest."""
+"""Every script's --help shows each real default once, as typed, and no empty ones; cli.py's
+argument types accept what they say and refuse the rest."""
 
 import argparse
 import importlib
@@ -27,6 +27,7 @@ def test_help_shows_no_empty_or_repeated_default(module_name, capsys):
     text = " ".join(help_text(module_name, capsys).split())  # argparse wraps lines anywhere
     assert "(default: None)" not in text
     assert "(default: [])" not in text
+    assert "Fraction(" not in text and "PosixPath(" not in text  # a repr, not what a user types
     options = re.split(r" (?=--?[a-z])", text)
     assert not [option for option in options if option.count("(default") > 1]
 
