@@ -418,13 +418,13 @@ def bench_colorize(args):
         Image.fromarray(pixels).save(photos["rgb"], quality=90)
         Image.fromarray(pixels).convert("L").save(photos["gray"], quality=90)
         out = folder / "out.jpg"
-        colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride)
+        colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride, 1.0)
 
         for kind, path in photos.items():
             end_to_end, cpu, phases = [], [], []
             for _ in range(args.repeats):
                 _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, model, path, out, None,
-                                                 "JPEG", render_size, stride)
+                                                 "JPEG", render_size, stride, 1.0)
                 end_to_end.append(wall)
                 cpu.append(cpu_seconds)
                 phases.append(colorize_phases(model, path, out, render_size, stride))
