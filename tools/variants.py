@@ -284,6 +284,9 @@ VARIANTS = {  # in the table's order
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
         alpenglow=0.3)),
+    "chroma-calibrated-alpenglow-twilight-views": make_model_variant(
+        "ensemble-alpenglow-twilight-views with ensemble.py --chroma-bands 12, as "
+        "chroma-calibrated-twilight-views", alpenglow=0.3, calibrate=True, chroma_bands=12),
     "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)",
