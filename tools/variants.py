@@ -146,6 +146,10 @@ def make_model_variant(change, **fields):
     return Variant(change, **{**recipe, **fields})
 
 
+# make model's calibration (the Makefile's MODEL_CALIBRATE and MODEL_CHROMA_BANDS)
+CHROMA_CALIBRATED = dict(calibrate=True, chroma_bands=12)
+
+
 def with_calibrated(name, variant):
     """The ensemble variant `name` and, after it, calibrated-<rest of name>: the same networks
     with ensemble.py --calibrate, so that the pair's rows differ by the gain alone."""
@@ -273,20 +277,20 @@ VARIANTS = {  # in the table's order
     "chroma-calibrated-twilight-views": make_model_variant(
         "calibrated-twilight-views with a gain for each of 12 bands of the ensemble's chroma "
         "instead of one, so that faint colours get more back than vivid ones (ensemble.py "
-        "--chroma-bands 12)", calibrate=True, chroma_bands=12),
+        "--chroma-bands 12)", **CHROMA_CALIBRATED),
     "calibrated-6-twilight-views": make_model_variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, calibrate=True),
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
-        "training)", members=6, calibrate=True, chroma_bands=12),
+        "training)", members=6, **CHROMA_CALIBRATED),
     **with_calibrated("ensemble-alpenglow-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
         alpenglow=0.3)),
     "chroma-calibrated-alpenglow-twilight-views": make_model_variant(
         "ensemble-alpenglow-twilight-views with ensemble.py --chroma-bands 12, as "
-        "chroma-calibrated-twilight-views", alpenglow=0.3, calibrate=True, chroma_bands=12),
+        "chroma-calibrated-twilight-views", alpenglow=0.3, **CHROMA_CALIBRATED),
     "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)",
