@@ -291,6 +291,12 @@ VARIANTS = {  # in the table's order
     "chroma-calibrated-alpenglow-twilight-views": make_model_variant(
         "ensemble-alpenglow-twilight-views with ensemble.py --chroma-bands 12, as "
         "chroma-calibrated-twilight-views", alpenglow=0.3, **CHROMA_CALIBRATED),
+    "ensemble-golden-twilight-views": make_model_variant(
+        "ensemble-twilight-decay-distance-views, a quarter of the sunsets golden up to the "
+        "zenith, no blue left overhead (dataset.py --golden 0.25)", golden=0.25),
+    "chroma-calibrated-golden-twilight-views": make_model_variant(
+        "ensemble-golden-twilight-views with ensemble.py --chroma-bands 12, as "
+        "chroma-calibrated-twilight-views", golden=0.25, **CHROMA_CALIBRATED),
     "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)",
