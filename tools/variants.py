@@ -159,19 +159,23 @@ def with_calibrated(name, variant):
     return {name: variant, "calibrated-" + name.removeprefix("ensemble-"): calibrated}
 
 
-def batch_16_variants():
-    """make model's recipe on batches of 16 instead of 32, plain and with its gains by chroma
-    band: twice the steps, each noisier, in about the same time; the weight decay is halved so
-    that over the run's steps it shrinks the kernels as much as make model's does."""
+def batch_variants(batch):
+    """make model's recipe on batches of `batch` instead of 32, plain and with its gains by
+    chroma band: 32/batch times the steps in the same epochs, each as much noisier or calmer, in
+    about the same time; the weight decay is scaled by batch/32 so that over the run's steps it
+    shrinks the kernels as much as make model's does."""
+    decay = f"{batch / 32:g}"
     train = unet(10, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                 "--weight-decay", "0.5", "--batch-size", "16")
+                 "--weight-decay", decay, "--batch-size", str(batch))
+    name = f"batch{batch}-twilight-views"
+    steps = "twice" if batch < 32 else "half"
     return {
-        "ensemble-batch16-twilight-views": make_model_variant(
-            "ensemble-twilight-decay-distance-views on batches of 16 instead of 32: twice the "
-            "steps, the weight decay halved to shrink the kernels as much over the run "
-            "(train.py --batch-size 16 --weight-decay 0.5)", train=train),
-        "chroma-calibrated-batch16-twilight-views": make_model_variant(
-            "ensemble-batch16-twilight-views with ensemble.py --chroma-bands 12, as "
+        f"ensemble-{name}": make_model_variant(
+            f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} "
+            f"the steps, the weight decay scaled to shrink the kernels as much over the run "
+            f"(train.py --batch-size {batch} --weight-decay {decay})", train=train),
+        f"chroma-calibrated-{name}": make_model_variant(
+            f"ensemble-{name} with ensemble.py --chroma-bands 12, as "
             "chroma-calibrated-twilight-views", train=train, **CHROMA_CALIBRATED),
     }
 
@@ -314,7 +318,8 @@ VARIANTS = {  # in the table's order
     "chroma-calibrated-golden-twilight-views": make_model_variant(
         "ensemble-golden-twilight-views with ensemble.py --chroma-bands 12, as "
         "chroma-calibrated-twilight-views", golden=0.25, **CHROMA_CALIBRATED),
-    **batch_16_variants(),
+    **batch_variants(16),
+    **batch_variants(64),
     "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)",
