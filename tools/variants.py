@@ -160,15 +160,15 @@ def with_calibrated(name, variant):
 
 
 def batch_variants(batch):
-    """make model's recipe on batches of `batch` instead of 32, plain and with its gains by
-    chroma band: 32/batch times the steps in the same epochs, each as much noisier or calmer, in
+    """make model's recipe on batches of `batch` (16 or 64) instead of 32, plain and with its
+    gains by chroma band: 32/batch times the steps in the same epochs, each noisier or calmer, in
     about the same time; the weight decay is scaled by batch/32 so that over the run's steps it
     shrinks the kernels as much as make model's does."""
     decay = f"{batch / 32:g}"
     train = unet(10, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
                  "--weight-decay", decay, "--batch-size", str(batch))
     name = f"batch{batch}-twilight-views"
-    steps = "twice" if batch < 32 else "half"
+    steps = {16: "twice", 64: "half"}[batch]  # the steps of batches of 32, in words
     return {
         f"ensemble-{name}": make_model_variant(
             f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} "
