@@ -150,13 +150,19 @@ def make_model_variant(change, **fields):
 CHROMA_CALIBRATED = dict(calibrate=True, chroma_bands=12)
 
 
-def with_calibrated(name, variant):
-    """The ensemble variant `name` and, after it, calibrated-<rest of name>: the same networks
-    with ensemble.py --calibrate, so that the pair's rows differ by the gain alone."""
-    calibrated = dataclasses.replace(
-        variant, change=f"{name} with ensemble.py --calibrate, as calibrated-twilight-views",
-        calibrate=True)
-    return {name: variant, "calibrated-" + name.removeprefix("ensemble-"): calibrated}
+def with_calibrated(name, variant, kinds=("calibrated",)):
+    """The ensemble variant `name` and, after it, the same networks calibrated, so that the rows
+    differ by the gains alone: calibrated-<rest of name> with one gain (ensemble.py --calibrate)
+    and chroma-calibrated-<rest of name> with make model's gains by chroma band, as `kinds` asks."""
+    rest = name.removeprefix("ensemble-")
+    calibrations = {
+        "calibrated": dict(change=f"{name} with ensemble.py --calibrate, as "
+                                  "calibrated-twilight-views", calibrate=True),
+        "chroma-calibrated": dict(change=f"{name} with ensemble.py --chroma-bands 12, as "
+                                         "chroma-calibrated-twilight-views", **CHROMA_CALIBRATED),
+    }
+    return {name: variant, **{f"{kind}-{rest}": dataclasses.replace(variant, **calibrations[kind])
+                              for kind in kinds}}
 
 
 def batch_variants(batch):
@@ -167,17 +173,11 @@ def batch_variants(batch):
     decay = f"{batch / 32:g}"
     train = unet(10, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
                  "--weight-decay", decay, "--batch-size", str(batch))
-    name = f"batch{batch}-twilight-views"
     steps = {16: "twice", 64: "half"}[batch]  # the steps of batches of 32, in words
-    return {
-        f"ensemble-{name}": make_model_variant(
-            f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} "
-            f"the steps, the weight decay scaled to shrink the kernels as much over the run "
-            f"(train.py --batch-size {batch} --weight-decay {decay})", train=train),
-        f"chroma-calibrated-{name}": make_model_variant(
-            f"ensemble-{name} with ensemble.py --chroma-bands 12, as "
-            "chroma-calibrated-twilight-views", train=train, **CHROMA_CALIBRATED),
-    }
+    return with_calibrated(f"ensemble-batch{batch}-twilight-views", make_model_variant(
+        f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} the "
+        "steps, the weight decay scaled to shrink the kernels as much over the run (train.py "
+        f"--batch-size {batch} --weight-decay {decay})", train=train), ("chroma-calibrated",))
 
 
 VARIANTS = {  # in the table's order
@@ -308,16 +308,11 @@ VARIANTS = {  # in the table's order
     **with_calibrated("ensemble-alpenglow-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
-        alpenglow=0.3)),
-    "chroma-calibrated-alpenglow-twilight-views": make_model_variant(
-        "ensemble-alpenglow-twilight-views with ensemble.py --chroma-bands 12, as "
-        "chroma-calibrated-twilight-views", alpenglow=0.3, **CHROMA_CALIBRATED),
-    "ensemble-golden-twilight-views": make_model_variant(
+        alpenglow=0.3), ("calibrated", "chroma-calibrated")),
+    **with_calibrated("ensemble-golden-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, a quarter of the sunsets golden up to the "
         "zenith, no blue left overhead (dataset.py --golden 0.25)", golden=0.25),
-    "chroma-calibrated-golden-twilight-views": make_model_variant(
-        "ensemble-golden-twilight-views with ensemble.py --chroma-bands 12, as "
-        "chroma-calibrated-twilight-views", golden=0.25, **CHROMA_CALIBRATED),
+        ("chroma-calibrated",)),
     **batch_variants(16),
     **batch_variants(64),
     "ensemble-mixed-twilight-views": make_model_variant(
