@@ -187,8 +187,8 @@ VARIANTS = {  # in the table's order
                     train=UNET_6 + ("--tone", "0.3")),
     "hue": Variant("hue domain randomisation: ab turned by up to +-30 degrees (train.py --hue 30)",
                    train=UNET_6 + ("--hue", "30")),
-    "sharpen": Variant("sharpness randomisation: L unsharp-masked by up to 2 (train.py --sharpen 2)",
-                       train=UNET_6 + ("--sharpen", "2")),
+    "sharpen": Variant("sharpness randomisation: L unsharp-masked by up to 2 (train.py "
+                       "--sharpen 2)", train=UNET_6 + ("--sharpen", "2")),
     "classification": Variant("class-rebalanced classification (Zhang et al., lambda 0.5)",
                               train=UNET_6 + ("--loss", "classification")),
     "classification-mild": Variant("classification, milder rebalancing (--rebalance-mix 0.9)",
