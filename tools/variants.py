@@ -116,10 +116,11 @@ UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
 
 
-def decay_distance(epochs):
-    """train.py options of make model's networks trained this many epochs."""
+def decay_distance(epochs, weight_decay="1"):
+    """train.py options of make model's networks trained this many epochs (with another weight
+    decay, if given)."""
     return unet(epochs, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                "--weight-decay", "1")
+                "--weight-decay", weight_decay)
 
 
 # make model's networks
@@ -158,7 +159,8 @@ def with_calibrated(name, variant, kinds=("calibrated",)):
     calibrations = {
         "calibrated": dict(change=f"{name} with ensemble.py --calibrate, as "
                                   "calibrated-twilight-views", calibrate=True),
-        "chroma-calibrated": dict(change=f"{name} with ensemble.py --chroma-bands 12, as "
+        "chroma-calibrated": dict(change=f"{name} with ensemble.py --chroma-bands "
+                                         f"{CHROMA_CALIBRATED['chroma_bands']}, as "
                                          "chroma-calibrated-twilight-views", **CHROMA_CALIBRATED),
     }
     return {name: variant, **{f"{kind}-{rest}": dataclasses.replace(variant, **calibrations[kind])
@@ -171,8 +173,7 @@ def batch_variants(batch):
     about the same time; the weight decay is scaled by batch/32 so that over the run's steps it
     shrinks the kernels as much as make model's does."""
     decay = f"{batch / 32:g}"
-    train = unet(10, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
-                 "--weight-decay", decay, "--batch-size", str(batch))
+    train = decay_distance(10, decay) + ("--batch-size", str(batch))
     steps = {16: "twice", 64: "half"}[batch]  # the steps of batches of 32, in words
     return with_calibrated(f"ensemble-batch{batch}-twilight-views", make_model_variant(
         f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} the "
