@@ -40,7 +40,7 @@ GENERATOR_VERSION = 10  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes
 # default; make model sets it); 9: alpenglow (a share, off by default); 10: dry patches in green
 # meadows (patchy, a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
-                 "generator_fingerprint", "contact_sheet", "save_png", "SHARES",
+                 "generator_fingerprint", "scene_of", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
 # render_landscape's share options, the one list that this file's and dataset.py's command
 # lines offer: what a share of 1 gives every landscape it can
@@ -140,6 +140,15 @@ def sample_scene(rng):
                  ridges=int(rng.integers(2, 5)), haze=float(haze), snow_line=float(snow_line),
                  tree_line=float(tree_line), lake=bool(lake),
                  lake_level=float(rng.uniform(horizon + 0.08, min(horizon + 0.3, 0.88))))
+
+
+def scene_of(seed):
+    """The Scene that render_landscape(seed, ...) draws, without rendering it: its first draws.
+
+    Tools that ask what a landscape shows (tools/sky_probe.py: its sky kind) read it here, so
+    that a dataset need not store what its seeds already determine.
+    """
+    return sample_scene(np.random.default_rng(seed))
 
 
 # --------------------------------------------------------------------------- noise

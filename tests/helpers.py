@@ -8,7 +8,6 @@ import numpy as np
 
 import dataset
 import lab
-import mountains
 
 
 # --------------------------------------------------------------------------- datasets
@@ -38,12 +37,6 @@ def write_images(out, images, ids, source, fractions=dataset.DEFAULT_FRACTIONS):
 def decode_l(model_input):
     """Model input -> L* in 0..100: the inverse of lab.encode_l."""
     return np.asarray(model_input, dtype=np.float32) * lab.L_SCALE + lab.L_CENTER
-
-
-def landscape_scene(seed):
-    """The Scene that mountains.render_landscape(seed, ...) draws (the first draws of its
-    stream)."""
-    return mountains.sample_scene(np.random.default_rng(seed))
 
 
 def soft_encode_numpy(ab, bins, neighbours=5, sigma=5.0):

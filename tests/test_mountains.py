@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import helpers
 import lab
 import mountains
 
@@ -108,7 +107,7 @@ def test_lightness_only_recolouring_fails_the_same_measure():
 
 
 def test_scene_kinds_vary():
-    scenes = [helpers.landscape_scene((0, i)) for i in range(300)]
+    scenes = [mountains.scene_of((0, i)) for i in range(300)]
     assert {s.sky for s in scenes} == set(mountains.SKIES)
     assert {s.season for s in scenes} == set(mountains.SEASONS)
     assert {s.ridges for s in scenes} == {2, 3, 4}
@@ -122,7 +121,7 @@ def test_scene_kinds_vary():
 
 
 def test_scene_is_the_one_rendered():
-    scene = helpers.landscape_scene((4, 2))
+    scene = mountains.scene_of((4, 2))
     rng = np.random.default_rng((4, 2))
     assert mountains.sample_scene(rng) == scene
     rendered = mountains.render_scene(scene, rng, 32)
@@ -132,7 +131,7 @@ def test_scene_is_the_one_rendered():
 def test_sunset_scenes_are_warmer_than_clear_ones():
     warm = {"sunset": [], "clear": []}
     for i in range(120):
-        scene = helpers.landscape_scene((5, i))
+        scene = mountains.scene_of((5, i))
         if scene.sky in warm:
             image_lab = lab.rgb_to_lab(mountains.render_landscape((5, i), 24))
             warm[scene.sky].append(image_lab[:8, :, 2].mean())  # b* of the upper sky
@@ -233,7 +232,7 @@ def test_fingerprint_names_the_version_and_the_hash():
 
 
 def render_with_foreground(seed, foreground, size=64):
-    scene = dataclasses.replace(helpers.landscape_scene(seed), foreground=foreground, lake=False)
+    scene = dataclasses.replace(mountains.scene_of(seed), foreground=foreground, lake=False)
     rng = np.random.default_rng(seed)
     mountains.sample_scene(rng)  # the same stream as render_landscape from here on
     return lab.rgb_to_lab(mountains.render_scene(scene, rng, size))
@@ -241,7 +240,7 @@ def render_with_foreground(seed, foreground, size=64):
 
 def test_foreground_conifers_are_green_and_textured():
     for i in range(40):
-        scene = helpers.landscape_scene((9, i))
+        scene = mountains.scene_of((9, i))
         if scene.season != "summer":  # conifers stay green in every season
             plain = render_with_foreground((9, i), "none")
             trees = render_with_foreground((9, i), "conifers")
@@ -278,7 +277,7 @@ def test_boulders_are_pale_low_chroma_rock_with_pixel_scale_texture():
     for i in range(40):
         rgb = mountains.render_landscape((5, i), 64, boulders=1.0)
         plain = mountains.render_landscape((5, i), 64)
-        scene = mountains.sample_scene(np.random.default_rng((5, i)))
+        scene = mountains.scene_of((5, i))
         if scene.sky == "sunset" or scene.foreground != "none":
             continue  # warm light tints rock; plants in front hide it
         painted = np.any(rgb != plain, axis=2)
@@ -297,7 +296,7 @@ def test_boulders_are_pale_low_chroma_rock_with_pixel_scale_texture():
 def with_and_without(seed, count, size, **option):
     """(scene, plain landscape, the same landscape with a rendering option) for seeds (seed, i)."""
     for i in range(count):
-        yield (mountains.sample_scene(np.random.default_rng((seed, i))),
+        yield (mountains.scene_of((seed, i)),
                mountains.render_landscape((seed, i), size),
                mountains.render_landscape((seed, i), size, **option))
 
