@@ -1,0 +1,70 @@
+"""tools/sky_probe.py: the generator's sky kind of each landscape, and a linear probe of a
+network's pooled features that names it."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import dataset
+import helpers
+import mountains
+from tools import sky_probe
+
+
+def test_sky_labels_are_the_skies_that_the_members_seeds_draw():
+    meta = {"source": "synthetic", "seed": 3,
+            "members": {"val": [{"id": f"synthetic-{i:06d}"} for i in (5, 0, 17)]}}
+    expected = [mountains.SKIES.index(mountains.scene_of((3, i)).sky) for i in (5, 0, 17)]
+    assert sky_probe.sky_labels(meta, "val").tolist() == expected
+    with pytest.raises(SystemExit, match="built-in landscapes"):
+        sky_probe.sky_labels({"source": "photos", "members": {"val": []}}, "val")
+
+
+def test_the_pooled_features_are_every_layers_mean_activation(tmp_path):
+    import keras
+
+    folder = helpers.make_member(tmp_path / "run", seed=1)
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    lightness = np.random.default_rng(0).uniform(0, 100, (3, 16, 16, 1)).astype(np.float32)
+    features = sky_probe.pooled_features(sky_probe.pooled_feature_model(model), lightness)
+    assert features.shape == (3, 4 + 4 + 2)  # conv, upsampling, output
+    output = model.predict(lightness / 50.0 - 1.0, verbose=0)
+    np.testing.assert_allclose(features[:, -2:], output.mean(axis=(1, 2)), atol=1e-5)
+    ensemble = keras.Model(model.input, model(model.input), name="ensemble")
+    with pytest.raises(SystemExit, match="ensemble"):
+        sky_probe.pooled_feature_model(ensemble)
+
+
+def test_the_probe_learns_classes_that_the_features_separate():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 4, 400)
+    features = rng.normal(size=(400, 6)) * 0.3
+    features[np.arange(400), labels] += 2.0  # class k lifts feature k
+    probe = sky_probe.fit_probe(features[:300], labels[:300], 4)
+    probabilities = probe(features[300:])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == labels[300:]) > 0.9
+
+
+def test_main_reports_each_runs_accuracy_and_each_photos_sky(tmp_path, capsys):
+    dataset.build_synthetic(40, 16, 1, tmp_path / "data", workers=1)
+    runs = [helpers.make_member(tmp_path / f"run{seed}", seed=seed) for seed in (1, 2)]
+    photo_dir = tmp_path / "photos"
+    photo_dir.mkdir()
+    for index in range(3):
+        pixels = np.random.default_rng(index).integers(0, 256, (24, 30, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(photo_dir / f"p{index}.png")
+    assert sky_probe.main([*map(str, runs), "--data", str(tmp_path / "data"),
+                           "--photos", str(photo_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    accuracies = [float(line.split()[0]) for line in lines[1:3]]
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in accuracies)
+    assert [line.split()[1] for line in lines[1:3]] == [str(run) for run in runs]
+    rows = {line.split()[0]: [float(x) for x in line.split()[1:]]
+            for line in lines if line.split() and line.split()[0].endswith(".png")}
+    assert sorted(rows) == ["p0.png", "p1.png", "p2.png"]
+    for probabilities in rows.values():
+        assert len(probabilities) == len(mountains.SKIES)
+        assert np.isclose(sum(probabilities), 1.0, atol=0.02)
+    with pytest.raises(SystemExit, match="no model.keras"):
+        sky_probe.main([str(tmp_path), "--data", str(tmp_path / "data")])
