@@ -256,12 +256,25 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
                                  f"were skipped", exc.skipped) from None
 
 
+SYNTHETIC_ID = "synthetic-{:06d}"  # a built-in landscape's id: the index of its seed
+
+
 def render_item(job):
     """Worker: one landscape -> {"id", "sha256", "lab"}."""
     seed, index, size, options = job
     rgb = mountains.render_landscape((seed, index), size, **options)
-    return {"id": f"synthetic-{index:06d}", "sha256": hashlib.sha256(rgb.tobytes()).hexdigest(),
+    return {"id": SYNTHETIC_ID.format(index), "sha256": hashlib.sha256(rgb.tobytes()).hexdigest(),
             "lab": lab.rgb_to_lab(rgb)}
+
+
+def member_scenes(meta, split):
+    """The mountains.Scene of each member of a built-in dataset's split, in the split's order:
+    what each landscape shows (its sky, season, foreground), read back from its seed."""
+    if meta.get("source") != "synthetic":
+        raise DatasetError("only built-in landscapes (dataset.py --synthetic) know their scenes")
+    prefix = SYNTHETIC_ID.split("{")[0]
+    return [mountains.scene_of((meta["seed"], int(member["id"].removeprefix(prefix))))
+            for member in meta["members"][split]]
 
 
 def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, **options):

@@ -578,6 +578,21 @@ def test_synthetic_dataset_of_this_generator_passes_the_check(tmp_path):
     dataset.check_generator(meta, tmp_path / "ds")  # no error
 
 
+def test_member_scenes_are_what_the_landscapes_show(tmp_path):
+    meta = dataset.build_synthetic(40, 16, 2, tmp_path / "ds", workers=1)
+    scenes = dataset.member_scenes(meta, "train")
+    lightness, ab = dataset.load_split(tmp_path / "ds", "train")
+    assert len(scenes) == len(ab) == meta["counts"]["train"]
+    upper_b = {"sunset": [], "clear": []}  # b* of the upper sky, member by member
+    for scene, image_ab in zip(scenes, ab):
+        if scene.sky in upper_b:
+            upper_b[scene.sky].append(image_ab[:4, :, 1].mean())
+    assert upper_b["sunset"] and upper_b["clear"]
+    assert np.mean(upper_b["sunset"]) > np.mean(upper_b["clear"]) + 10
+    with pytest.raises(dataset.DatasetError, match="built-in landscapes"):
+        dataset.member_scenes({"source": "photos", "members": {"train": []}}, "train")
+
+
 @pytest.mark.parametrize("change", ["another hash", "another version", "missing"])
 def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
     dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)

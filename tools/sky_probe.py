@@ -34,14 +34,12 @@ L2 = 0.3  # the weight penalty per example: the best of 1e-4 to 3 on the validat
 
 
 def sky_labels(meta, split):
-    """The index in mountains.SKIES of each member's sky, from the seeds of a built-in dataset
-    (dataset.render_item renders member synthetic-NNNNNN from (meta seed, NNNNNN))."""
-    if meta.get("source") != "synthetic":
-        raise SystemExit("sky_probe.py: --data must be built-in landscapes (dataset.py "
-                         "--synthetic): only their sky kind is known")
-    indices = [int(member["id"].rsplit("-", 1)[1]) for member in meta["members"][split]]
-    return np.array([mountains.SKIES.index(mountains.scene_of((meta["seed"], index)).sky)
-                     for index in indices])
+    """The index in mountains.SKIES of the sky of each member of a built-in dataset's split."""
+    try:
+        scenes = dataset.member_scenes(meta, split)
+    except dataset.DatasetError as error:
+        raise SystemExit(f"sky_probe.py: --data: {error}") from None
+    return np.array([mountains.SKIES.index(scene.sky) for scene in scenes])
 
 
 def pooled_feature_model(model):
