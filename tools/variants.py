@@ -116,10 +116,10 @@ UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
 
 
-def decay_distance(epochs, weight_decay="1"):
+def decay_distance(epochs, weight_decay="1", learning_rate="0.002"):
     """train.py options of make model's networks trained this many epochs (with another weight
-    decay, if given)."""
-    return unet(epochs, "--learning-rate", "0.002", "--cosine", "--loss", "distance",
+    decay or learning rate, if given)."""
+    return unet(epochs, "--learning-rate", learning_rate, "--cosine", "--loss", "distance",
                 "--weight-decay", weight_decay)
 
 
@@ -167,18 +167,28 @@ def with_calibrated(name, variant, kinds=("calibrated",)):
                               for kind in kinds}}
 
 
-def batch_variants(batch):
+def batch_variants(batch, scale_learning_rate=False):
     """make model's recipe on batches of `batch` (16 or 64) instead of 32, plain and with its
     gains by chroma band: 32/batch times the steps in the same epochs, each noisier or calmer, in
-    about the same time; the weight decay is scaled by batch/32 so that over the run's steps it
-    shrinks the kernels as much as make model's does."""
-    decay = f"{batch / 32:g}"
-    train = decay_distance(10, decay) + ("--batch-size", str(batch))
+    about the same time. Over the run's steps the weight decay shrinks the kernels as much as make
+    model's does: AdamW shrinks them by the learning rate times the decay at each step, so the
+    decay is scaled by batch/32, or with scale_learning_rate the learning rate is (the linear
+    scaling rule for SGD's batch size) and the decay stays."""
+    scale = f"{batch / 32:g}"
     steps = {16: "twice", 64: "half"}[batch]  # the steps of batches of 32, in words
-    return with_calibrated(f"ensemble-batch{batch}-twilight-views", make_model_variant(
-        f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: {steps} the "
-        "steps, the weight decay scaled to shrink the kernels as much over the run (train.py "
-        f"--batch-size {batch} --weight-decay {decay})", train=train), ("chroma-calibrated",))
+    change = (f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: "
+              f"{steps} the steps, ")
+    if scale_learning_rate:
+        rate = f"{0.002 * batch / 32:g}"
+        name, train = f"ensemble-batch{batch}-lr-twilight-views", decay_distance(10, "1", rate)
+        change += (f"the learning rate scaled with the batch (train.py --batch-size {batch} "
+                   f"--learning-rate {rate})")
+    else:
+        name, train = f"ensemble-batch{batch}-twilight-views", decay_distance(10, scale)
+        change += ("the weight decay scaled to shrink the kernels as much over the run (train.py "
+                   f"--batch-size {batch} --weight-decay {scale})")
+    return with_calibrated(name, make_model_variant(
+        change, train=train + ("--batch-size", str(batch))), ("chroma-calibrated",))
 
 
 VARIANTS = {  # in the table's order
@@ -316,6 +326,7 @@ VARIANTS = {  # in the table's order
         ("chroma-calibrated",)),
     **batch_variants(16),
     **batch_variants(64),
+    **batch_variants(64, scale_learning_rate=True),
     "ensemble-mixed-twilight-views": make_model_variant(
         "ensemble-twilight-decay-distance-views with 3 more U-Nets averaged in, trained the "
         "same way on classification without rebalancing (6 networks)",
