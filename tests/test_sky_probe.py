@@ -13,7 +13,7 @@ from tools import sky_probe
 
 def test_sky_labels_are_the_skies_that_the_members_seeds_draw():
     meta = {"source": "synthetic", "seed": 3,
-            "members": {"val": [{"id": f"synthetic-{i:06d}"} for i in (5, 0, 17)]}}
+            "members": {"val": [{"id": dataset.SYNTHETIC_ID.format(i)} for i in (5, 0, 17)]}}
     expected = [mountains.SKIES.index(mountains.scene_of((3, i)).sky) for i in (5, 0, 17)]
     assert sky_probe.sky_labels(meta, "val").tolist() == expected
     with pytest.raises(SystemExit, match="built-in landscapes"):

@@ -116,7 +116,10 @@ UNET_10_LR2_COSINE = unet(10, "--learning-rate", "0.002", "--cosine")
 UNET_10_LR2_COSINE_DISTANCE = UNET_10_LR2_COSINE + ("--loss", "distance")
 
 
-def decay_distance(epochs, weight_decay="1", learning_rate="0.002"):
+MODEL_LEARNING_RATE = 0.002  # make model's (the Makefile's MODEL_TRAIN), at batches of 32
+
+
+def decay_distance(epochs, weight_decay="1", learning_rate=f"{MODEL_LEARNING_RATE:g}"):
     """train.py options of make model's networks trained this many epochs (with another weight
     decay or learning rate, if given)."""
     return unet(epochs, "--learning-rate", learning_rate, "--cosine", "--loss", "distance",
@@ -179,7 +182,7 @@ def batch_variants(batch, scale_learning_rate=False):
     change = (f"ensemble-twilight-decay-distance-views on batches of {batch} instead of 32: "
               f"{steps} the steps, ")
     if scale_learning_rate:
-        rate = f"{0.002 * batch / 32:g}"
+        rate = f"{MODEL_LEARNING_RATE * batch / 32:g}"
         name, train = f"ensemble-batch{batch}-lr-twilight-views", decay_distance(10, "1", rate)
         change += (f"the learning rate scaled with the batch (train.py --batch-size {batch} "
                    f"--learning-rate {rate})")
