@@ -25,7 +25,9 @@ gives byte-identical arrays.
 
 The folder is built next to its final place and swapped in at the end, so a
 killed run leaves the previous dataset (or none), never half of one; folders
-left behind by killed runs are removed by the next run.
+left behind by killed runs are removed by the next run. Only a dataset folder
+(one with meta.json) or an empty one is ever replaced: an --out that holds
+anything else, or the photos themselves, is refused before any work.
 """
 
 import argparse
@@ -47,7 +49,6 @@ import files
 import lab
 import mountains
 import photos
-# bench.py and evaluate.py still call these through dataset; they move to photos.* there
 
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
@@ -103,6 +104,40 @@ def file_sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
+def check_out(out, source=None):
+    """Refuse an output folder whose replacement would delete something that is not a dataset.
+
+    The new dataset is swapped in over `out` and the old contents are deleted, so `out` must be
+    missing, empty, or a dataset folder (it holds meta.json); it must not be, hold or sit inside
+    the photo folder `source` (`--images data/raw --out data/raw` would erase the photos).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"--out {out} is a file, not a dataset folder")
+    if source is not None:
+        out_path, source_path = out.resolve(), Path(source).resolve()
+        if out_path == source_path or out_path.is_relative_to(source_path):
+            raise DatasetError(f"--out {out} is the photo folder {source} or inside it: "
+                               f"write the dataset beside it, e.g. --out data/mountains")
+        if source_path.is_relative_to(out_path):
+            raise DatasetError(f"the photo folder {source} is inside --out {out}: replacing "
+                               f"{out} would delete the photos")
+    if out.is_dir() and any(out.iterdir()) and not is_dataset_folder(out):
+        raise DatasetError(f"--out {out} holds files but no dataset (no meta.json of "
+                           f"dataset.py): writing there would delete them; choose a new or "
+                           f"empty folder")
+
+
+def is_dataset_folder(folder):
+    """Whether `folder` holds the meta.json that write_dataset_stream writes (any format)."""
+    try:
+        with open(Path(folder) / "meta.json") as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "format_version" in meta
+
+
 def write_dataset_stream(out, results, capacity, meta, attributions=None):
     """Write decoded results (see decode_job) atomically as a dataset folder at `out`.
 
@@ -112,9 +147,11 @@ def write_dataset_stream(out, results, capacity, meta, attributions=None):
     Results arrive in any order and are staged on disk as they come (memory stays
     bounded); then each split is written in sha256 order, checksummed, fsynced and
     swapped into place. At most `capacity` results. Raises NoUsableImageError, leaving
-    any previous dataset untouched, when nothing usable arrived.
+    any previous dataset untouched, when nothing usable arrived, and DatasetError when `out`
+    is not a folder it may replace (check_out).
     """
     out = Path(out)
+    check_out(out)
     size = meta["size"]
     fractions = check_fractions(meta["split"]["fractions"])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -232,6 +269,7 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a folder")
+    check_out(out, folder)
     if fit not in photos.FITS:
         raise ValueError(f"fit must be one of {photos.FITS}, got {fit!r}")
     fractions = check_fractions(fractions)
@@ -280,6 +318,7 @@ def member_scenes(meta, split):
 def build_synthetic(count, size, seed, out, workers, fractions=DEFAULT_FRACTIONS, **options):
     """Render `count` landscapes into a dataset; options are mountains.render_landscape's
     (RENDER_OPTIONS), recorded in meta.json and asked for again on a rebuild."""
+    check_out(out)  # before the pool starts rendering
     options = {**RENDER_OPTIONS, **options}
     jobs = [(seed, i, size, options) for i in range(count)]
     meta = {"source": "synthetic", "generator": "mountains.render_landscape", "seed": seed,
@@ -353,11 +392,19 @@ def rebuild_arguments(meta, folder):
                  "--seed", str(meta.get("seed", 0))]
     for name, default in RENDER_OPTIONS.items():
         if meta.get(name, default) != default:
-            arguments += [f"--{name}", f"{meta[name]:g}"]
+            arguments += [f"--{name}", exact_number(meta[name])]
     fractions = meta.get("split", {}).get("fractions", list(DEFAULT_FRACTIONS))
     if tuple(fractions) != DEFAULT_FRACTIONS:
         arguments += ["--split", *map(str, fractions)]
     return arguments + ["--out", str(folder)]
+
+
+def exact_number(value):
+    """A float as short text that reads back as the same float: "3" and "0.25" as `:g` writes
+    them, but 1.2345678 in full (`:g` keeps 6 digits, and a rebuild would draw other
+    landscapes)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def load_split(folder, split):

@@ -560,6 +560,94 @@ def test_rebuild_replaces_the_dataset_and_leaves_nothing_behind(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "photos"]
 
 
+# --------------------------------------------------------------------------- what --out may be
+
+
+def contents(folder):
+    """{path relative to folder: bytes} of every file below it: what a refusal must leave."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def test_an_out_folder_holding_other_files_is_refused_and_kept(tmp_path):
+    holidays = tmp_path / "holidays"
+    save(holidays / "holiday.jpg", colourful(0))
+    before = contents(holidays)
+    result = subprocess.run([sys.executable, str(REPO / "dataset.py"), "--synthetic", "3",
+                             "--size", "16", "--workers", "1", "--out", str(holidays)],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "no meta.json" in result.stderr and str(holidays) in result.stderr
+    assert contents(holidays) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holidays"]  # no temporary left
+
+
+def test_the_photo_folder_as_out_is_refused_and_kept(tmp_path):
+    src = tmp_path / "raw"
+    good_photos(src, 2)
+    before = contents(src)
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--images", str(src), "--size", str(SIZE), "--out", str(src)])
+    assert "is the photo folder" in str(exit_info.value.code)
+    assert contents(src) == before
+
+
+def test_an_out_inside_the_photo_folder_is_refused(tmp_path):
+    src = tmp_path / "raw"
+    good_photos(src, 2)
+    before = contents(src)
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--images", str(src), "--size", str(SIZE), "--out", str(src / "ds")])
+    assert "is the photo folder" in str(exit_info.value.code) and "or inside it" in \
+        str(exit_info.value.code)
+    assert contents(src) == before
+
+
+def test_a_photo_folder_inside_the_dataset_folder_is_refused(tmp_path):
+    good_photos(tmp_path / "src", 2)
+    build(tmp_path / "src", tmp_path / "ds")  # a real dataset: one dataset.py may replace
+    good_photos(tmp_path / "ds" / "photos", 2)
+    before = contents(tmp_path / "ds")
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--images", str(tmp_path / "ds" / "photos"), "--size", str(SIZE),
+                      "--out", str(tmp_path / "ds")])
+    assert "would delete the photos" in str(exit_info.value.code)
+    assert contents(tmp_path / "ds") == before
+
+
+def test_an_out_that_is_a_file_is_refused_and_kept(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--synthetic", "3", "--size", "16", "--workers", "1", "--out", str(target)])
+    assert "is a file" in str(exit_info.value.code)
+    assert target.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_folder_with_a_meta_json_of_something_else_is_refused(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "meta.json").write_text('{"title": "not a dataset"}')
+    with pytest.raises(dataset.DatasetError, match="no meta.json of dataset.py"):
+        dataset.build_synthetic(3, 16, 0, folder, workers=1)
+    assert [p.name for p in folder.iterdir()] == ["meta.json"]
+
+
+def test_an_empty_out_folder_is_used(tmp_path):
+    (tmp_path / "ds").mkdir()
+    meta = dataset.build_synthetic(3, 16, 0, tmp_path / "ds", workers=1)
+    assert dataset.read_meta(tmp_path / "ds") == meta
+
+
+def test_a_dataset_folder_is_replaced_by_another_kind_of_dataset(tmp_path):
+    good_photos(tmp_path / "src", 2)
+    build(tmp_path / "src", tmp_path / "ds")
+    assert dataset.main(["--synthetic", "3", "--size", "16", "--workers", "1",
+                         "--out", str(tmp_path / "ds")]) == 0
+    assert dataset.read_meta(tmp_path / "ds")["source"] == "synthetic"
+
+
 # --------------------------------------------------------------------------- synthetic, loader
 
 
@@ -633,6 +721,16 @@ def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, de
     meta["generator_fingerprint"]["rendering_sha256"] = "0" * 64
     with pytest.raises(dataset.DatasetError, match=f"--seed 1 {flag} --out"):
         dataset.check_generator(meta, tmp_path / "changed")
+
+
+def test_rebuild_arguments_give_back_the_recorded_options_exactly(tmp_path):
+    options = {"zoom": 1.2345678, "boulders": 0.1 + 0.2, "golden": 0.25}  # 0.30000000000000004
+    meta = dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1, **options)
+    arguments = dataset.rebuild_arguments(meta, tmp_path / "ds")
+    assert arguments[arguments.index("--golden") + 1] == "0.25"  # short values read as before
+    args = dataset.parse_args(arguments)
+    assert {name: getattr(args, name) for name in options} == options
+    assert args.out == tmp_path / "ds"
 
 
 @pytest.mark.parametrize("option", ["--boulders", "--golden", "--shadows", "--overhead",
