@@ -142,5 +142,14 @@ realcheck: setup
 bench: setup
 	$(PY) bench.py
 
+# Deletes what the scripts made: every dataset in data/ (but not scraped photos: data/raw/ and
+# any other folder there with scrape.py's manifest.jsonl, such as data/commons/, stay, since they
+# may not be there to scrape again), every trained run (runs/, make model's colorizer in
+# runs/model included: 11 to 23 min on 2 cores to train again), results/ and colorized/.
 clean:
-	rm -rf data runs results colorized
+	@echo "make clean: deleting datasets in data/ (keeping scraped photos: data/raw/ and folders" \
+	     "with a manifest.jsonl), all trained runs in runs/ (make model's runs/model too)," \
+	     "results/ and colorized/"
+	@if [ -d data ]; then find data -mindepth 1 -maxdepth 1 ! -name raw \
+		! -exec test -e {}/manifest.jsonl \; -exec rm -rf {} +; fi
+	rm -rf runs results colorized

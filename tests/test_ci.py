@@ -1,0 +1,72 @@
+""".ci/run and make clean, run for real: the fresh-machine script installs python3-venv exactly
+when venv could not make an environment, and make clean keeps the photos scrape.py saved."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_ci(tmp_path, ensurepip_missing):
+    """.ci/run with apt-get and make replaced by recorders; the commands it ran, in order.
+
+    Without ensurepip, python3 looks like a Debian python3 lacking python3-venv: `-m venv --help`
+    still works (venv is in the standard library), `import ensurepip` (which venv needs to put
+    pip in an environment) fails."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "commands.log"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    for tool in ("apt-get", "make"):
+        (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\n')
+        (bin_dir / tool).chmod(0o755)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    if ensurepip_missing:
+        shadow = tmp_path / "shadow"
+        shadow.mkdir()
+        (shadow / "ensurepip.py").write_text("raise ImportError('ensurepip is in python3-venv')\n")
+        environment["PYTHONPATH"] = str(shadow)
+        check = subprocess.run(["python3", "-m", "venv", "--help"], env=environment,
+                               capture_output=True)
+        assert check.returncode == 0  # the old guard's test passes on such a machine
+    subprocess.run([str(ROOT / ".ci" / "run")], env=environment, check=True,
+                   capture_output=True, cwd=tmp_path)
+    return log.read_text().splitlines()
+
+
+def test_ci_installs_python3_venv_when_ensurepip_is_missing(tmp_path):
+    commands = run_ci(tmp_path, ensurepip_missing=True)
+    installs = [line for line in commands if line.startswith("apt-get") and "install" in line]
+    assert len(installs) == 1 and "python3-venv" in installs[0].split()
+    assert commands[-1] == "make test"
+
+
+def test_ci_installs_nothing_when_venv_can_make_an_environment(tmp_path):
+    assert run_ci(tmp_path, ensurepip_missing=False) == ["make test"]
+
+
+def make_clean(folder):
+    return subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "clean"],
+                          cwd=folder, check=True, capture_output=True, text=True).stdout
+
+
+def test_make_clean_keeps_scraped_photos_and_deletes_the_rest(tmp_path):
+    made = ["data/mountains-synth/meta.json", "data/variants/landscapes-1000/meta.json",
+            "data/mountains-model.args", f"data/.mountains.tmp-{os.getpid()}/staging.npy",
+            "runs/model/model.keras", "runs/study/unet-seed-s0/config.json",
+            "results/demo/summary.md", "colorized/photo.png"]
+    scraped = ["data/raw/holiday.jpg", "data/raw/manifest.jsonl", "data/commons/manifest.jsonl",
+               "data/commons/ab12.jpg"]
+    for name in made + scraped:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    output = make_clean(tmp_path)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(scraped)
+    assert "runs/model" in output and "data/raw" in output  # it says what goes and what stays
+
+
+def test_make_clean_of_a_fresh_clone_does_nothing_and_succeeds(tmp_path):
+    make_clean(tmp_path)
+    assert list(tmp_path.iterdir()) == []
