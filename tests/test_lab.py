@@ -5,6 +5,7 @@ Tolerances: Lab values are stored as float32, whose rounding near L* = 100 is ab
 """
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -64,6 +65,34 @@ def test_out_of_gamut_lab_is_clipped_silently():
         warnings.simplefilter("error")
         rgb = lab.lab_to_rgb(wild)
     assert rgb.min() >= 0.0 and rgb.max() <= 1.0
+
+
+def test_out_of_gamut_clipping_gives_skimages_colours():
+    """b* beyond the bound where skimage sets Z to 0: lab_to_rgb clips b* there itself, and
+    must land on the same colours that skimage's own clipping gives."""
+    rng = np.random.default_rng(3)
+    wild = np.stack([rng.uniform(0, 100, 4096), rng.uniform(-128, 128, 4096),
+                     rng.uniform(-128, 128, 4096)], axis=-1).reshape(64, 64, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = np.clip(color.lab2rgb(wild), 0.0, 1.0)
+    assert (wild[..., 2] > 200.0 * (wild[..., 0] + 16.0) / 116.0).sum() > 100  # clipped ones
+    assert np.abs(lab.lab_to_rgb(wild) - expected).max() < RGB_TOLERANCE
+    assert np.array_equal(lab.lab_to_rgb_uint8(wild), np.round(expected * 255.0))
+
+
+def test_threaded_conversions_leave_the_warning_filters_alone():
+    """colorize.py converts bands in threads. Silencing skimage with warnings.catch_warnings
+    there could leave an "ignore UserWarning" filter behind for good, hiding every later one."""
+    wild = np.tile([[50.0, 120.0, -120.0], [20.0, 0.0, 120.0]], (500, 1))  # skimage warns
+    lab.lab_to_rgb(wild)  # skimage's lazily imported code is loaded before the snapshot
+    filters = list(warnings.filters)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: lab.lab_to_rgb(wild, np.float32), range(400)))
+    assert warnings.filters == filters
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.warn("an unrelated warning", UserWarning)
+    assert [str(warning.message) for warning in shown] == ["an unrelated warning"]
 
 
 def test_split_and_join_lab_round_trip(rgb_uint8):
