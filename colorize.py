@@ -8,14 +8,15 @@ The network only decides the colour. It sees the photo's lightness L* at a small
 scene appears at the scale the model knows), padded by reflection to a multiple of the model's
 stride. Its a*b* prediction is cropped, upsampled smoothly to the photo's full size and joined with
 the photo's own full-resolution L*: every detail of the input survives. Folders are walked
-recursively and mirrored under --out; a bad file is reported and skipped, and the exit status is
-1 if any file failed.
+recursively and mirrored under --out, which may lie above an input folder (`scans/ --out .`) or
+inside one (earlier outputs there are not colorized again) but not be one; no output ever
+replaces an input. A bad file is reported and skipped, and the exit status is 1 if any file
+failed.
 """
 
 import argparse
 import functools
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,13 +58,24 @@ def resolve_model_path(path):
 
 
 def read_model_config(model_path):
-    """The training size and stride from config.json beside the model, with seed-study defaults."""
+    """The training size and stride from config.json beside the model, with seed-study defaults.
+
+    A broken config.json stops the run with the file's name, not a traceback: it is the file
+    a user has to fix (or delete, to get the defaults).
+    """
     config_path = Path(model_path).with_name("config.json")
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-    image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
-    stride = int(config.get("stride", DEFAULT_STRIDE))
+    invalid = f"{config_path}: image_size and stride must be positive whole numbers"
+    try:
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    except ValueError as error:  # json.JSONDecodeError, or bytes that are not text
+        raise SystemExit(f"{config_path} is not valid JSON: {error}") from None
+    try:
+        image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
+        stride = int(config.get("stride", DEFAULT_STRIDE))
+    except (AttributeError, TypeError, ValueError):  # not an object; null, "big", [128]
+        raise SystemExit(invalid) from None
     if image_size < 1 or stride < 1:
-        raise SystemExit(f"{config_path}: image_size and stride must be positive")
+        raise SystemExit(invalid)
     return image_size, stride
 
 
@@ -80,10 +92,8 @@ def load_model(model_path):
 # ---------------------------------------------------------------- full-size work in bands
 
 def worker_count():
-    try:
-        return max(1, min(8, len(os.sched_getaffinity(0))))
-    except AttributeError:  # not on Linux
-        return max(1, min(8, os.cpu_count() or 1))
+    """Threads for the bands: every core, up to 8."""
+    return min(8, photos.default_workers())
 
 
 def in_bands(height, work):
@@ -116,25 +126,14 @@ def gray_lightness_table(levels):
     return lab.rgb_to_l(gray_rgb)[:, 0, 0].astype(np.float32)
 
 
-def split_alpha(image):
-    """(image without alpha, alpha band or None): the alpha goes into the output untouched."""
-    image = photos.palette_to_colour(image)
-    if image.mode in ("LA", "La", "PA"):
-        image = image.convert("LA")
-        return image.getchannel("L"), image.getchannel("A")
-    if image.mode in ("RGBA", "RGBa"):
-        image = image.convert("RGBA")
-        return image.convert("RGB"), image.getchannel("A")
-    return image, None
-
-
 def photo_lightness(image):
     """(L* float32 (H, W), alpha band or None) of a photo in any mode Pillow reads.
 
-    Colour photos count as their luminance; gray ones, and colour files holding a gray picture,
-    go through a lookup table.
+    Colour photos count as their luminance, in sRGB after their ICC profile (photos.py reads
+    them, as it does for training); gray ones, and colour files holding a gray picture, go
+    through a lookup table.
     """
-    image, alpha = split_alpha(image)
+    image, alpha = photos.srgb_and_alpha(image)
     gray = photos.gray_levels(image)
     if gray is None:
         rgb = np.asarray(image.convert("RGB"))
@@ -153,8 +152,9 @@ def photo_lightness(image):
 
 
 def photo_as_rgb(image):
-    """The input as a viewer shows it, 8-bit RGB, for the side-by-side pair."""
-    gray = photos.gray_levels(split_alpha(image)[0])
+    """The input as a viewer shows it, 8-bit sRGB, for the side-by-side pair."""
+    image = photos.srgb_and_alpha(image)[0]
+    gray = photos.gray_levels(image)
     if gray is not None and gray[1] > 256:
         image = Image.fromarray(np.round(gray[0] / 257.0).astype(np.uint8))
     return image.convert("RGB")
@@ -241,17 +241,24 @@ def colorize_image(model, image, render_size, stride, saturation=1.0):
 def collect_inputs(paths, out_dir):
     """[(input file, its path relative to the output folder)]: folders recursively, in order.
 
-    Files under out_dir are left out, so that --out inside an input folder does not feed
-    earlier outputs back in.
+    When out_dir lies inside an input folder, the files under it are left out, so that earlier
+    outputs are not colorized again; out_dir above an input folder (`scans/ --out .`) takes
+    every photo. out_dir equal to an input folder is refused: the outputs would take the
+    originals' names.
     """
     suffixes, out_dir, found = photos.readable_suffixes(), out_dir.resolve(), []
     for path in map(Path, paths):
         if not path.is_dir():
             found.append((path, Path(path.name)))
             continue
+        folder = path.resolve()
+        if out_dir == folder:
+            raise SystemExit(f"refusing to write into the input folder {path}: the colorized "
+                             f"photos would replace the originals; choose another --out")
+        out_inside = out_dir.is_relative_to(folder)
         for file in photos.list_photos(path, suffixes):
-            inside_out = file.resolve().is_relative_to(out_dir)
-            if file.is_file() and file.suffix.lower() in suffixes and not inside_out:
+            earlier_output = out_inside and file.resolve().is_relative_to(out_dir)
+            if file.is_file() and file.suffix.lower() in suffixes and not earlier_output:
                 found.append((file, file.relative_to(path)))
     return found
 

@@ -48,6 +48,7 @@ ALPHA_BACKGROUND = (255, 255, 255)  # transparent pixels become white, as a view
 GRAY_SCALES = (1.0, 255.0, 65535.0)  # the value ranges that modes I and F are tried against
 DEEP_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
+ICC_MODES = ("RGB", "CMYK", "L")  # the modes whose embedded profile is converted to sRGB
 
 SKIP_KINDS = ("unreadable", "empty file", "not an image", "corrupt or truncated",
               "decompression bomb", "too small", "grayscale", "duplicate")
@@ -198,9 +199,36 @@ def to_srgb(image):
     if image.mode in ALPHA_MODES:
         background = Image.new("RGBA", image.size, ALPHA_BACKGROUND + (255,))
         image = Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
-    if icc and image.mode in ("RGB", "CMYK", "L"):
+    if icc and image.mode in ICC_MODES:
         image = apply_icc(image, icc)
     return image.convert("RGB")
+
+
+def split_alpha(image):
+    """(the image without alpha, its alpha band or None), for colorize.py, which gives the
+    alpha back to its output untouched instead of compositing it on white as to_srgb does."""
+    image = palette_to_colour(image)
+    if image.mode in ("LA", "La"):
+        image = image.convert("LA")
+        return image.getchannel("L"), image.getchannel("A")
+    if image.mode in ("PA", "RGBA", "RGBa"):
+        image = image.convert("RGBA")
+        return image.convert("RGB"), image.getchannel("A")
+    return image, None
+
+
+def srgb_and_alpha(image):
+    """(the image in sRGB, its alpha band or None) at full size and depth: colorize.py's reading.
+
+    The ICC profile is honoured by the same rule as to_srgb, so a photo in Display P3, Adobe RGB
+    or CMYK gets the same L* in colorize.py as in the dataset and evaluate.py --photos. Gray
+    deeper than 8 bits stays as it is, for gray_levels to read at its own depth.
+    """
+    icc = image.info.get("icc_profile")
+    image, alpha = split_alpha(image)
+    if icc and image.mode in ICC_MODES:
+        image = apply_icc(image, icc)
+    return image, alpha
 
 
 def apply_icc(image, icc):
@@ -306,7 +334,10 @@ def decode_photos(paths, ids, options, workers, max_megapixels, desc):
 
 
 def default_workers():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The cores this process may use (its CPU affinity on Linux), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # cpu_count() is None where the count is unknown
 
 
 def prepare_photos(paths_or_dir, size, fit="crop", *, draft=True, workers=None,

@@ -225,6 +225,62 @@ def test_output_path_equal_to_input_is_refused(run_folder, tmp_path):
     assert (tmp_path / "a.png").read_bytes() == before
 
 
+def scans_folder(tmp_path):
+    """tmp_path/scans with a.png and 1950s/b.png, and the bytes of each."""
+    scans = tmp_path / "scans"
+    (scans / "1950s").mkdir(parents=True)
+    Image.fromarray(gray_picture(40, 30)).save(scans / "a.png")
+    Image.fromarray(gray_picture(50, 30)).save(scans / "1950s" / "b.png")
+    return scans, {path: path.read_bytes() for path in scans.rglob("*.png")}
+
+
+def test_out_above_the_input_folder_takes_every_photo(run_folder, tmp_path, monkeypatch):
+    scans, originals = scans_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert run_colorize(run_folder, "scans", "--out", ".") == 0
+    assert_colorized(tmp_path / "a.png", gray_lightness(gray_picture(40, 30)))
+    assert_colorized(tmp_path / "1950s" / "b.png", gray_lightness(gray_picture(50, 30)))
+    assert {path: path.read_bytes() for path in scans.rglob("*.png")} == originals
+
+
+def test_out_equal_to_the_input_folder_is_refused(run_folder, tmp_path):
+    scans, originals = scans_folder(tmp_path)
+    for out in (scans, scans / "1950s" / ".."):
+        with pytest.raises(SystemExit, match="input folder"):
+            run_colorize(run_folder, scans, "--out", out, "--format", "jpg")
+    assert {path: path.read_bytes() for path in scans.rglob("*")
+            if path.is_file()} == originals  # nothing new written beside the originals
+
+
+def test_out_inside_the_input_folder_leaves_earlier_outputs_out(run_folder, tmp_path):
+    scans, _ = scans_folder(tmp_path)
+    for _ in range(2):
+        assert run_colorize(run_folder, scans, "--out", scans / "colorized") == 0
+    written = sorted(p.relative_to(scans / "colorized").as_posix()
+                     for p in (scans / "colorized").rglob("*.png"))
+    assert written == ["1950s/b.png", "a.png"]
+
+
+def test_output_landing_on_an_input_is_refused_with_out_above_the_folder(run_folder, tmp_path,
+                                                                          monkeypatch):
+    scans, originals = scans_folder(tmp_path)
+    (scans / "scans").mkdir()
+    Image.fromarray(gray_picture(30, 30)).save(scans / "scans" / "a.png")  # -> ./scans/a.png
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="it is the input scans/a.png"):
+        run_colorize(run_folder, "scans", "--out", ".")
+    assert all(path.read_bytes() == data for path, data in originals.items())
+
+
+@pytest.mark.parametrize("text", ['{"image_size": 32,', '{"image_size": null, "stride": 4}',
+                                  '{"image_size": "big", "stride": 4}', '[32, 4]', '\xff'])
+def test_broken_config_json_stops_with_its_name(tmp_path, text):
+    (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(SystemExit) as stop:
+        colorize.read_model_config(tmp_path / "model.keras")
+    assert str(tmp_path / "config.json") in str(stop.value.code)
+
+
 def test_missing_model_names_the_train_command(tmp_path):
     Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
     with pytest.raises(SystemExit, match="make model"):

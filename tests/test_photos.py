@@ -1,6 +1,8 @@
 """photos.py: one reading of every Pillow mode, shared by training (dataset.py) and inference
 (colorize.py)."""
 
+import struct
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -59,6 +61,56 @@ def test_training_and_inference_read_the_same_lightness(tmp_path, case):
     np.testing.assert_allclose(inference, training, atol=1e-3)
     if expected_mode != "P":
         assert training.max() > 99.9  # white stays white: the range was read the same, and right
+
+
+def s15_fixed16(value):
+    return struct.pack(">i", round(value * 65536))
+
+
+def xyz_tag(x, y, z):
+    return b"XYZ " + bytes(4) + s15_fixed16(x) + s15_fixed16(y) + s15_fixed16(z)
+
+
+def wide_gamut_icc():
+    """An ICC v2 display profile with Adobe RGB (1998)'s primaries and gamma 2.2: Pillow can
+    only build sRGB, and a camera's Adobe RGB photo is what a non-sRGB profile looks like."""
+    name = b"Adobe RGB-like test profile"
+    description = (b"desc" + bytes(4) + struct.pack(">I", len(name) + 1) + name + b"\0"
+                   + bytes(4 + 4 + 2 + 1 + 67))  # empty Unicode and ScriptCode descriptions
+    gamma = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256))
+    tags = [(b"desc", description), (b"wtpt", xyz_tag(0.9642, 1.0, 0.8249)),  # D50
+            (b"rXYZ", xyz_tag(0.6097, 0.3111, 0.0195)), (b"gXYZ", xyz_tag(0.2053, 0.6257, 0.0609)),
+            (b"bXYZ", xyz_tag(0.1492, 0.0632, 0.7446)),
+            (b"rTRC", gamma), (b"gTRC", gamma), (b"bTRC", gamma)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        body += bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", offset + len(data)) + bytes(4) + struct.pack(">I", 0x02100000)
+              + b"mntrRGB XYZ " + bytes(12) + b"acsp" + bytes(28)
+              + s15_fixed16(0.9642) + s15_fixed16(1.0) + s15_fixed16(0.8249) + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_embedded_icc_profile_gives_training_and_inference_the_same_lightness(tmp_path, mode):
+    rng = np.random.default_rng(4)
+    stored = rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)
+    image = Image.fromarray(stored)
+    if mode == "RGBA":
+        image.putalpha(255)  # opaque: training's white background does not show
+    image.save(tmp_path / "adobe.png", icc_profile=wide_gamut_icc())
+    rgb, ids, skipped = photos.prepare_photos(tmp_path / "adobe.png", SIDE, "resize",
+                                              min_chroma=0.0, workers=1)
+    assert skipped == [] and len(rgb) == 1
+    training = lab.rgb_to_l(rgb[0])[..., 0]
+    # The profile matters: read as if it were sRGB, the same pixels have another lightness.
+    assert np.abs(lab.rgb_to_l(stored)[..., 0] - training).mean() > 1.0
+    inference, alpha = colorize.photo_lightness(colorize.read_photo(tmp_path / "adobe.png"))
+    assert (alpha is None) == (mode == "RGB")
+    np.testing.assert_allclose(inference, training, atol=1e-3)
 
 
 def test_int_image_in_8_bit_range_reads_as_the_same_8_bit_picture(tmp_path):
