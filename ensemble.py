@@ -23,13 +23,18 @@ The ensemble is a run folder like any other: evaluate.py scores it and colorize.
 with no special case; its config.json is its first member's, with the members listed, the
 seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
 theirs (times what the view scales need) and the view scales recorded. The model.keras keeps
-the project's contract (L/50-1 in, ab/128 out) and is written atomically, config.json last.
+the project's contract (L/50-1 in, ab/128 out). Both files are written into a temporary folder
+that then takes the place of --out as one unit: a killed run leaves the previous ensemble or
+the new one, never one's model with the other's config.json. --out may be a new or empty
+folder or an earlier ensemble, never a trained run or any other folder.
 """
 
 import argparse
+import dataclasses
 import fractions
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,9 +45,14 @@ import cpu  # noqa: F401  (TensorFlow's CPU settings: before write_ensemble load
 import dataset
 import files
 import lab
+import recipe
 
-
-NETWORK_KEYS = ("model", "preset", "width", "loss", "seed")  # one trained network
+# What one trained network is: every train.py argument that changes what it computes, the
+# dataset by its checksum (the same images at another path train the same network).
+NOT_NETWORK_ARGUMENTS = ("run", "runs", "data", "verbose", "tensorboard", "peer_timeout",
+                         "steps_per_execution")
+NETWORK_KEYS = tuple(field.name for field in dataclasses.fields(recipe.TrainConfig)
+                     if field.name not in NOT_NETWORK_ARGUMENTS) + ("dataset_checksum",)
 
 
 class EnsembleError(Exception):
@@ -61,6 +71,21 @@ def read_member(folder):
     return config
 
 
+def check_out(out):
+    """Refuse an --out that the ensemble would replace but that is not an earlier ensemble (a
+    config.json listing "members"), so that no trained run or other folder is lost to it."""
+    out = Path(out)
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    try:
+        config = json.loads((out / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        config = None
+    if not isinstance(config, dict) or "members" not in config:
+        raise EnsembleError(f"--out {out} exists and is not an ensemble (its config.json lists no "
+                            f"members); it would be replaced: choose a new --out, or delete it")
+
+
 def ensemble_config(folders, configs, out, view_scales=(1,)):
     """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
 
@@ -72,21 +97,31 @@ def ensemble_config(folders, configs, out, view_scales=(1,)):
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
+    resolved = [Path(folder).resolve() for folder in folders]
+    twice = sorted({str(path) for path in resolved if resolved.count(path) > 1})
+    if twice:
+        raise EnsembleError(f"a member folder is given twice: {', '.join(twice)}")
     networks = [tuple(config.get(key) for key in NETWORK_KEYS) for config in configs]
-    if len(set(networks)) < len(networks):
-        seeds = [config.get("seed") for config in configs]
-        raise EnsembleError(f"members of one recipe with the same seed are one network twice: "
-                            f"seeds {seeds}")
+    for i, network in enumerate(networks):
+        if network in networks[:i]:
+            twin = folders[networks.index(network)]
+            raise EnsembleError(f"{twin} and {folders[i]} were trained with the same arguments "
+                                f"(same seed {configs[i].get('seed')}): they are one network twice")
     record = dict(configs[0])
     for key in ("best_val_loss", "best_epoch", "images_per_second", "epochs_run"):
         record.pop(key, None)  # a member's own results, not the ensemble's
     for key in ("model", "preset", "loss"):
         record[key] = "+".join(dict.fromkeys(str(config.get(key)) for config in configs))
     seeds = [config.get("seed") for config in configs]
+    stride = math.lcm(*(int(config.get("stride", 1)) for config in configs))
+    needed, size = view_stride(stride, view_scales), sizes.pop()
+    if size is not None and int(size) % needed:  # evaluate.py would refuse the ensemble
+        raise EnsembleError(f"--view-scale {' '.join(map(str, view_scales))} needs image sides "
+                            f"that are multiples of {needed} px (so that each enlarged side is a "
+                            f"multiple of the members' stride {stride}); the members' {size} px "
+                            f"are not: choose other scales")
     record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
-                  seed="+".join(map(str, seeds)),
-                  stride=view_stride(math.lcm(*(int(config.get("stride", 1))
-                                                for config in configs)), view_scales),
+                  seed="+".join(map(str, seeds)), stride=needed,
                   view_scale=" ".join(str(fractions.Fraction(scale)) for scale in view_scales),
                   members=[{"run": str(folder), "model": config.get("model"),
                             "seed": config.get("seed"),
@@ -149,6 +184,7 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
     returns the config.json."""
     configs = [read_member(folder) for folder in folders]
     record = ensemble_config(folders, configs, out, view_scales)
+    check_out(out)
     split = read_calibration_split(calibrate) if calibrate is not None else None
     import keras
 
@@ -167,10 +203,17 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
                       ab_gain_chroma=[round(float(chroma), 3) for chroma in chromas],
                       gain_fitted_on=f"{calibrate} (validation split)")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with files.atomic_path(out / "model.keras", suffix=".keras") as tmp:
-        model.save(tmp)
-    files.write_json_atomic(out / "config.json", record)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files.remove_leftovers(out)
+    tmp = files.temporary_name(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        model.save(tmp / "model.keras")
+        files.write_json_atomic(tmp / "config.json", record)
+        files.replace_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only still there when something failed
     return record
 
 

@@ -53,7 +53,7 @@ def test_networks_of_different_families_average_at_their_common_stride(tmp_path)
 @pytest.mark.parametrize("problem, message", [
     ("unfinished", "not a finished run"),
     ("other size", "differ in image_size"),
-    ("same seed", "same seed"),
+    ("same seed", "same arguments .same seed 1.: they are one network twice"),
 ])
 def test_members_that_cannot_be_averaged_are_refused(tmp_path, problem, message):
     first = make_member(tmp_path / "a", 1)
@@ -63,6 +63,80 @@ def test_members_that_cannot_be_averaged_are_refused(tmp_path, problem, message)
     with pytest.raises(SystemExit, match=message):
         ensemble.main([str(first), str(second), "--out", str(tmp_path / "model")])
     assert not (tmp_path / "model").exists()
+
+
+def set_config(folder, **changes):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **changes}))
+
+
+def test_runs_of_one_seed_trained_differently_are_two_networks(tmp_path):
+    first = make_member(tmp_path / "a", 1)
+    second = make_member(tmp_path / "b", 1)
+    set_config(first, learning_rate=0.001, cosine=False, dataset_checksum="abc")
+    set_config(second, learning_rate=0.003, cosine=False, dataset_checksum="abc")
+    assert ensemble.main([str(first), str(second), "--out", str(tmp_path / "lr")]) == 0
+    set_config(second, learning_rate=0.001, dataset_checksum="def")  # other landscapes
+    assert ensemble.main([str(first), str(second), "--out", str(tmp_path / "data")]) == 0
+    set_config(second, dataset_checksum="abc", run="b", verbose=2)  # only names and chatter
+    with pytest.raises(SystemExit, match="one network twice"):
+        ensemble.main([str(first), str(second), "--out", str(tmp_path / "same")])
+
+
+def test_one_member_folder_given_twice_is_refused(tmp_path):
+    member = make_member(tmp_path / "a", 1)
+    with pytest.raises(SystemExit, match="given twice"):
+        ensemble.main([str(member), str(tmp_path / "." / "a"), "--view-scale", "5/4",
+                       "--out", str(tmp_path / "model")])
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_view_scale_the_image_size_cannot_take_is_refused_before_any_network_loads(tmp_path):
+    # 32 px at stride 4 seen 4/3 larger: the sides would have to be multiples of 3.
+    members = [make_member(tmp_path / f"m{seed}", seed, stride=4) for seed in (1, 2)]
+    (members[0] / "model.keras").write_bytes(b"not a model: loading it would fail otherwise")
+    with pytest.raises(SystemExit, match="multiples of 3 px .*members' 32 px"):
+        ensemble.main([*map(str, members), "--view-scale", "4/3", "--out", str(tmp_path / "m"),
+                       "--calibrate", str(tmp_path / "nowhere")])
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("kind", ["trained run", "other folder"])
+def test_out_that_is_not_an_ensemble_is_refused_and_kept(tmp_path, kind):
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    if kind == "trained run":
+        out = make_member(tmp_path / "run", 3)
+    else:
+        out = tmp_path / "notes"
+        out.mkdir()
+        (out / "model.keras").write_text("mine")
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    with pytest.raises(SystemExit, match="not an ensemble"):
+        ensemble.main([*map(str, members), "--out", str(out)])
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_an_earlier_ensemble_is_replaced_as_one_unit(tmp_path, monkeypatch):
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2, 3)]
+    out = tmp_path / "model"
+    assert ensemble.main([str(members[0]), str(members[1]), "--out", str(out)]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def killed(*args, **kwargs):  # the process dies while it writes config.json
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ensemble.files, "write_json_atomic", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ensemble.main([str(members[0]), str(members[2]), "--out", str(out)])
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["m1", "m2", "m3", "model"]
+
+    assert ensemble.main([str(members[0]), str(members[2]), "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == "1+3" and sorted(path.name for path in out.iterdir()) == [
+        "config.json", "model.keras"]
+    assert (out / "model.keras").read_bytes() != before["model.keras"]
 
 
 def test_one_member_or_out_among_members_is_a_usage_error(tmp_path):
