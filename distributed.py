@@ -130,9 +130,13 @@ def make_strategy(kind, peer_timeout):
     return strategy
 
 
-def run_is_finished(run_dir):
-    return (Path(run_dir) / runs.CONFIG_FILE).is_file() and \
-        runs.read_config(run_dir).get("status") == "finished"
+def nothing_to_train(run_dir, epochs):
+    """True where the run is finished, or its training ended and only config.json's results are
+    missing (a kill came between): the chief then trains no step, so no other worker may."""
+    if not (Path(run_dir) / runs.CONFIG_FILE).is_file():
+        return False
+    return runs.read_config(run_dir).get("status") == "finished" or \
+        runs.resume_point(run_dir, epochs)[1]
 
 
 # --------------------------------------------------------------------------- training loop
@@ -209,9 +213,8 @@ def fit(strategy, config, run, train_arrays, val_arrays):
         state = model.variables + model.optimizer.variables
         for variable, value in zip(state, broadcast_from_chief(strategy, state)):
             variable.assign(value.astype(variable.dtype))
-    train_data = distribute(strategy, train_arrays, per_replica, shuffle=True, flip=config.flip,
-                            tone=config.tone, hue=config.hue, sharpen=config.sharpen,
-                            seed=config.seed, take=steps * config.batch_size)
+    train_data = distribute(strategy, train_arrays, per_replica,
+                            **training.augmentation_of(config), take=steps * config.batch_size)
     val_data = distribute(strategy, val_arrays, per_replica)
     local_state = [variable for variable in model.non_trainable_variables
                    if "float" in str(variable.dtype)]
@@ -255,12 +258,13 @@ def train_on_strategy(config):
     a temporary folder."""
     strategy = make_strategy(config.distribute, config.peer_timeout)
     chief = strategy.extended.should_checkpoint
-    finished, = broadcast_from_chief(strategy, [float(chief and run_is_finished(config.run_dir))])
+    done, = broadcast_from_chief(strategy, [float(chief and nothing_to_train(config.run_dir,
+                                                                              config.epochs))])
     run_fit = partial(fit, strategy)
     if chief:
         return training.train_into_run(config, run_fit)
-    if finished:
-        print(f"{config.run_dir} is already finished on the chief; nothing to do")
+    if done:
+        print(f"{config.run_dir} has nothing left to train on the chief; nothing to do")
         return {"status": "finished"}
     with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
         return training.train_into_run(dataclasses.replace(config, runs=Path(scratch)), run_fit)

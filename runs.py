@@ -7,7 +7,9 @@ Keras callbacks that write them. train.py (model.fit) and distributed.py (its ow
     runs/<run>/backup/        weights and epoch counter after each epoch (EpochBackup)
 
 Every file is written under a temporary name and renamed into place (files.py), so a run
-killed at any instant resumes from its last finished epoch.
+killed at any instant resumes from its last finished epoch. The backup goes only after
+config.json says "finished" (finish_run): a run killed at any instant before is resumed or
+finished from it, never started over on top of its model.keras and history.csv.
 """
 
 import csv
@@ -113,13 +115,40 @@ def open_run_dir(run_dir, arguments, meta, **facts):
     return config
 
 
-def resume_epoch(run_dir):
-    """The first epoch still to run according to the backup (0 for a fresh run)."""
+def resume_point(run_dir, epochs):
+    """(first epoch to run, whether training has ended) of a reopened run of `epochs` epochs.
+
+    The backup says both: training ended when EpochBackup marked it so (all epochs ran, or
+    --patience or a NaN stopped it) or its counter reached `epochs`. Without a backup,
+    history.csv can hold one row at most, that of a first epoch killed before its backup was
+    written, which runs again. More rows mean the backup is gone (as an older train.py
+    deleted it before it marked the run finished): with every epoch in history.csv the run
+    has ended and only its results are missing; short of that it cannot go on where it
+    stopped, and starting over would overwrite its model.keras and history.csv, so it stops.
+    """
     path = Path(run_dir) / BACKUP_DIR / EpochBackup.METADATA
+    if path.is_file():
+        with open(path) as f:
+            state = json.load(f)
+        return int(state["epoch"]), bool(state.get("ended")) or int(state["epoch"]) >= epochs
+    done = len(read_history(run_dir))
+    if done >= epochs:
+        return done, True
+    if done <= 1:
+        return 0, False
+    raise SystemExit(f"train.py: {Path(run_dir)} has {done} of {epochs} epochs in {HISTORY_FILE} "
+                     f"but no {BACKUP_DIR}/ to resume from, so its training cannot go on where "
+                     "it stopped; its model.keras and history.csv are left as they are. Train "
+                     "into another --run name, or delete the folder to start it again")
+
+
+def read_history(run_dir):
+    """The rows of history.csv (none before the first epoch ended)."""
+    path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
-        return 0
-    with open(path) as f:
-        return int(json.load(f)["epoch"])
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def trim_history(run_dir, epoch):
@@ -131,17 +160,27 @@ def trim_history(run_dir, epoch):
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
         return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-        fields = rows[0].keys() if rows else None
+    rows = read_history(run_dir)
     kept = [row for row in rows if int(row["epoch"]) < epoch]
     if len(kept) != len(rows) or epoch == 0:
         with files.atomic_write(path, "w", newline="") as f:
             if kept:
-                writer = csv.DictWriter(f, fieldnames=list(fields))
+                writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
                 writer.writeheader()
                 writer.writerows(kept)
     return kept
+
+
+def finish_run(run_dir, config):
+    """Write the finished config.json, then delete the backup, in that order: a run killed
+    between the two is finished with a stale backup (which the next call deletes), never
+    "running" without its resume state."""
+    write_config(run_dir, config)
+    remove_backup(run_dir)
+
+
+def remove_backup(run_dir):
+    shutil.rmtree(Path(run_dir) / BACKUP_DIR, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -151,9 +190,11 @@ class EpochBackup(keras.callbacks.Callback):
     """The resume state after every finished epoch, restored when training begins.
 
     The weights (the optimizer's included) are renamed into place first, then the epoch
-    counter; a kill between the two renames resumes one epoch early, which is harmless. The
-    folder goes when training ends normally. The files are those of Keras' BackupAndRestore,
-    so a backup it wrote resumes here; the first epoch to run is resume_epoch(run_dir).
+    counter; a kill between the two renames resumes one epoch early, which is harmless. When
+    training ends normally the counter is marked "ended" (--patience or a NaN may end it
+    before the last epoch) and the folder stays: finish_run deletes it once config.json says
+    "finished". The files are those of Keras' BackupAndRestore, so a backup it wrote resumes
+    here; resume_point(run_dir, epochs) reads where to go on.
     """
 
     WEIGHTS, METADATA = "latest.weights.h5", "training_metadata.json"
@@ -177,7 +218,11 @@ class EpochBackup(keras.callbacks.Callback):
         files.write_json_atomic(self.folder / self.METADATA, {"epoch": epoch + 1, "batch": 0})
 
     def on_train_end(self, logs=None):
-        shutil.rmtree(self.folder, ignore_errors=True)
+        path = self.folder / self.METADATA
+        if path.is_file():
+            with open(path) as f:
+                state = json.load(f)
+            files.write_json_atomic(path, {**state, "ended": True})
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):

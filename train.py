@@ -76,7 +76,8 @@ def parse_args(argv=None):
                              "0 = off)")
     parser.add_argument("--precision", default="auto", choices=recipe.PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
-                             "is present, else float32; the output layer and loss stay float32")
+                             "is present, else float32; the output layer and loss stay float32; "
+                             "a resumed run keeps the precision it started in")
     parser.add_argument("--no-flip", dest="flip", action="store_false",
                         help="turn off random horizontal flips of the training images "
                              "(flips on: %(default)s)")
@@ -110,7 +111,7 @@ def parse_args(argv=None):
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="Keras fit verbosity: 1 = progress bar, 2 = one line per epoch")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "steps_per_execution"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.width <= 0 or args.learning_rate <= 0 or args.huber_delta <= 0:
@@ -137,10 +138,8 @@ def fit_on_one_device(config, run, train_arrays, val_arrays):
     import training
     steps = training.steps_per_epoch(len(train_arrays[0]), config.batch_size)
     model = training.build_compiled_model(config, run.classes, steps)
-    train_data = training.make_dataset(*train_arrays, config.batch_size, shuffle=True,
-                                       flip=config.flip, tone=config.tone,
-                                       hue=config.hue, sharpen=config.sharpen,
-                                       seed=config.seed)
+    train_data = training.make_dataset(*train_arrays, config.batch_size,
+                                       **training.augmentation_of(config))
     val_data = training.make_dataset(*val_arrays, config.batch_size)
     callbacks = training.make_callbacks(config, run,
                                         training.model_to_save(model, config, run.classes))

@@ -20,7 +20,7 @@ import dataset
 import lab
 import models
 import runs
-from recipe import LOSSES, OPTIMIZERS, PRECISIONS
+from recipe import LOSSES, OPTIMIZERS
 
 LOSS_DESCRIPTIONS = {
     "mse": "mean squared error of ab/128",
@@ -326,10 +326,26 @@ def results_of(rows, run_dir):
     """The results config.json gets from history.csv, or a SystemExit if training diverged."""
     losses = [float(row["val_loss"]) for row in rows]
     if not losses or any(math.isnan(float(row["loss"])) for row in rows):
-        raise SystemExit(f"train.py: training diverged (NaN loss) in {run_dir}; "
-                         "try a lower --learning-rate")
+        raise SystemExit(f"train.py: training diverged (NaN loss) in {run_dir}; a run folder "
+                         "keeps its arguments, so to try a lower --learning-rate train into "
+                         "another --run name or delete the folder")
     return {"status": "finished", "epochs_run": len(rows), "best_val_loss": min(losses),
             "best_epoch": int(rows[int(np.argmin(losses))]["epoch"]) + 1}
+
+
+def run_policy(record, choice):
+    """The precision policy to train in: the one config.json recorded when the run started,
+    else resolve_precision(choice). A run resumed on another machine keeps its precision
+    (both run on every CPU, bfloat16 slower without native support): --precision auto might
+    choose otherwise there, and one run would mix the numerics of two."""
+    return record.get("policy") or resolve_precision(choice)
+
+
+def augmentation_of(config):
+    """make_dataset's keywords for the training split: shuffled and augmented as config says,
+    every draw from --seed. train.py and distributed.py both take them from here."""
+    return dict(shuffle=True, flip=config.flip, tone=config.tone, hue=config.hue,
+                sharpen=config.sharpen, seed=config.seed)
 
 
 def train_into_run(config, fit):
@@ -337,17 +353,19 @@ def train_into_run(config, fit):
 
     fit(config, run, train_arrays, val_arrays) -> keras History trains from run.start to
     config.epochs with make_callbacks(config, run, ...) (train.fit_on_one_device, or
-    distributed.fit under a strategy). A finished run is left as it is.
+    distributed.fit under a strategy). A finished run is left as it is; one whose training
+    ended but was killed before config.json said so is finished from its history.csv.
     """
     meta, (train_l, train_ab), (val_l, val_ab) = load_data(config.data)
     stride = models.total_stride(config.model, config.preset, config.head)
     if meta["size"] % stride:
         raise SystemExit(f"train.py: images of {meta['size']} px are not a multiple of the "
                          f"{config.model}-{config.preset} stride {stride} (loss {config.loss})")
-    policy = resolve_precision(config.precision)
+    here = resolve_precision(config.precision)
     run_dir = config.run_dir
-    record = runs.open_run_dir(run_dir, config.arguments(), meta, stride=stride, policy=policy)
+    record = runs.open_run_dir(run_dir, config.arguments(), meta, stride=stride, policy=here)
     if record.get("status") == "finished":
+        runs.remove_backup(run_dir)  # left by a kill just after config.json said finished
         print(f"{run_dir} is already finished (best val loss {record['best_val_loss']:.5f}); "
               "nothing to do")
         return record
@@ -358,27 +376,35 @@ def train_into_run(config, fit):
         if config.mse_weight else "")
     runs.write_config(run_dir, record)
 
-    start = runs.resume_epoch(run_dir)
+    start, ended = runs.resume_point(run_dir, config.epochs)
     done = runs.trim_history(run_dir, start)
     best = min((float(row["val_loss"]) for row in done), default=math.inf)
-    if start:
+    policy = run_policy(record, config.precision)
+    if ended:
+        print(f"{run_dir}: its training ended after {len(done)} epochs; recording its results")
+    elif start:
         print(f"resuming {run_dir} at epoch {start + 1} of {config.epochs}")
+    if policy != here:
+        print(f"precision {policy}, as the run started (--precision {config.precision} would "
+              f"be {here} on this machine)")
     print(f"{config.model}-{config.preset}: {len(train_l)} training, {len(val_l)} validation "
           f"images of {meta['size']} px, precision {policy}")
 
-    previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        keras.utils.set_random_seed(config.seed)
-        run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes)
-        history = fit(config, run, (train_l, train_ab), (val_l, val_ab))
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
+    run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes)
+    if not ended:
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            keras.utils.set_random_seed(config.seed)
+            fit(config, run, (train_l, train_ab), (val_l, val_ab))
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+        record["images_per_second"] = run.speed.images_per_second()
 
     rows = runs.trim_history(run_dir, math.inf)
-    record.update(results_of(rows, run_dir), images_per_second=run.speed.images_per_second())
-    runs.write_config(run_dir, record)
+    record.update(results_of(rows, run_dir))
+    runs.finish_run(run_dir, record)
     print(f"best val loss {record['best_val_loss']:.5f} (epoch {record['best_epoch']}), "
-          f"{len(rows)} epochs run ({len(history.epoch)} in this call), "
-          f"{record['images_per_second']:.1f} training images/s")
+          f"{len(rows)} epochs run ({len(rows) - len(done)} in this call)"
+          + (f", {record['images_per_second']:.1f} training images/s" if not ended else ""))
     return record

@@ -16,6 +16,7 @@ import keras
 import pytest
 
 import distributed
+import runs
 import train
 from test_train import history_epochs, write_ramp_dataset
 
@@ -157,3 +158,19 @@ def test_mirrored_on_one_device_trains_like_model_fit(ramp_data, tmp_path):
         for column in ("loss", "val_loss"):
             assert float(loop_row[column]) == pytest.approx(float(fit_row[column]), rel=1e-4)
     assert loop_config["status"] == "finished" and loop_config["distribute"] == "mirrored"
+
+
+def test_other_workers_train_nothing_where_the_chief_has_nothing_to_train(tmp_path):
+    # Its training ended but a kill came before config.json said finished: the chief only
+    # records the results, and a worker that began training would wait for it forever.
+    assert not distributed.nothing_to_train(tmp_path, EPOCHS)  # no run yet
+    runs.write_config(tmp_path, {"status": "running"})
+    (tmp_path / "backup").mkdir()
+    metadata = tmp_path / "backup" / runs.EpochBackup.METADATA
+    metadata.write_text(json.dumps({"epoch": 1, "batch": 0}))
+    assert not distributed.nothing_to_train(tmp_path, EPOCHS)
+    metadata.write_text(json.dumps({"epoch": 1, "batch": 0, "ended": True}))  # --patience
+    assert distributed.nothing_to_train(tmp_path, EPOCHS)
+    runs.remove_backup(tmp_path)
+    runs.write_config(tmp_path, {"status": "finished"})
+    assert distributed.nothing_to_train(tmp_path, EPOCHS)

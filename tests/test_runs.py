@@ -135,7 +135,7 @@ def test_backup_restores_weights_and_optimizer_state_and_counts_epochs(tmp_path)
     backup = tmp_path / "backup"
     interrupted = tiny_model(0)
     fit_with_backup(interrupted, backup, epochs=4, stop_after=2)
-    assert runs.resume_epoch(tmp_path) == 2
+    assert runs.resume_point(tmp_path, 4) == (2, False)
     assert sorted(path.name for path in backup.iterdir()) == [
         "latest.weights.h5", "training_metadata.json"]
 
@@ -149,10 +149,47 @@ def test_backup_restores_weights_and_optimizer_state_and_counts_epochs(tmp_path)
         np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
 
 
-def test_finished_training_removes_the_backup(tmp_path):
+def test_ended_training_keeps_the_backup_marked_ended_until_the_run_is_finished(tmp_path):
+    # Deleting it before config.json says "finished" would leave a run killed in between
+    # "running" with nothing to resume from.
+    runs.write_config(tmp_path, {"status": "running"})
+    fit_with_backup(tiny_model(0), tmp_path / "backup", epochs=2)
+    assert runs.resume_point(tmp_path, 2) == (2, True)
+    runs.finish_run(tmp_path, {"status": "finished"})
+    assert runs.read_config(tmp_path)["status"] == "finished"
+    assert not (tmp_path / "backup").exists()
+
+
+def test_training_stopped_early_counts_as_ended(tmp_path):
+    # --patience or TerminateOnNaN end training before the last epoch: resuming would train on.
     model = tiny_model(0)
-    fit_with_backup(model, tmp_path / "backup", epochs=2)
-    assert not (tmp_path / "backup").exists() and runs.resume_epoch(tmp_path) == 0
+    x = np.ones((4, 3), np.float32)
+    stop = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 1))
+    model.fit(x, x[:, :2], epochs=5, verbose=0,
+              callbacks=[stop, runs.EpochBackup(tmp_path / "backup")])
+    assert runs.resume_point(tmp_path, 5) == (2, True)
+
+
+def test_a_run_whose_backup_is_gone_after_all_epochs_counts_as_ended(tmp_path):
+    # An older train.py deleted the backup before it marked the run finished.
+    write_history(tmp_path, range(3))
+    assert runs.resume_point(tmp_path, 3) == (3, True)
+
+
+def test_one_epoch_row_without_a_backup_runs_that_epoch_again(tmp_path):
+    # Killed after CSVLogger wrote epoch 0's row, before its backup was written.
+    write_history(tmp_path, range(1))
+    assert runs.resume_point(tmp_path, 3) == (0, False)
+    assert runs.resume_point(tmp_path / "fresh", 3) == (0, False)
+
+
+def test_a_run_whose_backup_is_gone_midway_is_refused_and_kept(tmp_path):
+    write_history(tmp_path, range(2))
+    before = (tmp_path / "history.csv").read_text()
+    with pytest.raises(SystemExit, match="2 of 5 epochs .* no backup/"):
+        runs.resume_point(tmp_path, 5)
+    assert (tmp_path / "history.csv").read_text() == before
 
 
 def test_best_model_checkpoint_saves_only_improvements_and_leaves_no_temporary(tmp_path):

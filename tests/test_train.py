@@ -4,6 +4,7 @@ with --loss classification it keeps colours that regression averages to gray."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +88,7 @@ def test_run_folder_holds_model_history_and_config(ramp_data, finished_run):
     assert config["dataset_checksum"] == meta["checksum"]
     assert (config["image_size"], config["stride"], config["model"]) == (SIZE, 1, "resnet")
     assert json.loads((run_dir / "config.json").read_text())["status"] == "finished"
+    assert not (run_dir / "backup").exists()  # deleted once config.json said finished
 
 
 def predict_in_a_fresh_process(model_path, x, folder):
@@ -125,6 +127,63 @@ def test_rerun_of_a_finished_run_changes_nothing(finished_run, capsys):
     assert "already finished" in capsys.readouterr().out
     assert (run_dir / "model.keras").read_bytes() == model_bytes
     assert history_epochs(run_dir) == list(range(8))
+
+
+def test_run_killed_after_training_before_it_was_marked_finished_keeps_its_model(finished_run,
+                                                                                tmp_path, capsys):
+    # What a kill left when the backup went before config.json said "finished": every epoch
+    # in history.csv, status "running", no backup. Starting over would overwrite model.keras.
+    run_dir, args, config = finished_run
+    copy = tmp_path / run_dir.name
+    shutil.copytree(run_dir, copy)
+    killed = {key: value for key, value in config.items()
+              if key not in ("best_val_loss", "best_epoch", "epochs_run", "images_per_second")}
+    (copy / "config.json").write_text(json.dumps({**killed, "runs": str(tmp_path),
+                                                  "status": "running"}))
+    model_bytes = (copy / "model.keras").read_bytes()
+    runs_at = args.index("--runs") + 1
+    assert train.main(args[:runs_at] + [str(tmp_path)] + args[runs_at + 1:]) == 0
+    assert "0 in this call" in capsys.readouterr().out
+    assert (copy / "model.keras").read_bytes() == model_bytes
+    assert history_epochs(copy) == list(range(8))
+    finished = json.loads((copy / "config.json").read_text())
+    assert finished["status"] == "finished"
+    assert finished["best_val_loss"] == config["best_val_loss"]
+
+
+def test_a_resumed_run_keeps_the_precision_it_started_in(ramp_data, tmp_path, capsys):
+    # --precision auto resolves per machine; the run began on one where it chose the other.
+    config = train.parse_args(train_args(ramp_data, tmp_path, "--epochs", "1",
+                                         "--batch-size", "16"))
+    assert config.precision == "auto"
+    here = training.resolve_precision("auto")
+    other = "float32" if here == "mixed_bfloat16" else "mixed_bfloat16"
+    runs.open_run_dir(config.run_dir, config.arguments(), dataset.read_meta(ramp_data),
+                      stride=1, policy=other)
+    seen = []
+
+    def fit(config, run, train_arrays, val_arrays):
+        seen.append(keras.mixed_precision.global_policy().name)
+        return train.fit_on_one_device(config, run, train_arrays, val_arrays)
+
+    record = training.train_into_run(config, fit)
+    assert seen == [other] and record["policy"] == other
+    assert f"precision {other}, as the run started" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_steps_per_execution_below_one_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--model", "unet", "--steps-per-execution", value])
+    assert exit_info.value.code == 2
+    assert "--steps-per-execution must be at least 1" in capsys.readouterr().err
+
+
+def test_both_training_paths_take_the_augmentation_from_the_config():
+    config = train.parse_args(["--model", "unet", "--no-flip", "--tone", "0.3", "--hue", "10",
+                               "--sharpen", "0.5", "--seed", "4"])
+    assert training.augmentation_of(config) == dict(shuffle=True, flip=False, tone=0.3, hue=10.0,
+                                                    sharpen=0.5, seed=4)
 
 
 def test_run_on_a_changed_dataset_is_refused(tmp_path):
