@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
 from collections import Counter
 from multiprocessing import Pool
@@ -154,12 +153,7 @@ def write_dataset_stream(out, results, capacity, meta, attributions=None):
     check_out(out)
     size = meta["size"]
     fractions = check_fractions(meta["split"]["fractions"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    files.remove_leftovers(out)
-    tmp = files.temporary_name(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with files.atomic_dir(out) as tmp:
         staging = np.lib.format.open_memmap(tmp / "staging.npy", mode="w+", dtype=np.float32,
                                             shape=(max(capacity, 1), size, size, 3))
         kept, skipped = stage_results(results, staging, capacity)
@@ -190,9 +184,6 @@ def write_dataset_stream(out, results, capacity, meta, attributions=None):
         if attributions is not None:
             meta["attributions"] = member_attributions(attributions, by_split)
         files.write_json_atomic(tmp / "meta.json", meta)
-        files.replace_dir(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # only still there when something failed
     return meta
 
 

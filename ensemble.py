@@ -34,7 +34,6 @@ import dataclasses
 import fractions
 import json
 import math
-import shutil
 import sys
 from pathlib import Path
 
@@ -202,18 +201,9 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
         record.update(ab_gain=[round(float(gain), 4) for gain in gains],
                       ab_gain_chroma=[round(float(chroma), 3) for chroma in chromas],
                       gain_fitted_on=f"{calibrate} (validation split)")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    files.remove_leftovers(out)
-    tmp = files.temporary_name(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with files.atomic_dir(out) as tmp:
         model.save(tmp / "model.keras")
         files.write_json_atomic(tmp / "config.json", record)
-        files.replace_dir(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # only still there when something failed
     return record
 
 

@@ -3,7 +3,7 @@
 A file is written under a temporary name beside its target (`.NAME.tmp-PID`),
 flushed to disk and renamed over the target, so a run killed at any instant
 leaves the previous file or the new one, never half of one. Folders (a dataset)
-are built under a temporary name the same way and swapped into place.
+are built under a temporary name the same way and swapped into place (atomic_dir).
 
     with files.atomic_write("results/summary.md", "w") as f:
         f.write(text)
@@ -116,6 +116,24 @@ def replace_dir(new, dest):
         os.rename(new, dest)
         shutil.rmtree(old, ignore_errors=True)
     fsync_path(dest.parent)
+
+
+@contextlib.contextmanager
+def atomic_dir(out):
+    """Yield an empty temporary folder beside `out` to build a folder in (a dataset, an
+    ensemble); on success it takes the place of `out` as one unit (replace_dir), on failure it
+    goes. What killed runs left beside `out` is cleared first."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
+    tmp = temporary_name(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only still there when something failed
 
 
 def pid_alive(pid):

@@ -82,3 +82,22 @@ def test_remove_leftovers_deletes_a_dead_runs_suffixed_temporary(tmp_path):
     (tmp_path / f".model.keras.tmp-{dead}.keras").write_text("half")
     files.remove_leftovers(tmp_path / "model.keras")
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_atomic_dir_swaps_in_the_built_folder_or_keeps_the_old_one(tmp_path):
+    out = tmp_path / "ensemble"
+    out.mkdir()
+    (out / "model.keras").write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_dir(out) as tmp:
+            (tmp / "model.keras").write_text("new")
+            raise RuntimeError("killed before config.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["ensemble"]
+    assert (out / "model.keras").read_text() == "old"
+    with files.atomic_dir(out) as tmp:
+        assert list(tmp.iterdir()) == [] and tmp.parent == tmp_path
+        (tmp / "model.keras").write_text("new")
+        (tmp / "config.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.keras"]
+    assert (out / "model.keras").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["ensemble"]
