@@ -129,7 +129,7 @@ test: setup browser
 # Every run in $(RUNS) scored on a folder of real photos (by default photos/, the repository's
 # evaluation-only set) beside the gray baseline, with bootstrap intervals and comparison figures;
 # trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
-# One runs folder per dataset: runs of one model from two datasets would be grouped as seeds.
+# One runs folder per experiment: evaluate.py refuses a model whose runs differ in recipe or dataset.
 RUNS ?= runs/study
 PHOTOS ?= photos
 REALCHECK_OUT ?= results/realcheck

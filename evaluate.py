@@ -1,11 +1,15 @@
 """Measure trained runs against honest baselines; write the tables and figures the README shows.
 
-    python evaluate.py --data data/mountains-synth --runs runs/ --out results/ --update-readme
-    python evaluate.py --photos photos --data data/mountains-synth --runs runs/ --out results-real/
+    python evaluate.py --runs runs/study --out results/study --update-readme
+    python evaluate.py --photos photos --runs runs/study --out results/study/real-photos
 
-Every folder under --runs with a config.json is a run (see train.py). Each run's model.keras is
-applied to the test split (or to a folder of real photos with --photos), and every test image is
-scored; two baselines are scored the same way: gray (ab = 0) and the train split's mean colour.
+Every folder under --runs with a config.json is a run (see train.py): point --runs at the
+folder of one experiment (study.py's runs/study, make demo's runs/demo), not at runs/, which
+holds them all. Runs must be finished, and the runs of one model, preset and loss must share
+one recipe and differ in their seeds; evaluate.py names any that do not and stops (--skip-bad
+leaves them out). Each run's model.keras is applied to the test split (or to a folder of real
+photos with --photos), and every test image is scored; two baselines are scored the same way:
+gray (ab = 0) and the train split's mean colour.
 
 Metrics, per image, then averaged over images:
     seed loss       mean squared a*b* error / 255^2: the seed study's `loss` (MSE on ab/255)
@@ -41,6 +45,7 @@ live in metrics.py, the tables, CSV files and README text in report.py, the figu
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -57,6 +62,7 @@ import figures
 import lab
 import metrics
 import photos
+import recipe
 import report
 
 MODEL_NAMES = {"autoencoder": "Autoencoder", "resnet": "ResNet", "unet": "U-Net"}
@@ -99,6 +105,10 @@ def read_config(folder):
 def check_run(folder, config, image_size, checksum=None):
     """Refuse a run that cannot be compared fairly on this data: why, named, in the message."""
     name = config["run_name"]
+    if config.get("status") != "finished":
+        raise RunError(f"run {name} ({folder}): not finished (status {config.get('status')!r}): "
+                       "its model.keras is only the best so far and its epochs are not all run; "
+                       "finish it (rerun its train.py command) or move it out of --runs")
     if not (folder / "model.keras").is_file():
         raise RunError(f"run {name} ({folder}): model.keras is missing; did training finish?")
     if int(config["image_size"]) != int(image_size):
@@ -115,7 +125,8 @@ def check_run(folder, config, image_size, checksum=None):
 
 
 def load_runs(folders, image_size, checksum, skip_bad):
-    """(good runs as (folder, config), bad runs as messages); without skip_bad any bad run exits."""
+    """(good runs as (folder, config), bad runs as messages); without skip_bad any bad run exits.
+    Checked before any model loads, so that a mistake costs seconds, not a whole scoring."""
     good, bad = [], []
     for folder in folders:
         try:
@@ -124,6 +135,15 @@ def load_runs(folders, image_size, checksum, skip_bad):
             good.append((folder, config))
         except RunError as exc:
             bad.append(str(exc))
+    groups = {}
+    for folder, config in good:
+        groups.setdefault(group_key(config), []).append((folder, config))
+    for runs in groups.values():
+        try:
+            check_group(runs)
+        except RunError as exc:
+            bad.append(str(exc))
+            good = [run for run in good if run not in runs]
     if bad and not skip_bad:
         raise SystemExit("cannot evaluate:\n  " + "\n  ".join(bad)
                          + "\n(--skip-bad evaluates the other runs)")
@@ -132,6 +152,62 @@ def load_runs(folders, image_size, checksum, skip_bad):
 
 def group_key(config):
     return (str(config["model"]), str(config["preset"]), str(config["loss"]))
+
+
+# What a run records but its recipe is not: the seed (what a group varies), names, and options
+# that do not change the trained weights (recipe.TrainConfig has every option train.py takes).
+# The dataset is compared by its checksum, not by how --data spelled its folder; view_scale is
+# ensemble.py's option.
+NOT_RECIPE = ("seed", "run", "runs", "verbose", "tensorboard", "peer_timeout",
+              "steps_per_execution", "data")
+RECIPE_KEYS = tuple(field.name for field in dataclasses.fields(recipe.TrainConfig)
+                    if field.name not in NOT_RECIPE) + ("dataset_checksum", "view_scale")
+
+
+def training_recipe(config):
+    """The recorded options that made a run, with how many networks it averages and how many
+    colour gains it was calibrated with (ensemble.py). An option missing from an older
+    config.json and one left off (0, False, "") both read None: the same recipe, as train.py's
+    resume judges it."""
+    values = {key: config.get(key) or None for key in RECIPE_KEYS}
+    values["networks"] = len(config.get("members") or [config])
+    gains = config.get("ab_gain")  # one number, or one per chroma band
+    values["colour gains"] = 0 if gains is None else np.size(gains)
+    return values
+
+
+def check_group(runs):
+    """Refuse a group, [(folder, config)], that is not one recipe over distinct seeds: its
+    mean ± std would pool unlike runs, or count one seed twice."""
+    def named(folders):
+        shown = ", ".join(str(folder) for folder in folders[:4])
+        return shown + (f" and {len(folders) - 4} more" if len(folders) > 4 else "")
+
+    model, preset, loss = group_key(runs[0][1])
+    group = f"{model} (preset {preset}, loss {loss})"
+    by_seed = {}
+    for folder, config in runs:
+        by_seed.setdefault(str(config["seed"]), []).append(folder)
+    twice = {seed: folders for seed, folders in by_seed.items() if len(folders) > 1}
+    if twice:
+        seed, folders = next(iter(twice.items()))
+        raise RunError(f"runs {named(folders)}: {group} with the same seed {seed} (one seed "
+                       "counted twice); score them separately, with --runs pointing at a folder "
+                       "of one experiment")
+    recipes = [training_recipe(config) for _, config in runs]
+    differ = [key for key in recipes[0] if len({repr(r[key]) for r in recipes}) > 1]
+    if differ:
+        values = "; ".join(f"{key}: {', '.join(sorted({str(r[key]) for r in recipes}))}"
+                           for key in differ)
+        raise RunError(f"runs {named([folder for folder, _ in runs])}: {group} trained "
+                       f"differently ({values}); score each recipe separately, with --runs "
+                       "pointing at a folder of one")
+
+
+def seed_order(seed):
+    """Sort key of a seed that never compares a number with text: train.py's seeds (numbers) in
+    numeric order, then ensemble.py's ("1+2+3") as text, as they always sorted."""
+    return (0, seed, "") if isinstance(seed, int) else (1, 0, str(seed))
 
 
 def group_sort_key(key):
@@ -250,18 +326,26 @@ def load_test_data(data):
                   f"the {len(lightness)} test images of `{data}`")
 
 
-def load_photos(folder, size):
-    """A folder of real photos as Images, decoded and cropped the way dataset.py does."""
+def read_photos(folder, size):
+    """(uint8 sRGB (N, size, size, 3), ids) of a folder of real photos, decoded and cropped the
+    way dataset.py does; skipped photos are listed on stderr, and a folder without a usable one
+    is a clear exit. tools/colour_stats.py reads photo folders through it too."""
     if not Path(folder).is_dir():
-        raise SystemExit(f"--photos {folder}: no such folder")
+        raise SystemExit(f"{folder}: no such folder of photos")
     try:
         rgb, ids, skipped = photos.prepare_photos(folder, size)
     except (dataset.DatasetError, ValueError, OSError) as exc:
-        raise SystemExit(f"--photos {folder}: {exc}") from exc
+        raise SystemExit(f"{folder}: {exc}") from exc
     for entry in skipped:
         print(f"skipped {entry['id']}: {entry['reason']}", file=sys.stderr)
     if len(rgb) == 0:
-        raise SystemExit(f"--photos {folder}: no usable photos there ({len(skipped)} skipped)")
+        raise SystemExit(f"{folder}: no usable photos there ({len(skipped)} skipped)")
+    return rgb, ids
+
+
+def load_photos(folder, size):
+    """A folder of real photos (--photos) as Images."""
+    rgb, ids = read_photos(folder, size)
     lightness, ab = lab.split_lab(lab.rgb_to_lab(rgb))
     return Images(lightness.astype(np.float32), ab.astype(np.float32), list(ids), size, None,
                   f"{len(rgb)} real photos from `{folder}`")
@@ -331,7 +415,7 @@ def score_runs(runs, images, true_rgb, batch_size, keep, skip_bad, bad):
              "scores": scores})
     if not groups:
         raise SystemExit("no run could be evaluated:\n  " + "\n  ".join(bad))
-    groups = {k: sorted(groups[k], key=lambda e: e["config"]["seed"])
+    groups = {k: sorted(groups[k], key=lambda e: seed_order(e["config"]["seed"]))
               for k in sorted(groups, key=group_sort_key)}
     labels = group_labels(list(groups))
     for key, entries in groups.items():
@@ -371,8 +455,9 @@ def figure_folder(images, out, readme, update_readme, photos):
     return Path(out) / "figures"
 
 
-def write_readme_block(readme, photos, count, results, figure_paths, plots):
-    """The README's results block (or, for photos, its real-photo block), links made relative."""
+def write_readme_block(readme, photos, count, results, figure_paths, plots, summary):
+    """The README's results block (or, for photos, its real-photo block), links made relative;
+    summary: the summary.md written beside the tables, which the results block points to."""
     base = Path(readme).resolve().parent
 
     def from_readme(path):  # links and folder names as the README sees them
@@ -382,13 +467,13 @@ def write_readme_block(readme, photos, count, results, figure_paths, plots):
     if photos is not None:
         credits = Path(photos) / "ATTRIBUTION.md"
         block = report.photos_readme_block(
-            rows, comparisons, f"{count} real photos from `{from_readme(photos)}`", trained,
+            rows, comparisons, count, f"{count} real photos from `{from_readme(photos)}`", trained,
             [from_readme(p) for p in figure_paths],
             from_readme(credits) if credits.is_file() else None)
         changed = report.update_readme(readme, block, report.PHOTOS_README_START,
                                        report.PHOTOS_README_END)
     else:
-        block = report.readme_block(rows, comparisons, source,
+        block = report.readme_block(rows, comparisons, source, from_readme(summary),
                                     [from_readme(p) for p in figure_paths],
                                     [(t, from_readme(p)) for t, p in plots], trained)
         changed = report.update_readme(readme, block)
@@ -469,7 +554,7 @@ def main(argv=None):
     if args.update_readme:
         results = (rows, comparisons, images.source, report.training_summary(groups, labels))
         write_readme_block(args.readme, args.photos, len(images.lightness), results,
-                           figure_paths, plots)
+                           figure_paths, plots, args.out / "summary.md")
     print(report.seed_table(rows))
     print()
     print(report.quality_table(rows))

@@ -163,7 +163,8 @@ def bootstrap_ci(diff, resample_idx, level=CONFIDENCE):
 
 
 def compare(groups, baselines, labels, metrics, resamples, seed):
-    """Paired comparisons: every pair of groups, and every group against the gray baseline."""
+    """Paired comparisons: every pair of groups, and every group against the gray baseline
+    (versus_gray: True, so that a table of those rows never depends on how gray is spelled)."""
     keys = list(groups)
     pairs = [(a, b) for a, b in combinations(keys, 2)] + [(a, "gray") for a in keys]
     if not pairs:
@@ -178,7 +179,8 @@ def compare(groups, baselines, labels, metrics, resamples, seed):
             values_b = (baselines[b]["scores"][metric] if b == "gray"
                         else per_image_mean(groups[b], metric))
             mean, low, high = bootstrap_ci(values_a - values_b, resample_idx)
-            rows.append({"a": labels[a], "b": labels.get(b, "gray baseline"), "metric": metric,
+            rows.append({"a": labels[a], "b": "gray baseline" if b == "gray" else labels[b],
+                         "versus_gray": b == "gray", "metric": metric,
                          "diff": mean, "low": low, "high": high,
                          "significant": bool(low > 0 or high < 0)})
     return rows

@@ -139,7 +139,9 @@ def training_summary(groups, labels):
         f"{label} {'/'.join(v)}" for label, v in epochs.items()) + "."
 
 
-def readme_block(rows, comparisons, source, figure_paths, other_paths, trained=""):
+def readme_block(rows, comparisons, source, summary, figure_paths, other_paths, trained=""):
+    """The README's results block; summary: the path of evaluate.py's summary.md as the README
+    links it (results/study/summary.md after make reproduce)."""
     lines = [
         "## Results", "",
         f"Scored by `evaluate.py` on {source}. {trained} Means over images, "
@@ -148,7 +150,7 @@ def readme_block(rows, comparisons, source, figure_paths, other_paths, trained="
         "as a like-for-like comparison. Its `loss` is MSE on ab/255 and its `accuracy` is "
         "Keras' categorical accuracy on the two ab channels (does the larger of a and b match?): "
         "neither says much about colour, so the second table adds real colorization metrics; "
-        "`results/summary.md` has every paired comparison.", "",
+        f"`{summary}` has every paired comparison.", "",
         seed_table(rows), "", quality_table(rows), "",
         "Paired differences over the same images (bootstrap 95% interval):", "",
         comparison_table(comparisons, README_COMPARED), ""]
@@ -164,10 +166,12 @@ def readme_block(rows, comparisons, source, figure_paths, other_paths, trained="
     return "\n".join(lines).rstrip("\n")
 
 
-def photos_readme_block(rows, comparisons, source, trained="", figure_paths=(), credits=None):
+def photos_readme_block(rows, comparisons, count, source, trained="", figure_paths=(),
+                        credits=None):
     """The real-photo table, and the comparison figures of the photos (labelled as real);
-    credits: the README's link to the photos' ATTRIBUTION.md, if they have one."""
-    against_gray = [row for row in comparisons if row["b"] == "gray baseline"]
+    count: how many photos were scored; credits: the README's link to the photos'
+    ATTRIBUTION.md, if they have one."""
+    against_gray = [row for row in comparisons if row["versus_gray"]]
     lines = [
         "### On real photos", "",
         f"The same runs scored by `evaluate.py --photos` on {source}, prepared like any photo "
@@ -176,7 +180,7 @@ def photos_readme_block(rows, comparisons, source, trained="", figure_paths=(), 
         "trains on them.", "",
         quality_table(rows), "",
         "Each model against the gray baseline on the same photos (bootstrap 95% interval over "
-        "photos; with 20 photos only large gaps are significant):", "",
+        f"photos; with {count} photos only large gaps are significant):", "",
         comparison_table(against_gray, README_COMPARED)]
     if figure_paths:
         lines += ["", "Each figure is one real photo, taken evenly spaced in file-name order (not "

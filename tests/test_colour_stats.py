@@ -1,6 +1,7 @@
 """tools/colour_stats.py: the detail per pixel, and how much of it a viewed network sees."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import lab
@@ -37,3 +38,8 @@ def test_view_scales_report_each_folders_detail_as_the_network_sees_it(tmp_path,
     assert set(seen) == {"1", "5/4"} and seen["5/4"] < seen["1"]
     detail_row = next(line for line in lines if line.startswith("detail"))
     assert np.isclose(float(detail_row.split()[-1]), seen["1"], atol=0.01)
+
+
+def test_a_missing_folder_is_a_clear_exit(tmp_path):
+    with pytest.raises(SystemExit, match="missing: no such folder"):
+        colour_stats.main([str(tmp_path / "missing")])

@@ -13,7 +13,6 @@ from keras import layers
 from PIL import Image
 
 import ab_classes
-import dataset
 import evaluate
 import figures
 import helpers
@@ -64,7 +63,7 @@ def write_run(runs, name, meta, data, model="unet", seed=0, filters=4, image_siz
     config = {"model": model, "preset": "seed", "loss": loss, "seed": seed, "data": str(data),
               "dataset_checksum": meta["checksum"], "image_size": image_size or meta["size"],
               "stride": 4 if loss == "classification" else 1,
-              "versions": {"keras": keras.__version__}, "run_name": name}
+              "versions": {"keras": keras.__version__}, "run_name": name, "status": "finished"}
     (folder / "config.json").write_text(json.dumps(config))
     losses = (4.1, 3.6, 3.4) if loss == "classification" else (0.05, 0.03, 0.02)
     with open(folder / "history.csv", "w") as f:
@@ -221,6 +220,51 @@ def test_run_without_model_is_refused_by_name(project, tmp_path):
         evaluate.main(argv)
 
 
+def test_unfinished_run_is_refused_by_name(project, tmp_path):
+    """A run still training has a best-so-far model.keras: scoring it as a seed would be wrong."""
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, status="running"))
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0.*not finished"):
+        evaluate.main(argv)
+    assert evaluate.main(argv + ["--skip-bad"]) == 0
+    names = {row["name"] for row in read_csv(tmp_path / "out" / "metrics.csv")}
+    assert "unet-seed-mse-s0" not in names and "unet-seed-mse-s1" in names
+    assert "unet-seed-mse-s0" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_two_runs_with_the_same_seed_in_a_group_are_refused_before_scoring(project, tmp_path):
+    def twin(folder):
+        shutil.copytree(folder, folder.with_name("unet-again"))
+        edit_config(folder.with_name("unet-again"), run_name="unet-again")
+    argv = bad_setup(project, tmp_path, twin)
+    with pytest.raises(SystemExit, match="unet-again.*same seed 0"):
+        evaluate.main(argv)
+    assert not (tmp_path / "out").exists()
+
+
+def test_runs_of_other_recipes_in_one_group_are_refused_naming_what_differs(project, tmp_path):
+    argv = bad_setup(project, tmp_path,
+                     lambda f: edit_config(f, epochs=5, learning_rate=0.002))
+    with pytest.raises(SystemExit, match=r"trained differently \(epochs: .*learning_rate: "):
+        evaluate.main(argv)
+    assert evaluate.main(argv + ["--skip-bad"]) == 0  # the group is left out, ResNet is scored
+    names = {row["name"] for row in read_csv(tmp_path / "out" / "metrics.csv")}
+    assert names == {"resnet-seed-mse-s0", "baseline-gray", "baseline-mean"}
+
+
+def test_an_ensemble_and_a_single_run_of_one_model_are_refused_not_crashed(project, tmp_path):
+    """ensemble.py records seed "1+2" (text), train.py a number: the group used to crash when
+    its seeds were sorted, after every run had been scored."""
+    argv = bad_setup(project, tmp_path,
+                     lambda f: edit_config(f, seed="1+2", members=[{"seed": 1}, {"seed": 2}]))
+    with pytest.raises(SystemExit, match="trained differently .*networks: 1, 2"):
+        evaluate.main(argv)
+
+
+def test_seeds_sort_numbers_numerically_and_ensembles_after_them_without_failing():
+    seeds = [10, "1+2+3", 2, "13+14+15", "7+8+9"]
+    assert sorted(seeds, key=evaluate.seed_order) == [2, 10, "1+2+3", "13+14+15", "7+8+9"]
+
+
 def test_skip_bad_evaluates_the_other_runs_and_lists_the_bad_one(project, tmp_path):
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
     assert evaluate.main(argv + ["--skip-bad"]) == 0
@@ -251,11 +295,22 @@ def write_photos(folder, count=3):
 
 def test_photos_are_scored_whatever_dataset_the_runs_saw(project, tmp_path):
     write_photos(tmp_path / "photos")
-    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
+
+    def another_dataset(folder):  # every run of the copy: no group mixes two datasets
+        for run in folder.parent.iterdir():
+            edit_config(run, dataset_checksum="0" * 64)
+    argv = bad_setup(project, tmp_path, another_dataset)
     assert evaluate.main(argv + ["--photos", str(tmp_path / "photos")]) == 0
     rows = read_csv(tmp_path / "out" / "per_image.csv")
     assert {row["image_id"] for row in rows} == {"photo-0.png", "photo-1.png", "photo-2.png"}
     assert "unet-seed-mse-s0" in {row["name"] for row in rows}
+
+
+def test_photos_refuse_to_pool_seeds_trained_on_two_datasets(project, tmp_path):
+    write_photos(tmp_path / "photos")
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, dataset_checksum="0" * 64))
+    with pytest.raises(SystemExit, match="trained differently \\(dataset_checksum: "):
+        evaluate.main(argv + ["--photos", str(tmp_path / "photos")])
 
 
 def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp_path):
@@ -273,6 +328,7 @@ def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp
     assert results in text and text.endswith(f"{report.PHOTOS_README_END}\n\nAfter.\n")
     block = text.split(report.PHOTOS_README_START)[1].split(report.PHOTOS_README_END)[0]
     assert "STALE" not in block and "3 real photos from" in block
+    assert "with 3 photos only large gaps" in block
     assert "| U-Net | n=2 |" in block and "| gray baseline (ab = 0) | - |" in block
     assert "U-Net - gray baseline | ab RMSE" in block
     comparisons = block.split("Each model against the gray baseline")[1]
@@ -329,6 +385,7 @@ def test_update_readme_writes_the_figures_into_the_readmes_images(project, tmp_p
                           "--update-readme", "--readme", str(readme)]) == 0
     assert (tmp_path / "images" / "Figure_1.png").is_file()
     assert "![Figure 1](images/Figure_1.png)" in readme.read_text()
+    assert "`out/summary.md` has every paired comparison" in readme.read_text()
     assert not (tmp_path / "out" / "figures").exists()
 
 

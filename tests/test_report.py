@@ -20,3 +20,26 @@ def test_readme_block_says_how_long_the_runs_trained():
     assert report.training_summary(groups, labels) == "Every run trained for 5 epochs."
     groups[("resnet", "seed", "mse")][0]["config"]["epochs"] = 7
     assert report.training_summary(groups, labels) == "Epochs per run: U-Net 5; ResNet 7."
+
+
+def comparison(b, versus_gray):
+    return {"a": "U-Net", "b": b, "versus_gray": versus_gray, "metric": "auc", "diff": 0.01,
+            "low": -0.01, "high": 0.03, "significant": False}
+
+
+def test_photo_block_names_how_many_photos_were_scored():
+    block = report.photos_readme_block([], [], 7, "7 real photos from `photos`")
+    assert "with 7 photos only large gaps are significant" in block
+    assert "20 photos" not in block
+
+
+def test_photo_block_compares_with_gray_by_its_key_not_its_label():
+    rows = [comparison("gray (ab = 0)", True), comparison("ResNet", False)]
+    block = report.photos_readme_block([], rows, 7, "7 real photos")
+    assert "| U-Net - gray (ab = 0) | AuC" in block
+    assert "U-Net - ResNet" not in block
+
+
+def test_results_block_points_at_the_summary_it_was_given():
+    block = report.readme_block([], [], "the 9 test images", "results/study/summary.md", [], [])
+    assert "`results/study/summary.md` has every paired comparison" in block

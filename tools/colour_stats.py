@@ -24,22 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cli  # noqa: E402
 import ensemble  # noqa: E402
+import evaluate  # noqa: E402
 import lab  # noqa: E402
 import mountains  # noqa: E402
-import photos  # noqa: E402
 
 L_BINS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 101)]
-
-
-def load_folder(folder, size):
-    """Every photo under `folder`, read as dataset.py reads it (photos.py: any mode to sRGB,
-    centre crop, Lanczos), gray ones skipped as they are there."""
-    images, _, skipped = photos.prepare_photos(folder, size)
-    for entry in skipped:
-        print(f"skipped {entry['id']}: {entry['reason']}", file=sys.stderr)
-    if not len(images):
-        raise SystemExit(f"colour_stats.py: no usable photos under {folder}")
-    return images
 
 
 def render_synthetic(count, size, seed):
@@ -134,7 +123,9 @@ def main(argv=None):
     args = parse_args(argv)
     columns, folders = {}, {}
     for folder in args.folders:
-        folders[str(folder)] = load_folder(folder, args.size)
+        # read as evaluate.py --photos reads them (photos.py: any mode to sRGB, centre crop,
+        # Lanczos; gray ones skipped, as dataset.py skips them)
+        folders[str(folder)] = evaluate.read_photos(folder, args.size)[0]
         columns[str(folder)] = colour_stats(folders[str(folder)])
     if args.synthetic > 0:
         images = render_synthetic(args.synthetic, args.size, args.seed)
