@@ -2,7 +2,7 @@
 
 This machine is shared and noisy: compare only ratios measured side by side in one run.
 
-    python bench.py                 # everything
+    python bench.py                 # all of these but levers, which runs only when named
     python bench.py synthetic       # landscape generation, images/s
     python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with/without draft mode
     python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of ceiling
@@ -15,6 +15,7 @@ import sys
 
 import cli
 import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
+import recipe
 
 
 SYNTHETIC_SIZE = 128
@@ -22,7 +23,7 @@ SYNTHETIC_SINGLE = 200  # images rendered in this process per repeat
 SYNTHETIC_POOL = 600  # images through dataset.build_synthetic per repeat
 
 
-def bench_synthetic(args):
+def bench_synthetic(repeats):
     """Images/s of the built-in landscape generator at 128x128: one process, then dataset.py's
     pool on every core (rendering, hashing and writing the dataset folder included)."""
     import os
@@ -34,7 +35,7 @@ def bench_synthetic(args):
 
     workers = os.cpu_count() or 1
     mountains.render_landscape(0, SYNTHETIC_SIZE)  # warm-up: imports and first allocations
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
         for i in range(SYNTHETIC_SINGLE):
             mountains.render_landscape((repeat, i), SYNTHETIC_SIZE)
@@ -72,7 +73,7 @@ def write_camera_like_jpeg(job):
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
 
 
-def bench_ingest(args):
+def bench_ingest(repeats):
     """Images/s of dataset.py --images on 500 JPEGs of 2000x1500 at size 128, with and without
     draft mode, alternating, all cores."""
     import os
@@ -88,24 +89,24 @@ def bench_ingest(args):
 
     workers = photos.default_workers()
     with tempfile.TemporaryDirectory() as folder:
-        photos = Path(folder) / "photos"
-        photos.mkdir()
-        jobs = [(photos / f"{i:04d}.jpg", i) for i in range(INGEST_PHOTOS)]
+        jpegs = Path(folder) / "photos"
+        jpegs.mkdir()
+        jobs = [(jpegs / f"{i:04d}.jpg", i) for i in range(INGEST_PHOTOS)]
         with Pool(workers) as pool:
             pool.map(write_camera_like_jpeg, jobs, chunksize=8)
         megabytes = sum(os.path.getsize(path) for path, _ in jobs) / len(jobs) / 1e6
         print(f"{INGEST_PHOTOS} JPEGs of {INGEST_WIDTH}x{INGEST_HEIGHT}, {megabytes:.2f} MB each "
               f"on average; size 128, {workers} workers")
         rates = {"draft": [], "full decode": []}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for name, draft in (("draft", True), ("full decode", False)):
                 start = time.perf_counter()
-                dataset.build_from_photos(photos, Path(folder) / "ds", 128, draft=draft,
+                dataset.build_from_photos(jpegs, Path(folder) / "ds", 128, draft=draft,
                                           workers=workers)
                 rates[name].append(INGEST_PHOTOS / (time.perf_counter() - start))
                 print(f"  {name:12s} {rates[name][-1]:7.1f} images/s", flush=True)
         medians = {name: float(np.median(values)) for name, values in rates.items()}
-        print(f"median over {args.repeats}: draft {medians['draft']:.1f} images/s, full decode "
+        print(f"median over {repeats}: draft {medians['draft']:.1f} images/s, full decode "
               f"{medians['full decode']:.1f} images/s, ratio "
               f"{medians['draft'] / medians['full decode']:.2f}x")
 
@@ -147,16 +148,15 @@ def matmul_gflops(dtype, repeats):
     return best
 
 
-def matmul_ceilings(repeats, precision):
-    """{'float32': GFLOP/s, 'mixed_bfloat16': GFLOP/s where the CPU computes bfloat16 and
-    --precision may use it (oneDNN held to AVX2 cannot even build a bfloat16 matmul)}."""
+def matmul_ceilings(repeats, policy):
+    """{'float32': GFLOP/s} and, when the runs train under the 'mixed_bfloat16' policy, its
+    bfloat16 ceiling too: measured only then, as oneDNN held to AVX2 cannot even build a
+    bfloat16 matmul."""
     import tensorflow as tf
 
-    import training
-
     ceilings = {"float32": matmul_gflops(tf.float32, repeats)}
-    if precision != "float32" and training.resolve_precision("auto") == "mixed_bfloat16":
-        ceilings["mixed_bfloat16"] = matmul_gflops(tf.bfloat16, repeats)
+    if policy == "mixed_bfloat16":
+        ceilings[policy] = matmul_gflops(tf.bfloat16, repeats)
     return ceilings
 
 
@@ -223,7 +223,7 @@ def training_rates(name, preset, repeats, precision="auto", train_args=()):
     return policy, rates
 
 
-def bench_train(args):
+def bench_train(repeats, presets, precision="auto", train_args=()):
     """Matmul ceiling, then train.py's training images/s of every model and preset at 128x128,
     batch 32, with GFLOP/s (training counted as 3x the forward FLOPs of models.py) and the share
     of the ceiling in the precision train.py chose. Median and best of the repeats: on a shared
@@ -231,18 +231,19 @@ def bench_train(args):
     import statistics
 
     import models
+    import training
 
     print_machine()
-    ceilings = matmul_ceilings(args.repeats, args.precision)
+    # the policy train_py_fit gives every run: its ceiling is the one each run is measured on
+    ceilings = matmul_ceilings(repeats, training.resolve_precision(precision))
     print("dense matmul ceiling " + ", ".join(f"{policy} {gflops:.0f} GFLOP/s"
                                               for policy, gflops in ceilings.items()))
     print(f"{'model':<12} {'preset':<6} {'policy':<15} {'img/s median':>12} {'best':>6} "
           f"{'GFLOP/s':>8} {'of ceiling':>10}")
     results = []
-    for preset in args.presets:
+    for preset in presets:
         for name in models.MODELS:
-            policy, rates = training_rates(name, preset, args.repeats, args.precision,
-                                           args.train_args)
+            policy, rates = training_rates(name, preset, repeats, precision, train_args)
             median, best = statistics.median(rates), max(rates)
             gflops = median * 3 * models.describe(name, preset)["gflop"]
             share = gflops / ceilings[policy]
@@ -291,22 +292,27 @@ def run_lever(lever, presets, repeats):
     command = [sys.executable, __file__, "train", "--json", "--repeats", str(repeats),
                "--precision", settings.get("precision", "auto"), "--presets", *presets,
                *(f"--train-arg={arg}" for arg in settings.get("train_args", []))]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode:
+        print(result.stderr, file=sys.stderr)
+        raise SystemExit(f"bench.py: lever {lever!r} failed (exit {result.returncode}); "
+                         "its error output is above")
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def bench_levers(args):
-    """The levers of LEVERS side by side, alternating over --rounds: img/s per model."""
+def bench_levers(levers, presets, repeats, rounds):
+    """The levers of LEVERS (all if levers is empty) side by side, alternating over rounds:
+    img/s per model."""
     import statistics
 
-    levers = args.levers or list(LEVERS)
+    levers = levers or list(LEVERS)
     print_machine()
     rates = {lever: {} for lever in levers}
     shares = {lever: {} for lever in levers}
     ceilings = {lever: [] for lever in levers}
-    for round_ in range(args.rounds):
+    for round_ in range(rounds):
         for lever in levers if round_ % 2 == 0 else levers[::-1]:
-            figures = run_lever(lever, args.presets, args.repeats)
+            figures = run_lever(lever, presets, repeats)
             ceilings[lever].append(figures["ceilings"][figures["training"][0]["policy"]])
             for row in figures["training"]:
                 key = f"{row['model']}/{row['preset']}"
@@ -316,7 +322,7 @@ def bench_levers(args):
                 f"{row['model']}/{row['preset']} {row['median']:.0f}" for row in figures["training"]),
                 flush=True)
     keys = list(rates[levers[0]])
-    print(f"median img/s over {args.rounds} rounds (share of the matmul ceiling in its precision)")
+    print(f"median img/s over {rounds} rounds (share of the matmul ceiling in its precision)")
     print(f"{'lever':<24}{'ceiling GFLOP/s':>16}" + "".join(f"{key:>22}" for key in keys))
     for lever in levers:
         print(f"{lever:<24}{statistics.median(ceilings[lever]):16.0f}" + "".join(
@@ -388,11 +394,10 @@ def float64_reference(path):
     return l_seconds, rgb_seconds
 
 
-def bench_colorize(args):
+def bench_colorize(repeats):
     """Seconds for one 4000x3000 JPEG through the seed U-Net at render size 128, end to end
     (colorize.colorize_file, model loaded once) and by phase, for a colour and a gray photo."""
     import json
-    import os
     import resource
     import tempfile
     from pathlib import Path
@@ -421,16 +426,16 @@ def bench_colorize(args):
         colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride, 1.0)
 
         for kind, path in photos.items():
-            end_to_end, cpu, phases = [], [], []
-            for _ in range(args.repeats):
+            end_to_end, cpu_times, phases = [], [], []
+            for _ in range(repeats):
                 _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, model, path, out, None,
                                                  "JPEG", render_size, stride, 1.0)
                 end_to_end.append(wall)
-                cpu.append(cpu_seconds)
+                cpu_times.append(cpu_seconds)
                 phases.append(colorize_phases(model, path, out, render_size, stride))
             print(f"{kind} {width}x{height} JPEG, end to end: median {np.median(end_to_end):.2f} s,"
-                  f" min {np.min(end_to_end):.2f} s over {args.repeats}; "
-                  f"CPU time median {np.median(cpu):.2f} s")
+                  f" min {np.min(end_to_end):.2f} s over {repeats}; "
+                  f"CPU time median {np.median(cpu_times):.2f} s")
             print("    phases (median s): " + ", ".join(
                 f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
 
@@ -441,25 +446,19 @@ def bench_colorize(args):
               f"Lab->RGB {rgb_seconds:.2f} s")
 
 
-BENCHMARKS = {
-    "synthetic": bench_synthetic,
-    "ingest": bench_ingest,
-    "train": bench_train,
-    "levers": bench_levers,
-    "colorize": bench_colorize,
-}
+BENCHMARKS = ("synthetic", "ingest", "train", "levers", "colorize")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
-    parser.add_argument("what", nargs="*", choices=[[]] + list(BENCHMARKS), metavar="WHAT",
+    parser.add_argument("what", nargs="*", choices=[[], *BENCHMARKS], metavar="WHAT",
                         help=f"benchmarks to run, of: {', '.join(BENCHMARKS)} "
                              "(default: all but levers)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats per figure")
-    parser.add_argument("--presets", nargs="+", default=["seed", "large"],
-                        choices=("seed", "large"), help="model presets for train and levers")
-    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    parser.add_argument("--presets", nargs="+", default=list(recipe.PRESETS),
+                        choices=recipe.PRESETS, help="model presets for train and levers")
+    parser.add_argument("--precision", default="auto", choices=recipe.PRECISIONS,
                         help="train: train.py's --precision")
     parser.add_argument("--levers", nargs="+", choices=list(LEVERS), default=None,
                         metavar="LEVER", help="levers: which settings to compare (quote each), "
@@ -471,23 +470,34 @@ def parse_args(argv=None):
                              "--train-arg=--steps-per-execution --train-arg=8")
     parser.add_argument("--json", action="store_true",
                         help="train: print the figures as one JSON line at the end")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.rounds < 1:
+        parser.error("--repeats and --rounds must be at least 1")
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    train = (args.repeats, args.presets, args.precision, args.train_args)
     if args.json:
         import contextlib
         import io
         import json
 
         with contextlib.redirect_stdout(io.StringIO()):
-            figures = bench_train(args)
+            figures = bench_train(*train)
         print(json.dumps(figures))
         return 0
+    benchmarks = {
+        "synthetic": lambda: bench_synthetic(args.repeats),
+        "ingest": lambda: bench_ingest(args.repeats),
+        "train": lambda: bench_train(*train),
+        "levers": lambda: bench_levers(args.levers, args.presets, args.repeats, args.rounds),
+        "colorize": lambda: bench_colorize(args.repeats),
+    }
     for name in args.what or [name for name in BENCHMARKS if name != "levers"]:
         print(f"== {name}")
-        BENCHMARKS[name](args)
+        benchmarks[name]()
     return 0
 
 

@@ -3,6 +3,8 @@ that no longer matches the function it times breaks only when someone needs it."
 
 import re
 
+import pytest
+
 import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
 import bench
 
@@ -19,3 +21,29 @@ def test_colorize_benchmark_times_both_photos_end_to_end_and_by_phase(capsys):
     for line in phases:
         assert [part.split()[0] for part in line.split(", ")] == [
             "decode", "L", "predict", "upsample", "Lab->RGB", "encode", "sum"]
+
+
+@pytest.mark.parametrize("option", ["--repeats", "--rounds"])
+def test_zero_repeats_or_rounds_are_a_usage_error(option):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["train", option, "0"])
+    assert exit_info.value.code == 2
+
+
+def test_forced_bfloat16_is_measured_against_the_bfloat16_ceiling_where_auto_picks_float32(
+        monkeypatch):
+    """With oneDNN off, --precision auto trains in float32 (emulated bfloat16 is slow), yet
+    --precision bfloat16 still trains in mixed_bfloat16: its share needs that policy's ceiling."""
+    import tensorflow  # noqa: F401  (loaded with oneDNN on, as cpu.py sets it: fast bfloat16)
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # what training.resolve_precision reads
+    figures = bench.bench_train(1, ["seed"], "bfloat16", ["--batch-size", "2"])
+    assert {row["policy"] for row in figures["training"]} == {"mixed_bfloat16"}
+    assert figures["ceilings"]["mixed_bfloat16"] > 0
+    assert all(row["share"] > 0 for row in figures["training"])
+
+
+def test_a_failing_lever_shows_the_childs_error(capsys):
+    with pytest.raises(SystemExit, match="lever 'float32' failed"):
+        bench.run_lever("float32", ["no-such-preset"], 1)
+    assert "invalid choice: 'no-such-preset'" in capsys.readouterr().err
