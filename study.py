@@ -14,7 +14,6 @@ on a folder of real photos, when --photos exists) and rewrites the README's resu
 import argparse
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import time
@@ -74,7 +73,8 @@ def planned_runs(config):
         for preset in config.presets:
             for model in config.models:
                 epochs = config.epochs or DEFAULT_EPOCHS[preset]
-                name = f"{model}-{preset}-{config.loss}-s{seed}"
+                name = train.parse_args(["--model", model, "--preset", preset, "--loss",
+                                         config.loss, "--seed", str(seed)]).run  # train.py names it
                 plan.append({"model": model, "preset": preset, "seed": seed,
                              "epochs": epochs, "run": name})
     return plan
@@ -102,24 +102,30 @@ def finished_epochs(runs_dir, run):
         return max(sum(1 for _ in f) - 1, 0)
 
 
-def calibrate(model, preset, size, batch_size):
+def calibrate(model, preset, loss, size, batch_size):
     """Training images/s of one model, measured on a few steps of random data.
 
-    Runs in this process with train.py's own model builder, precision policy and
-    optimizer, so the estimate reflects what the runs will do on this machine. TensorFlow
-    loads here, not at import: --help and usage errors answer at once.
+    Runs in this process with train.py's own model builder, loss, precision policy and
+    optimizer, so the estimate reflects what the runs will do on this machine (a
+    classification head and its loss cost more than MSE). TensorFlow loads here, not at
+    import: --help and usage errors answer at once.
     """
     import keras
     import numpy as np
 
+    import ab_classes
     import training
 
-    config = train.parse_args(["--model", model, "--preset", preset,
-                             "--batch-size", str(batch_size)])
+    config = train.parse_args(["--model", model, "--preset", preset, "--loss", loss,
+                               "--batch-size", str(batch_size)])
+    classes = None
+    if loss == "classification":  # the rebalancing weights' values do not change a step's cost
+        bins = ab_classes.quantized_gamut()
+        classes = {"bins": bins, "weights": np.ones(len(bins), np.float32)}
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(training.resolve_precision(config.precision))
     try:
-        net = training.build_compiled_model(config)
+        net = training.build_compiled_model(config, classes)
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (batch_size, size, size, 1)).astype(np.float32)
         y = rng.uniform(-0.3, 0.3, (batch_size, size, size, 2)).astype(np.float32)
@@ -139,7 +145,7 @@ def estimate_seconds(plan, meta, config):
     for run in plan:
         key = (run["model"], run["preset"])
         if run["status"] != "finished" and key not in speeds:
-            speeds[key] = calibrate(*key, meta["size"], config.batch_size)
+            speeds[key] = calibrate(*key, config.loss, meta["size"], config.batch_size)
     total = 0.0
     for run in plan:
         if run["status"] == "finished":
@@ -196,7 +202,11 @@ def run_evaluate(config, *options):
                "--runs", str(config.runs), *options]
     if not config.no_readme:
         command.append("--update-readme")
-    subprocess.run(command, check=True)
+    result = subprocess.run(command)
+    if result.returncode:
+        raise SystemExit(f"study.py: evaluate.py failed (exit {result.returncode}; its message "
+                         "is above); the trained runs are kept: rerun the same command to "
+                         "evaluate them")
 
 
 def build_dataset(config):
@@ -216,7 +226,10 @@ def build_dataset(config):
             return
         print(f"rendering {folder} again: another version of the landscape generator drew it")
         arguments = dataset.rebuild_arguments(meta, folder)
-    subprocess.run([sys.executable, str(HERE / "dataset.py"), *arguments], check=True)
+    result = subprocess.run([sys.executable, str(HERE / "dataset.py"), *arguments])
+    if result.returncode:
+        raise SystemExit(f"study.py: dataset.py failed to build {folder} (exit "
+                         f"{result.returncode}; its message is above)")
 
 
 def parse_args(argv=None):
@@ -235,7 +248,7 @@ def parse_args(argv=None):
     parser.add_argument("--presets", nargs="+", default=list(recipe.PRESETS),
                         choices=recipe.PRESETS, help="presets")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per model")
-    parser.add_argument("--loss", default="mse", help="train.py --loss")
+    parser.add_argument("--loss", default="mse", choices=recipe.LOSSES, help="train.py --loss")
     parser.add_argument("--epochs", type=int, default=0,
                         help=f"epochs of every run (0: per preset, {DEFAULT_EPOCHS})")
     parser.add_argument("--batch-size", type=int, default=32, help="train.py --batch-size")

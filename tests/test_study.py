@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import study
+import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +91,42 @@ def test_missing_dataset_without_build_is_a_clear_error(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert "no dataset" in result.stderr
+
+
+def test_an_unknown_loss_is_a_usage_error():
+    with pytest.raises(SystemExit) as exit_info:
+        study.parse_args(["--loss", "nonsense"])
+    assert exit_info.value.code == 2
+
+
+def test_run_names_are_train_pys_default_names():
+    plan = study.planned_runs(study.parse_args(["--loss", "classification", "--seeds", "2"]))
+    for run in plan:
+        config = train.parse_args(["--model", run["model"], "--preset", run["preset"],
+                                   "--loss", "classification", "--seed", str(run["seed"])])
+        assert run["run"] == config.run
+    assert plan[0]["run"] == "autoencoder-seed-classification-s0"
+
+
+def test_calibration_times_the_network_and_loss_the_runs_will_train(monkeypatch):
+    """--loss classification trains a head of bin logits and the rebalanced loss: the time
+    estimate has to measure that network, not the MSE one."""
+    import training
+
+    built = []
+
+    def recording(config, *rest):
+        model = build_compiled_model(config, *rest)
+        built.append((config.loss, model.output.shape[-1]))
+        return model
+    build_compiled_model = training.build_compiled_model
+    monkeypatch.setattr(training, "build_compiled_model", recording)
+    assert study.calibrate("resnet", "seed", "classification", 32, 2) > 0
+    assert built[0][0] == "classification" and built[0][1] > 2  # logits over ab bins
+
+
+def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):
+    config = study.parse_args(["--data", str(tmp_path / "data"), "--runs", str(tmp_path / "none"),
+                               "--no-readme"])
+    with pytest.raises(SystemExit, match="evaluate.py failed"):
+        study.run_evaluate(config, "--out", str(tmp_path / "out"))

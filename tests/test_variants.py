@@ -197,3 +197,8 @@ def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_p
                                  variants.RECOMMENDED, root=tmp_path / "runs")
     with Image.open(out) as figure:
         assert figure.format == "PNG" and figure.width > 6 * 48 and figure.height > 4 * 48
+
+
+def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):
+    with pytest.raises(SystemExit, match="scoring no-such-variant failed"):
+        variants.score("no-such-variant", tmp_path)

@@ -423,9 +423,10 @@ def build_data(variant, seed):
     options = []
     for name, value in variant.rendering.items():
         options += [f"--{name}", str(value)]
-    subprocess.run([sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
-                    *options, "--seed", str(seed if variant.own_data else 0), "--out", str(data)],
-                   cwd=HERE, check=True)
+    command = [sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
+               *options, "--seed", str(seed if variant.own_data else 0), "--out", str(data)]
+    if subprocess.run(command, cwd=HERE).returncode:
+        raise SystemExit(f"variants.py: rendering {data} failed (dataset.py's message is above)")
 
 
 def train_run(name, variant, seed, runs, *options):
@@ -462,16 +463,19 @@ def train_seeds(name, variant, seeds):
                       str(folder.parent), "--run", folder.name)
         calibrate = (["--calibrate", str(variant.data_of(networks[0][1])),
                       "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
-        subprocess.run([sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
-                        "--view-scale", *variant.view.split(), *calibrate, "--out",
-                        str(out.relative_to(HERE))],
-                       cwd=HERE, check=True)
+        command = [sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
+                   "--view-scale", *variant.view.split(), *calibrate, "--out",
+                   str(out.relative_to(HERE))]
+        if subprocess.run(command, cwd=HERE).returncode:
+            raise SystemExit(f"variants.py: {name} seed {seed}: ensemble.py failed (its message "
+                             "is above); rerun to build it again")
 
 
 def score(name, photos):
-    subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--photos", str(photos),
-                    "--runs", str(RUNS / name), "--out", str(RESULTS / name)],
-                   cwd=HERE, check=True, stdout=subprocess.DEVNULL)
+    command = [sys.executable, str(HERE / "evaluate.py"), "--photos", str(photos),
+               "--runs", str(RUNS / name), "--out", str(RESULTS / name)]
+    if subprocess.run(command, cwd=HERE, stdout=subprocess.DEVNULL).returncode:
+        raise SystemExit(f"variants.py: scoring {name} failed (evaluate.py's message is above)")
 
 
 def read_per_image(path):
