@@ -1,6 +1,7 @@
 """The three colorization networks: Autoencoder, ResNet and U-Net, in two presets each.
 
     python models.py            # table: parameters, GFLOP at 128x128, receptive field, stride
+    python models.py --size 256 --width 2   # the same at another image size and width
 
 Every model maps L/50 - 1, shape (H, W, 1), to ab/128, shape (H, W, 2) (see lab.py). Every
 model is fully convolutional: H and W may be any multiples of `total_stride(...)`.
@@ -30,6 +31,7 @@ Conv2D and Conv2DTranspose (bias, normalisation and activations are left out; th
 percent). Training costs about 3x the forward FLOPs.
 """
 
+import argparse
 import fractions
 import math
 import sys
@@ -40,6 +42,7 @@ import numpy as np
 from keras import layers
 
 import ab_classes
+import cli
 from recipe import HEADS, MODELS, PRESETS
 INPUT_SHAPE = (None, None, 1)
 SEED_DROPOUT = 0.2
@@ -457,14 +460,28 @@ def describe(name, preset, size=128, width=1.0):
             "stride": max_stride(model)}
 
 
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=cli.HelpFormatter)
+    parser.add_argument("--size", type=int, default=128,
+                        help="image side the FLOPs and receptive fields are counted at")
+    parser.add_argument("--width", type=float, default=1.0, help="filter-count multiplier "
+                        "(train.py --width)")
+    args = parser.parse_args(argv)
+    if args.size < 1 or args.width <= 0:
+        parser.error("--size must be at least 1 and --width positive")
+    return args
+
+
 def main(argv=None):
-    print("Forward GFLOP per 128x128 image = 2 x conv multiply-accumulates, counted analytically "
-          "from the layer configs; training is about 3x.")
+    args = parse_args(argv)
+    print(f"Forward GFLOP per {args.size}x{args.size} image = 2 x conv multiply-accumulates, "
+          "counted analytically from the layer configs; training is about 3x.")
     print(f"{'model':<12} {'preset':<6} {'parameters':>12} {'GFLOP':>7} {'receptive field':>16} "
           f"{'stride':>7}")
     for preset in PRESETS:
         for name in MODELS:
-            d = describe(name, preset)
+            d = describe(name, preset, args.size, args.width)
             print(f"{name:<12} {preset:<6} {d['parameters']:>12,} {d['gflop']:>7.2f} "
                   f"{d['receptive_field']:>13.0f} px {d['stride']:>7}")
     return 0

@@ -10,8 +10,9 @@ import pytest
 import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
 import cli
 
-SCRIPTS = ["bench", "dataset", "ensemble", "evaluate", "mountains", "scrape", "study", "train",
-           "tools.attribution", "tools.colour_stats", "tools.variants"]
+SCRIPTS = ["bench", "colorize", "dataset", "ensemble", "evaluate", "models", "mountains", "scrape",
+           "study", "train", "tools.attribution", "tools.colour_stats", "tools.sky_probe",
+           "tools.variants"]
 
 
 def help_text(module_name, capsys):

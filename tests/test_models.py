@@ -168,3 +168,21 @@ def test_viewed_at_refuses_no_scales_and_a_scale_that_is_not_positive_among_seve
     for scales in ([], ["1", "-1/2"]):
         with pytest.raises(ValueError, match="positive"):
             models.viewed_at(pointwise_network(), scales)
+
+
+def test_help_answers_without_building_a_model(capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("--help built a model")
+    monkeypatch.setattr(models, "build_model", refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        models.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "--size" in capsys.readouterr().out
+
+
+def test_table_counts_flops_at_the_size_asked_for(capsys):
+    assert models.main(["--size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "per 64x64 image" in out
+    unet = next(line for line in out.splitlines() if line.startswith("unet ") and " seed " in line)
+    assert float(unet.split()[3]) == pytest.approx(SEED_GFLOP["unet"] / 4, abs=0.01)
