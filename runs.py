@@ -6,10 +6,12 @@ Keras callbacks that write them. train.py (model.fit) and distributed.py (its ow
     runs/<run>/config.json    the arguments at top level, the environment, then the results
     runs/<run>/backup/        weights and epoch counter after each epoch (EpochBackup)
 
-Every file is written under a temporary name and renamed into place (files.py), so a run
-killed at any instant resumes from its last finished epoch. The backup goes only after
-config.json says "finished" (finish_run): a run killed at any instant before is resumed or
-finished from it, never started over on top of its model.keras and history.csv.
+Every file but history.csv is written under a temporary name and renamed into place (files.py);
+history.csv, which Keras' CSVLogger appends to after each epoch, is cut back to the backup's
+epoch on resume (trim_history). So a run killed at any instant resumes from its last finished
+epoch. The backup goes only after config.json says "finished" (finish_run): a run killed at any
+instant before is resumed or finished from it, never started over on top of its model.keras and
+history.csv.
 """
 
 import csv
@@ -34,7 +36,10 @@ HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BACKUP_DIR = "backup"
 # Not results (or the same steps computed in other chunks); every other argument must match.
-NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution")
+# Not compared when a run is reopened: how much it prints and how it steps, and where its folder
+# and dataset are (a moved runs/ or data/ holds the same run; the dataset is compared by its
+# checksum).
+NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution", "runs", "data")
 
 
 # --------------------------------------------------------------------------- run folder

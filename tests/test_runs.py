@@ -33,6 +33,16 @@ def test_reopening_with_the_same_arguments_returns_the_config(tmp_path):
     assert again == first
 
 
+def test_a_moved_run_and_dataset_folder_still_resume(tmp_path):
+    first = runs.open_run_dir(tmp_path, {**ARGUMENTS, "runs": "runs"}, META, stride=1,
+                              policy="float32")
+    again = runs.open_run_dir(tmp_path, {**ARGUMENTS, "runs": "/elsewhere/runs",
+                                         "data": "/elsewhere/x"}, META)
+    assert again == first
+    with pytest.raises(SystemExit, match="checksum"):  # another dataset is still refused
+        runs.open_run_dir(tmp_path, ARGUMENTS, {**META, "checksum": "def456"})
+
+
 def test_reopening_with_other_arguments_names_them(tmp_path):
     runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
     with pytest.raises(SystemExit, match="--epochs was 3, now 4"):
