@@ -265,18 +265,37 @@ class TrainingSpeed(keras.callbacks.Callback):
         return self.images_per_epoch * self.epochs / self.seconds if self.seconds else 0.0
 
 
-def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False):
+class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping on val_loss that goes on counting where a resumed run stood.
+
+    Keras' own forgets the best val_loss and the epochs waited when training begins, so a
+    resumed run would count its first epoch as an improvement and train at least `patience`
+    more epochs, past where the same run uninterrupted would have stopped."""
+
+    def __init__(self, patience, best=math.inf, since_best=0):
+        super().__init__(monitor="val_loss", patience=patience)
+        self.resumed_best, self.resumed_wait = best, since_best
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if math.isfinite(self.resumed_best):
+            self.best, self.wait = self.resumed_best, self.resumed_wait
+
+
+def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False,
+                   since_best=0):
     """Order matters: the CSV row and the best model are written before the backup.
 
     The backup holds the trained model's weights; model.keras holds saved_model (if given).
-    patience > 0 stops after that many epochs without val improvement.
+    patience > 0 stops after that many epochs without val improvement, counting from before a
+    resume: `best` and `since_best` (epochs run since it) say where the run stood.
     """
     run_dir = Path(run_dir)
     callbacks = [speed, keras.callbacks.TerminateOnNaN(),
                  BestModelCheckpoint(run_dir / MODEL_FILE, best=best, saved_model=saved_model),
                  keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True)]
     if patience:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=patience))
+        callbacks.append(ResumedEarlyStopping(patience, best, since_best))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     callbacks.append(EpochBackup(run_dir / BACKUP_DIR))

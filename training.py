@@ -37,13 +37,15 @@ BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 @dataclasses.dataclass
 class RunState:
     """What a fit function gets of the run folder: where it is, the first epoch still to run,
-    the best val_loss so far, the speed callback and (classification only) the ab classes."""
+    the best val_loss so far, the speed callback, (classification only) the ab classes and the
+    epochs run since the best one (what --patience has waited through before a resume)."""
 
     folder: Path
     start: int
     best: float
     speed: runs.TrainingSpeed
     classes: dict = None
+    since_best: int = 0
 
 
 # --------------------------------------------------------------------------- data
@@ -304,7 +306,8 @@ def model_to_save(model, config, classes=None):
 def make_callbacks(config, run, saved_model=None):
     """runs.make_callbacks with config's --patience and --tensorboard."""
     return runs.make_callbacks(run.folder, run.best, run.speed, saved_model,
-                               patience=config.patience, tensorboard=config.tensorboard)
+                               patience=config.patience, tensorboard=config.tensorboard,
+                               since_best=run.since_best)
 
 
 # --------------------------------------------------------------------------- one run
@@ -331,6 +334,13 @@ def results_of(rows, run_dir):
                          "another --run name or delete the folder")
     return {"status": "finished", "epochs_run": len(rows), "best_val_loss": min(losses),
             "best_epoch": int(rows[int(np.argmin(losses))]["epoch"]) + 1}
+
+
+def epochs_since_best(rows):
+    """How many epochs of history.csv's `rows` came after the lowest val_loss (0 for none):
+    what --patience has already waited through when a run resumes."""
+    losses = [float(row["val_loss"]) for row in rows]
+    return len(losses) - 1 - int(np.argmin(losses)) if losses else 0
 
 
 def run_policy(record, choice):
@@ -390,7 +400,8 @@ def train_into_run(config, fit):
     print(f"{config.model}-{config.preset}: {len(train_l)} training, {len(val_l)} validation "
           f"images of {meta['size']} px, precision {policy}")
 
-    run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes)
+    run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes,
+                   epochs_since_best(done))
     if not ended:
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(policy)

@@ -214,3 +214,23 @@ def test_best_model_checkpoint_saves_only_improvements_and_leaves_no_temporary(t
     loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False)
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def early_stop_after(stopper, val_loss, epoch=5):
+    """Whether `stopper` stops a fit at `epoch` whose val_loss is `val_loss`."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    stopper.set_model(model)
+    model.stop_training = False
+    stopper.on_train_begin()
+    stopper.on_epoch_end(epoch, {"val_loss": val_loss})
+    return model.stop_training
+
+
+def test_patience_goes_on_counting_across_a_resume(tmp_path):
+    # Best 0.5 two epochs before the kill: one more epoch without improvement makes three.
+    callbacks = runs.make_callbacks(tmp_path, 0.5, runs.TrainingSpeed(8), patience=3,
+                                    since_best=2)
+    stopper, = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+    assert early_stop_after(stopper, 0.6)
+    assert not early_stop_after(stopper, 0.4)  # an improvement resets the count
+    assert not early_stop_after(runs.ResumedEarlyStopping(3), 0.6)  # a fresh run's first epoch

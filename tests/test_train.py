@@ -171,6 +171,13 @@ def test_a_resumed_run_keeps_the_precision_it_started_in(ramp_data, tmp_path, ca
     assert f"precision {other}, as the run started" in capsys.readouterr().out
 
 
+def test_epochs_since_best_counts_what_patience_waited_through_before_a_resume():
+    rows = [{"val_loss": str(loss)} for loss in (0.5, 0.4, 0.45, 0.47)]
+    assert training.epochs_since_best(rows) == 2
+    assert training.epochs_since_best(rows[:2]) == 0
+    assert training.epochs_since_best([]) == 0
+
+
 @pytest.mark.parametrize("value", ["0", "-2"])
 def test_steps_per_execution_below_one_is_a_usage_error(value, capsys):
     with pytest.raises(SystemExit) as exit_info:
