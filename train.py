@@ -128,6 +128,9 @@ def parse_args(argv=None):
         parser.error("--rebalance-mix must be in (0, 1]")
     if args.mse_weight < 0 or (args.mse_weight and args.loss != "classification"):
         parser.error("--mse-weight must be >= 0 and is for --loss classification")
+    if args.distribute != "none" and (args.xla or args.steps_per_execution > 1):
+        parser.error("--xla and --steps-per-execution are model.fit's: distributed.py's own "
+                     "loop would ignore them (use them with --distribute none)")
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
     return recipe.TrainConfig(**vars(args))

@@ -171,6 +171,13 @@ def test_a_resumed_run_keeps_the_precision_it_started_in(ramp_data, tmp_path, ca
     assert f"precision {other}, as the run started" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("option", [["--xla"], ["--steps-per-execution", "4"]])
+def test_fit_only_options_are_refused_under_distribute(option, capsys):
+    with pytest.raises(SystemExit) as error:
+        train.parse_args(["--model", "unet", "--distribute", "mirrored", *option])
+    assert error.value.code == 2 and "distributed.py" in capsys.readouterr().err
+
+
 def test_epochs_since_best_counts_what_patience_waited_through_before_a_resume():
     rows = [{"val_loss": str(loss)} for loss in (0.5, 0.4, 0.45, 0.47)]
     assert training.epochs_since_best(rows) == 2
