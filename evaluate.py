@@ -362,7 +362,8 @@ def photo_size(folders, requested):
         except (RunError, ValueError, TypeError):
             continue
     if not sizes:
-        raise SystemExit("--photos: no run says its image size; pass --size")
+        raise SystemExit("--photos: no run under --runs has a readable config.json with its "
+                         "image size")
     return max(set(sizes), key=sizes.count)
 
 
@@ -503,7 +504,8 @@ def parse_args(argv=None):
     parser.add_argument("--photos", type=Path, metavar="DIR",
                         help="score a folder of real photos instead of the test split")
     parser.add_argument("--size", type=int, default=None,
-                        help="with --photos: image side to prepare them at (None: the runs' size)")
+                        help="with --photos: image side to prepare them at; only runs trained at "
+                             "that size are scored (default: the size most runs were trained at)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per prediction batch")
     parser.add_argument("--bootstrap", type=int, default=2000,
                         help="bootstrap resamples of the paired comparisons")
