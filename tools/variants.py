@@ -132,6 +132,8 @@ UNET_10_LR2_COSINE_DISTANCE_DECAY = decay_distance(10)
 UNET_10_LR2_COSINE_CLASSIFICATION_DECAY = UNET_10_LR2_COSINE + (
     "--loss", "classification", "--rebalance-mix", "1", "--weight-decay", "1")
 UNET_10_LR3_COSINE_DISTANCE = unet(10, "--learning-rate", "0.003", "--cosine", "--loss", "distance")
+# make model's networks as seed ResNets: another family, whose mistakes differ more
+RESNET_10_LR2_COSINE_DISTANCE_DECAY = ("--model", "resnet", *UNET_10_LR2_COSINE_DISTANCE_DECAY[2:])
 
 
 def study_view_ensemble(single, train, note="", **data):
@@ -339,6 +341,11 @@ VARIANTS = {  # in the table's order
         "without rebalancing instead, as in ensemble-mixed-twilight-views (make model's "
         "training)", members=2, also=(UNET_10_LR2_COSINE_CLASSIFICATION_DECAY,),
         also_members=1)),
+    **with_calibrated("ensemble-2-1-resnet-twilight-views", make_model_variant(
+        "ensemble-twilight-decay-distance-views with its third network a seed ResNet trained "
+        "the same way: another family, whose mistakes differ more (the ResNet trains about half "
+        "as fast)", members=2, also=(RESNET_10_LR2_COSINE_DISTANCE_DECAY,), also_members=1),
+        ("chroma-calibrated",)),
     **with_calibrated("ensemble-float32-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views trained in float32 where train.py would pick "
         "mixed bfloat16 (train.py --precision float32)",
