@@ -30,7 +30,6 @@ folder or an earlier ensemble, never a trained run or any other folder.
 """
 
 import argparse
-import dataclasses
 import fractions
 import json
 import math
@@ -46,12 +45,6 @@ import files
 import lab
 import recipe
 
-# What one trained network is: every train.py argument that changes what it computes, the
-# dataset by its checksum (the same images at another path train the same network).
-NOT_NETWORK_ARGUMENTS = ("run", "runs", "data", "verbose", "tensorboard", "peer_timeout",
-                         "steps_per_execution")
-NETWORK_KEYS = tuple(field.name for field in dataclasses.fields(recipe.TrainConfig)
-                     if field.name not in NOT_NETWORK_ARGUMENTS) + ("dataset_checksum",)
 
 
 class EnsembleError(Exception):
@@ -100,7 +93,7 @@ def ensemble_config(folders, configs, out, view_scales=(1,)):
     twice = sorted({str(path) for path in resolved if resolved.count(path) > 1})
     if twice:
         raise EnsembleError(f"a member folder is given twice: {', '.join(twice)}")
-    networks = [tuple(config.get(key) for key in NETWORK_KEYS) for config in configs]
+    networks = [recipe.network_of(config) for config in configs]
     for i, network in enumerate(networks):
         if network in networks[:i]:
             twin = folders[networks.index(network)]

@@ -45,7 +45,6 @@ live in metrics.py, the tables, CSV files and README text in report.py, the figu
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -154,22 +153,11 @@ def group_key(config):
     return (str(config["model"]), str(config["preset"]), str(config["loss"]))
 
 
-# What a run records but its recipe is not: the seed (what a group varies), names, and options
-# that do not change the trained weights (recipe.TrainConfig has every option train.py takes).
-# The dataset is compared by its checksum, not by how --data spelled its folder; view_scale is
-# ensemble.py's option.
-NOT_RECIPE = ("seed", "run", "runs", "verbose", "tensorboard", "peer_timeout",
-              "steps_per_execution", "data")
-RECIPE_KEYS = tuple(field.name for field in dataclasses.fields(recipe.TrainConfig)
-                    if field.name not in NOT_RECIPE) + ("dataset_checksum", "view_scale")
-
-
 def training_recipe(config):
-    """The recorded options that made a run, with how many networks it averages and how many
-    colour gains it was calibrated with (ensemble.py). An option missing from an older
-    config.json and one left off (0, False, "") both read None: the same recipe, as train.py's
-    resume judges it."""
-    values = {key: config.get(key) or None for key in RECIPE_KEYS}
+    """What made a run but its seed (recipe.network_of), with ensemble.py's view scales, how
+    many networks it averages and how many colour gains it was calibrated with."""
+    values = {key: value for key, value in recipe.network_of(config).items() if key != "seed"}
+    values["view_scale"] = config.get("view_scale") or None
     values["networks"] = len(config.get("members") or [config])
     gains = config.get("ab_gain")  # one number, or one per chroma band
     values["colour gains"] = 0 if gains is None else np.size(gains)

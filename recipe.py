@@ -72,3 +72,19 @@ class TrainConfig:
     @property
     def head(self):
         return "classification" if self.loss == "classification" else "regression"
+
+
+# Options that do not change what a run trains: where it writes and reads (its dataset counts by
+# the checksum config.json records), how much it prints, how it steps through TensorFlow.
+NOT_TRAINING = ("run", "runs", "data", "verbose", "tensorboard", "peer_timeout",
+                "steps_per_execution")
+
+
+def network_of(config):
+    """What made one trained network, from its config.json: every TrainConfig option that
+    changes the weights, and the dataset's checksum. ensemble.py tells a member given twice by
+    it, evaluate.py runs of unlike recipes (all but the seed). An option missing from an older
+    config.json and one left off (0, False, "") both read None, as a resumed run judges them."""
+    keys = [field.name for field in dataclasses.fields(TrainConfig)
+            if field.name not in NOT_TRAINING] + ["dataset_checksum"]
+    return {key: config.get(key) or None for key in keys}
