@@ -199,9 +199,7 @@ def to_srgb(image):
     if image.mode in ALPHA_MODES:
         background = Image.new("RGBA", image.size, ALPHA_BACKGROUND + (255,))
         image = Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
-    if icc and image.mode in ICC_MODES:
-        image = apply_icc(image, icc)
-    return image.convert("RGB")
+    return apply_icc(image, icc).convert("RGB")
 
 
 def split_alpha(image):
@@ -226,13 +224,14 @@ def srgb_and_alpha(image):
     """
     icc = image.info.get("icc_profile")
     image, alpha = split_alpha(image)
-    if icc and image.mode in ICC_MODES:
-        image = apply_icc(image, icc)
-    return image, alpha
+    return apply_icc(image, icc), alpha
 
 
 def apply_icc(image, icc):
-    """Embedded profile -> sRGB; an unusable profile leaves the pixels as they are."""
+    """Embedded profile -> sRGB, for the modes of ICC_MODES; no profile, another mode or an
+    unusable profile leaves the pixels as they are."""
+    if not icc or image.mode not in ICC_MODES:
+        return image
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if "srgb" in ImageCms.getProfileDescription(source).lower():
