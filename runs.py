@@ -131,10 +131,8 @@ def resume_point(run_dir, epochs):
     has ended and only its results are missing; short of that it cannot go on where it
     stopped, and starting over would overwrite its model.keras and history.csv, so it stops.
     """
-    path = Path(run_dir) / BACKUP_DIR / EpochBackup.METADATA
-    if path.is_file():
-        with open(path) as f:
-            state = json.load(f)
+    state = backup_state(Path(run_dir) / BACKUP_DIR)
+    if state is not None:
         return int(state["epoch"]), bool(state.get("ended")) or int(state["epoch"]) >= epochs
     done = len(read_history(run_dir))
     if done >= epochs:
@@ -145,6 +143,15 @@ def resume_point(run_dir, epochs):
                      f"but no {BACKUP_DIR}/ to resume from, so its training cannot go on where "
                      "it stopped; its model.keras and history.csv are left as they are. Train "
                      "into another --run name, or delete the folder to start it again")
+
+
+def backup_state(folder):
+    """The epoch counter EpochBackup keeps in `folder` ({"epoch": ..., "ended": ...}), or None."""
+    path = Path(folder) / EpochBackup.METADATA
+    if not path.is_file():
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def read_history(run_dir):
@@ -223,11 +230,9 @@ class EpochBackup(keras.callbacks.Callback):
         files.write_json_atomic(self.folder / self.METADATA, {"epoch": epoch + 1, "batch": 0})
 
     def on_train_end(self, logs=None):
-        path = self.folder / self.METADATA
-        if path.is_file():
-            with open(path) as f:
-                state = json.load(f)
-            files.write_json_atomic(path, {**state, "ended": True})
+        state = backup_state(self.folder)
+        if state is not None:
+            files.write_json_atomic(self.folder / self.METADATA, {**state, "ended": True})
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
