@@ -430,19 +430,24 @@ def build_data(variant, seed):
     options = []
     for name, value in variant.rendering.items():
         options += [f"--{name}", str(value)]
-    command = [sys.executable, str(HERE / "dataset.py"), "--synthetic", str(variant.images),
-               *options, "--seed", str(seed if variant.own_data else 0), "--out", str(data)]
-    if subprocess.run(command, cwd=HERE).returncode:
-        raise SystemExit(f"variants.py: rendering {data} failed (dataset.py's message is above)")
+    run_script("dataset.py", ["--synthetic", str(variant.images), *options, "--seed",
+                              str(seed if variant.own_data else 0), "--out", str(data)],
+               f"rendering {data} failed (dataset.py's message is above)")
+
+
+def run_script(script, arguments, failure, **options):
+    """python <script> <arguments> in the project folder (subprocess.run `options`); when it
+    fails, variants.py ends with `failure`, the script's own message being above it."""
+    if subprocess.run([sys.executable, str(HERE / script), *arguments], cwd=HERE,
+                      **options).returncode:
+        raise SystemExit(f"variants.py: {failure}")
 
 
 def train_run(name, variant, seed, runs, *options):
     build_data(variant, seed)
-    command = [sys.executable, str(HERE / "train.py"), *variant.train, "--data",
-               str(variant.data_of(seed)), "--seed", str(seed), "--runs", runs, "--verbose", "0",
-               *options]
-    if subprocess.run(command, cwd=HERE).returncode:
-        raise SystemExit(f"variants.py: {name} seed {seed} failed; rerun to resume it")
+    run_script("train.py", [*variant.train, "--data", str(variant.data_of(seed)), "--seed",
+                            str(seed), "--runs", runs, "--verbose", "0", *options],
+               f"{name} seed {seed} failed; rerun to resume it")
 
 
 def member_folder(variant, recipe, seed):
@@ -470,19 +475,17 @@ def train_seeds(name, variant, seeds):
                       str(folder.parent), "--run", folder.name)
         calibrate = (["--calibrate", str(variant.data_of(networks[0][1])),
                       "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
-        command = [sys.executable, str(HERE / "ensemble.py"), *map(str, folders),
-                   "--view-scale", *variant.view.split(), *calibrate, "--out",
-                   str(out.relative_to(HERE))]
-        if subprocess.run(command, cwd=HERE).returncode:
-            raise SystemExit(f"variants.py: {name} seed {seed}: ensemble.py failed (its message "
-                             "is above); rerun to build it again")
+        run_script("ensemble.py", [*map(str, folders), "--view-scale", *variant.view.split(),
+                                   *calibrate, "--out", str(out.relative_to(HERE))],
+                   f"{name} seed {seed}: ensemble.py failed (its message is above); rerun to "
+                   "build it again")
 
 
 def score(name, photos):
-    command = [sys.executable, str(HERE / "evaluate.py"), "--photos", str(photos),
-               "--runs", str(RUNS / name), "--out", str(RESULTS / name)]
-    if subprocess.run(command, cwd=HERE, stdout=subprocess.DEVNULL).returncode:
-        raise SystemExit(f"variants.py: scoring {name} failed (evaluate.py's message is above)")
+    run_script("evaluate.py", ["--photos", str(photos), "--runs", str(RUNS / name), "--out",
+                               str(RESULTS / name)],
+               f"scoring {name} failed (evaluate.py's message is above)",
+               stdout=subprocess.DEVNULL)
 
 
 def read_per_image(path):
