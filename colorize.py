@@ -16,7 +16,6 @@ failed.
 
 import argparse
 import functools
-import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +29,7 @@ import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import files
 import lab
 import photos
+import runs
 
 DEFAULT_MODEL = "runs/model"  # where `make model` puts the recommended colorizer
 TRAIN_HINT = ("train it first with `make model` (the recommended colorizer, built-in data only), "
@@ -51,7 +51,7 @@ def resolve_model_path(path):
     """A run folder means its model.keras; a missing model gets the command that trains one."""
     path = Path(path)
     if path.is_dir():
-        path = path / "model.keras"
+        path = path / runs.MODEL_FILE
     if not path.is_file():
         raise SystemExit(f"no trained model at {path}: {TRAIN_HINT}")
     return path
@@ -63,16 +63,16 @@ def read_model_config(model_path):
     A broken config.json stops the run with the file's name, not a traceback: it is the file
     a user has to fix (or delete, to get the defaults).
     """
-    config_path = Path(model_path).with_name("config.json")
-    invalid = f"{config_path}: image_size and stride must be positive whole numbers"
+    folder = Path(model_path).parent
+    invalid = f"{folder / runs.CONFIG_FILE}: image_size and stride must be positive whole numbers"
     try:
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-    except ValueError as error:  # json.JSONDecodeError, or bytes that are not text
-        raise SystemExit(f"{config_path} is not valid JSON: {error}") from None
+        config = runs.read_run(folder) if (folder / runs.CONFIG_FILE).is_file() else {}
+    except runs.RunError as error:
+        raise SystemExit(str(error)) from None
     try:
         image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
         stride = int(config.get("stride", DEFAULT_STRIDE))
-    except (AttributeError, TypeError, ValueError):  # not an object; null, "big", [128]
+    except (TypeError, ValueError):  # null, "big", [128]
         raise SystemExit(invalid) from None
     if image_size < 1 or stride < 1:
         raise SystemExit(invalid)

@@ -31,7 +31,6 @@ folder or an earlier ensemble, never a trained run or any other folder.
 
 import argparse
 import fractions
-import json
 import math
 import sys
 from pathlib import Path
@@ -44,6 +43,7 @@ import dataset
 import files
 import lab
 import recipe
+import runs
 
 
 
@@ -53,14 +53,10 @@ class EnsembleError(Exception):
 
 def read_member(folder):
     """A finished run's config.json, or an EnsembleError that says what is wrong with it."""
-    folder = Path(folder)
     try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise EnsembleError(f"{folder}: no readable config.json ({error})") from None
-    if config.get("status") != "finished" or not (folder / "model.keras").is_file():
-        raise EnsembleError(f"{folder}: not a finished run (train it to the end first)")
-    return config
+        return runs.read_finished_run(folder)
+    except runs.RunError as error:
+        raise EnsembleError(str(error)) from None
 
 
 def check_out(out):
@@ -70,10 +66,10 @@ def check_out(out):
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return
     try:
-        config = json.loads((out / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        config = None
-    if not isinstance(config, dict) or "members" not in config:
+        config = runs.read_run(out)
+    except runs.RunError:
+        config = {}
+    if "members" not in config:
         raise EnsembleError(f"--out {out} exists and is not an ensemble (its config.json lists no "
                             f"members); it would be replaced: choose a new --out, or delete it")
 
@@ -182,7 +178,7 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
 
     import models  # Keras loads here, so that --help and argument errors stay instant
 
-    members = [keras.saving.load_model(Path(folder) / "model.keras", compile=False)
+    members = [keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
                for folder in folders]
     name = f"ensemble-{Path(out).name}"
     model = models.average_of(members, name=name) if len(members) > 1 else members[0]
@@ -195,8 +191,8 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
                       ab_gain_chroma=[round(float(chroma), 3) for chroma in chromas],
                       gain_fitted_on=f"{calibrate} (validation split)")
     with files.atomic_dir(out) as tmp:
-        model.save(tmp / "model.keras")
-        files.write_json_atomic(tmp / "config.json", record)
+        model.save(tmp / runs.MODEL_FILE)
+        files.write_json_atomic(tmp / runs.CONFIG_FILE, record)
     return record
 
 

@@ -45,7 +45,6 @@ live in metrics.py, the tables, CSV files and README text in report.py, the figu
 """
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -63,13 +62,11 @@ import metrics
 import photos
 import recipe
 import report
+import runs
+from runs import RunError  # a run that cannot be evaluated on this data
 
 MODEL_NAMES = {"autoencoder": "Autoencoder", "resnet": "ResNet", "unet": "U-Net"}
 MODEL_ORDER = list(MODEL_NAMES)
-
-
-class RunError(Exception):
-    """A run that cannot be evaluated on this data; the message names the run."""
 
 
 # --------------------------------------------------------------------------- runs
@@ -81,7 +78,7 @@ def discover_runs(runs_dir):
     if not runs_dir.is_dir():
         raise SystemExit(f"--runs {runs_dir}: no such folder; train a model with train.py first")
     found = []
-    for folder in sorted(path.parent for path in runs_dir.rglob("config.json")):
+    for folder in sorted(path.parent for path in runs_dir.rglob(runs.CONFIG_FILE)):
         if not any(run in folder.parents for run in found):  # not a file inside a run
             found.append(folder)
     return found
@@ -89,11 +86,7 @@ def discover_runs(runs_dir):
 
 def read_config(folder):
     """config.json of a run, checked for the keys evaluate.py relies on."""
-    try:
-        with open(folder / "config.json") as f:
-            config = json.load(f)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RunError(f"run {folder.name}: cannot read config.json ({exc})") from exc
+    config = runs.read_run(folder)
     missing = [k for k in ("model", "preset", "loss", "seed", "image_size") if k not in config]
     if missing:
         raise RunError(f"run {folder.name}: config.json lacks {', '.join(missing)}")
@@ -104,12 +97,7 @@ def read_config(folder):
 def check_run(folder, config, image_size, checksum=None):
     """Refuse a run that cannot be compared fairly on this data: why, named, in the message."""
     name = config["run_name"]
-    if config.get("status") != "finished":
-        raise RunError(f"run {name} ({folder}): not finished (status {config.get('status')!r}): "
-                       "its model.keras is only the best so far and its epochs are not all run; "
-                       "finish it (rerun its train.py command) or move it out of --runs")
-    if not (folder / "model.keras").is_file():
-        raise RunError(f"run {name} ({folder}): model.keras is missing; did training finish?")
+    runs.check_finished(folder, config)
     if int(config["image_size"]) != int(image_size):
         raise RunError(f"run {name}: trained on {config['image_size']}x{config['image_size']} "
                        f"images, but the evaluation images are {image_size}x{image_size}")
@@ -137,12 +125,12 @@ def load_runs(folders, image_size, checksum, skip_bad):
     groups = {}
     for folder, config in good:
         groups.setdefault(group_key(config), []).append((folder, config))
-    for runs in groups.values():
+    for group in groups.values():
         try:
-            check_group(runs)
+            check_group(group)
         except RunError as exc:
             bad.append(str(exc))
-            good = [run for run in good if run not in runs]
+            good = [run for run in good if run not in group]
     if bad and not skip_bad:
         raise SystemExit("cannot evaluate:\n  " + "\n  ".join(bad)
                          + "\n(--skip-bad evaluates the other runs)")
@@ -164,17 +152,17 @@ def training_recipe(config):
     return values
 
 
-def check_group(runs):
+def check_group(members):
     """Refuse a group, [(folder, config)], that is not one recipe over distinct seeds: its
     mean ± std would pool unlike runs, or count one seed twice."""
     def named(folders):
         shown = ", ".join(str(folder) for folder in folders[:4])
         return shown + (f" and {len(folders) - 4} more" if len(folders) > 4 else "")
 
-    model, preset, loss = group_key(runs[0][1])
+    model, preset, loss = group_key(members[0][1])
     group = f"{model} (preset {preset}, loss {loss})"
     by_seed = {}
-    for folder, config in runs:
+    for folder, config in members:
         by_seed.setdefault(str(config["seed"]), []).append(folder)
     twice = {seed: folders for seed, folders in by_seed.items() if len(folders) > 1}
     if twice:
@@ -182,12 +170,12 @@ def check_group(runs):
         raise RunError(f"runs {named(folders)}: {group} with the same seed {seed} (one seed "
                        "counted twice); score them separately, with --runs pointing at a folder "
                        "of one experiment")
-    recipes = [training_recipe(config) for _, config in runs]
+    recipes = [training_recipe(config) for _, config in members]
     differ = [key for key in recipes[0] if len({repr(r[key]) for r in recipes}) > 1]
     if differ:
         values = "; ".join(f"{key}: {', '.join(sorted({str(r[key]) for r in recipes}))}"
                            for key in differ)
-        raise RunError(f"runs {named([folder for folder, _ in runs])}: {group} trained "
+        raise RunError(f"runs {named([folder for folder, _ in members])}: {group} trained "
                        f"differently ({values}); score each recipe separately, with --runs "
                        "pointing at a folder of one")
 
@@ -224,7 +212,7 @@ def load_model(folder, config):
     import keras
 
     try:
-        return keras.saving.load_model(folder / "model.keras", compile=False)
+        return keras.saving.load_model(folder / runs.MODEL_FILE, compile=False)
     except Exception as exc:  # any failure to load is a bad run, reported with its cause
         raise RunError(f"run {config['run_name']}: cannot load model.keras ({exc})") from exc
 
@@ -385,11 +373,11 @@ def find_runs(runs_dir):
     return folders
 
 
-def score_runs(runs, images, true_rgb, batch_size, keep, skip_bad, bad):
+def score_runs(good, images, true_rgb, batch_size, keep, skip_bad, bad):
     """{group key: [entry per seed]} in table order, and the groups' labels; a run that fails
     is added to bad (with skip_bad) or stops the evaluation."""
     groups = {}
-    for folder, config in tqdm(runs, desc="runs", unit="run"):
+    for folder, config in tqdm(good, desc="runs", unit="run"):
         try:
             model = load_model(folder, config)
             scores = score_predictor(config["run_name"], model_predictor(model), images.lightness,
@@ -522,10 +510,10 @@ def main(argv=None):
         images = load_photos(args.photos, photo_size(folders, args.size))
     else:
         images = load_test_data(args.data)
-    runs, bad = load_runs(folders, images.size, images.checksum, args.skip_bad)
+    good, bad = load_runs(folders, images.size, images.checksum, args.skip_bad)
     true_rgb = metrics.to_rgb(images.lightness, images.ab)
     keep = figure_indices(len(images.lightness), args.figures)
-    groups, labels = score_runs(runs, images, true_rgb, args.batch_size, keep, args.skip_bad, bad)
+    groups, labels = score_runs(good, images, true_rgb, args.batch_size, keep, args.skip_bad, bad)
     baselines = baseline_entries(args.data, images, true_rgb, args.batch_size, keep)
 
     comparisons = metrics.compare(groups, baselines, labels, metrics.COMPARED, args.bootstrap,

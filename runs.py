@@ -1,10 +1,13 @@
-"""A run folder: its creation and reopening, config.json, the resume state, history.csv and the
-Keras callbacks that write them. train.py (model.fit) and distributed.py (its own loop) share it.
+"""A run folder: its creation and reopening, config.json, the resume state and history.csv.
+train.py (model.fit, with callbacks.py writing the folder as it trains) and distributed.py (its
+own loop) create them; ensemble.py, evaluate.py and colorize.py read them (read_finished_run,
+model_file). No TensorFlow at import, so that those scripts' --help and argument errors stay
+instant.
 
     runs/<run>/model.keras    the best-val-loss model (BestModelCheckpoint)
     runs/<run>/history.csv    one row per finished epoch (Keras CSVLogger)
     runs/<run>/config.json    the arguments at top level, the environment, then the results
-    runs/<run>/backup/        weights and epoch counter after each epoch (EpochBackup)
+    runs/<run>/backup/        weights and epoch counter after each epoch (callbacks.EpochBackup)
 
 Every file but history.csv is written under a temporary name and renamed into place (files.py);
 history.csv, which Keras' CSVLogger appends to after each epoch, is cut back to the backup's
@@ -16,25 +19,22 @@ history.csv.
 
 import csv
 import json
-import math
 import os
 import platform
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 
 import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
-import keras
-import tensorflow as tf
-
 import files
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BACKUP_DIR = "backup"
+# The backup's files: those of Keras' BackupAndRestore, so that a backup it wrote resumes here.
+BACKUP_WEIGHTS, BACKUP_METADATA = "latest.weights.h5", "training_metadata.json"
 # Not results (or the same steps computed in other chunks); every other argument must match.
 # Not compared when a run is reopened: how much it prints and how it steps, and where its folder
 # and dataset are (a moved runs/ or data/ holds the same run; the dataset is compared by its
@@ -47,6 +47,9 @@ NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution", "run
 
 def environment():
     """What the numbers depend on besides the arguments: versions and hardware."""
+    import keras
+    import tensorflow as tf
+
     return {
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
@@ -56,9 +59,44 @@ def environment():
     }
 
 
+class RunError(Exception):
+    """A run folder that cannot serve as asked; the message names the folder and says why."""
+
+
 def read_config(run_dir):
     with open(Path(run_dir) / CONFIG_FILE) as f:
         return json.load(f)
+
+
+def read_run(run_dir):
+    """config.json of a run folder, or a RunError naming the file and what is wrong with it:
+    the readers' one way to open a run, so that a broken file reads the same everywhere."""
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        config = read_config(run_dir)
+    except (OSError, ValueError) as error:  # missing, unreadable, not JSON, not text
+        raise RunError(f"{path}: cannot read it ({error})") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{path}: not a run's config.json (a JSON object)")
+    return config
+
+
+def check_finished(run_dir, config):
+    """Refuse a run that is not trained to the end: until config.json says "finished", its
+    model.keras is only the best epoch so far, and it may be missing altogether."""
+    if config.get("status") != "finished":
+        raise RunError(f"{run_dir}: not a finished run (status {config.get('status')!r}): its "
+                       f"{MODEL_FILE} is only the best so far and its epochs are not all run; "
+                       "finish it first (rerun its train.py command)")
+    if not (Path(run_dir) / MODEL_FILE).is_file():
+        raise RunError(f"{run_dir}: {MODEL_FILE} is missing; did training finish?")
+
+
+def read_finished_run(run_dir):
+    """config.json of a finished run whose model.keras is there, else a RunError."""
+    config = read_run(run_dir)
+    check_finished(run_dir, config)
+    return config
 
 
 def write_config(run_dir, config):
@@ -106,7 +144,7 @@ def open_run_dir(run_dir, arguments, meta, **facts):
             raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")
-        for name in (MODEL_FILE, HISTORY_FILE, f"{BACKUP_DIR}/{EpochBackup.WEIGHTS}"):
+        for name in (MODEL_FILE, HISTORY_FILE, f"{BACKUP_DIR}/{BACKUP_WEIGHTS}"):
             files.remove_leftovers(run_dir / name)  # half-written by a killed run
         return config
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -123,8 +161,8 @@ def open_run_dir(run_dir, arguments, meta, **facts):
 def resume_point(run_dir, epochs):
     """(first epoch to run, whether training has ended) of a reopened run of `epochs` epochs.
 
-    The backup says both: training ended when EpochBackup marked it so (all epochs ran, or
-    --patience or a NaN stopped it) or its counter reached `epochs`. Without a backup,
+    The backup says both: training ended when callbacks.EpochBackup marked it so (all epochs
+    ran, or --patience or a NaN stopped it) or its counter reached `epochs`. Without a backup,
     history.csv can hold one row at most, that of a first epoch killed before its backup was
     written, which runs again. More rows mean the backup is gone (as an older train.py
     deleted it before it marked the run finished): with every epoch in history.csv the run
@@ -146,8 +184,9 @@ def resume_point(run_dir, epochs):
 
 
 def backup_state(folder):
-    """The epoch counter EpochBackup keeps in `folder` ({"epoch": ..., "ended": ...}), or None."""
-    path = Path(folder) / EpochBackup.METADATA
+    """The epoch counter callbacks.EpochBackup keeps in `folder` ({"epoch": ..., "ended": ...}),
+    or None."""
+    path = Path(folder) / BACKUP_METADATA
     if not path.is_file():
         return None
     with open(path) as f:
@@ -193,115 +232,3 @@ def finish_run(run_dir, config):
 
 def remove_backup(run_dir):
     shutil.rmtree(Path(run_dir) / BACKUP_DIR, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- callbacks
-
-
-class EpochBackup(keras.callbacks.Callback):
-    """The resume state after every finished epoch, restored when training begins.
-
-    The weights (the optimizer's included) are renamed into place first, then the epoch
-    counter; a kill between the two renames resumes one epoch early, which is harmless. When
-    training ends normally the counter is marked "ended" (--patience or a NaN may end it
-    before the last epoch) and the folder stays: finish_run deletes it once config.json says
-    "finished". The files are those of Keras' BackupAndRestore, so a backup it wrote resumes
-    here; resume_point(run_dir, epochs) reads where to go on.
-    """
-
-    WEIGHTS, METADATA = "latest.weights.h5", "training_metadata.json"
-
-    def __init__(self, folder):
-        super().__init__()
-        self.folder = Path(folder)
-
-    def on_train_begin(self, logs=None):
-        weights = self.folder / self.WEIGHTS
-        if not weights.is_file():
-            return
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)  # its state is saved too
-        self.model.load_weights(weights)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with files.atomic_path(self.folder / self.WEIGHTS, suffix=".weights.h5") as tmp:
-            self.model.save_weights(tmp)
-        files.write_json_atomic(self.folder / self.METADATA, {"epoch": epoch + 1, "batch": 0})
-
-    def on_train_end(self, logs=None):
-        state = backup_state(self.folder)
-        if state is not None:
-            files.write_json_atomic(self.folder / self.METADATA, {**state, "ended": True})
-
-
-class BestModelCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever val_loss improves; the file is renamed into place, never torn."""
-
-    def __init__(self, path, best=math.inf, monitor="val_loss", saved_model=None):
-        super().__init__()
-        self.path, self.best, self.monitor = Path(path), best, monitor
-        self.saved_model = saved_model  # None: the model being trained
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or not value < self.best:
-            return
-        self.best = float(value)
-        with files.atomic_path(self.path, suffix=".keras") as tmp:
-            (self.saved_model or self.model).save(tmp)
-
-
-class TrainingSpeed(keras.callbacks.Callback):
-    """Training images/s, validation excluded."""
-
-    def __init__(self, images_per_epoch):
-        super().__init__()
-        self.images_per_epoch, self.seconds, self.epochs = images_per_epoch, 0.0, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_test_begin(self, logs=None):
-        self.seconds += time.perf_counter() - self.started
-        self.epochs += 1
-
-    def images_per_second(self):
-        return self.images_per_epoch * self.epochs / self.seconds if self.seconds else 0.0
-
-
-class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping on val_loss that goes on counting where a resumed run stood.
-
-    Keras' own forgets the best val_loss and the epochs waited when training begins, so a
-    resumed run would count its first epoch as an improvement and train at least `patience`
-    more epochs, past where the same run uninterrupted would have stopped."""
-
-    def __init__(self, patience, best=math.inf, since_best=0):
-        super().__init__(monitor="val_loss", patience=patience)
-        self.resumed_best, self.resumed_wait = best, since_best
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if math.isfinite(self.resumed_best):
-            self.best, self.wait = self.resumed_best, self.resumed_wait
-
-
-def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False,
-                   since_best=0):
-    """Order matters: the CSV row and the best model are written before the backup.
-
-    The backup holds the trained model's weights; model.keras holds saved_model (if given).
-    patience > 0 stops after that many epochs without val improvement, counting from before a
-    resume: `best` and `since_best` (epochs run since it) say where the run stood.
-    """
-    run_dir = Path(run_dir)
-    callbacks = [speed, keras.callbacks.TerminateOnNaN(),
-                 BestModelCheckpoint(run_dir / MODEL_FILE, best=best, saved_model=saved_model),
-                 keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True)]
-    if patience:
-        callbacks.append(ResumedEarlyStopping(patience, best, since_best))
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    callbacks.append(EpochBackup(run_dir / BACKUP_DIR))
-    return callbacks

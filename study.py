@@ -13,7 +13,6 @@ on a folder of real photos, when --photos exists) and rewrites the README's resu
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import dataset
 import recipe
+import runs
 import train
 
 HERE = Path(__file__).resolve().parent
@@ -82,24 +82,22 @@ def planned_runs(config):
 
 def run_status(runs_dir, run):
     """'finished', 'partial' (resumable), or 'new', read from the run's config.json."""
-    config_path = Path(runs_dir) / run["run"] / "config.json"
-    if not config_path.is_file():
+    folder = Path(runs_dir) / run["run"]
+    if not (folder / runs.CONFIG_FILE).is_file():
         return "new"
-    with open(config_path) as f:
-        config = json.load(f)
+    try:
+        config = runs.read_run(folder)
+    except runs.RunError as error:
+        raise SystemExit(f"study.py: {error}") from None
     if config.get("epochs") != run["epochs"]:
-        raise SystemExit(f"study.py: {config_path.parent} was started with {config.get('epochs')}"
+        raise SystemExit(f"study.py: {folder} was started with {config.get('epochs')}"
                          f" epochs, the plan says {run['epochs']}; pass the same --epochs, "
                          "another --runs folder, or delete that run")
     return "finished" if config.get("status") == "finished" else "partial"
 
 
 def finished_epochs(runs_dir, run):
-    history = Path(runs_dir) / run["run"] / "history.csv"
-    if not history.is_file():
-        return 0
-    with open(history) as f:
-        return max(sum(1 for _ in f) - 1, 0)
+    return len(runs.read_history(Path(runs_dir) / run["run"]))
 
 
 def calibrate(model, preset, loss, size, batch_size):

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 import ab_classes
+import callbacks
 import dataset
 import lab
 import models
@@ -43,7 +44,7 @@ class RunState:
     folder: Path
     start: int
     best: float
-    speed: runs.TrainingSpeed
+    speed: callbacks.TrainingSpeed
     classes: dict = None
     since_best: int = 0
 
@@ -304,8 +305,8 @@ def model_to_save(model, config, classes=None):
 
 
 def make_callbacks(config, run, saved_model=None):
-    """runs.make_callbacks with config's --patience and --tensorboard."""
-    return runs.make_callbacks(run.folder, run.best, run.speed, saved_model,
+    """callbacks.make_callbacks with config's --patience and --tensorboard."""
+    return callbacks.make_callbacks(run.folder, run.best, run.speed, saved_model,
                                patience=config.patience, tensorboard=config.tensorboard,
                                since_best=run.since_best)
 
@@ -400,7 +401,7 @@ def train_into_run(config, fit):
     print(f"{config.model}-{config.preset}: {len(train_l)} training, {len(val_l)} validation "
           f"images of {meta['size']} px, precision {policy}")
 
-    run = RunState(run_dir, start, best, runs.TrainingSpeed(len(train_l)), classes,
+    run = RunState(run_dir, start, best, callbacks.TrainingSpeed(len(train_l)), classes,
                    epochs_since_best(done))
     if not ended:
         previous_policy = keras.mixed_precision.global_policy()

@@ -166,7 +166,7 @@ def test_other_workers_train_nothing_where_the_chief_has_nothing_to_train(tmp_pa
     assert not distributed.nothing_to_train(tmp_path, EPOCHS)  # no run yet
     runs.write_config(tmp_path, {"status": "running"})
     (tmp_path / "backup").mkdir()
-    metadata = tmp_path / "backup" / runs.EpochBackup.METADATA
+    metadata = tmp_path / "backup" / runs.BACKUP_METADATA
     metadata.write_text(json.dumps({"epoch": 1, "batch": 0}))
     assert not distributed.nothing_to_train(tmp_path, EPOCHS)
     metadata.write_text(json.dumps({"epoch": 1, "batch": 0, "ended": True}))  # --patience

@@ -223,7 +223,7 @@ def test_run_without_model_is_refused_by_name(project, tmp_path):
 def test_unfinished_run_is_refused_by_name(project, tmp_path):
     """A run still training has a best-so-far model.keras: scoring it as a seed would be wrong."""
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, status="running"))
-    with pytest.raises(SystemExit, match="unet-seed-mse-s0.*not finished"):
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0.*not a finished run"):
         evaluate.main(argv)
     assert evaluate.main(argv + ["--skip-bad"]) == 0
     names = {row["name"] for row in read_csv(tmp_path / "out" / "metrics.csv")}

@@ -1,13 +1,13 @@
-"""runs.py: config.json records each argument once, old configs still resume, the backup and
-the best model are written whole and restored, history.csv keeps each epoch once."""
+"""runs.py: config.json records each argument once, old configs still resume, history.csv keeps
+each epoch once, a run whose backup is gone is refused rather than started over, and readers get
+a finished run or a message that names the folder, without TensorFlow."""
 
 import csv
 import json
 import math
+import subprocess
+import sys
 
-import cpu  # noqa: F401  (before TensorFlow, as every entry point does)
-import keras
-import numpy as np
 import pytest
 
 import runs
@@ -119,68 +119,6 @@ def test_trim_history_of_a_fresh_run_empties_the_file(tmp_path):
     assert (tmp_path / "history.csv").read_text() == ""
 
 
-def tiny_model(seed):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss="mse")
-    return model
-
-
-def fit_with_backup(model, backup, epochs, initial_epoch=0, stop_after=None):
-    x = np.arange(12, dtype=np.float32).reshape(4, 3)
-
-    class Stop(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if stop_after is not None and epoch + 1 == stop_after:
-                raise KeyboardInterrupt  # a kill between epochs: no on_train_end
-
-    try:
-        model.fit(x, x[:, :2], epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-                  callbacks=[runs.EpochBackup(backup), Stop()])
-    except KeyboardInterrupt:
-        pass
-
-
-def test_backup_restores_weights_and_optimizer_state_and_counts_epochs(tmp_path):
-    backup = tmp_path / "backup"
-    interrupted = tiny_model(0)
-    fit_with_backup(interrupted, backup, epochs=4, stop_after=2)
-    assert runs.resume_point(tmp_path, 4) == (2, False)
-    assert sorted(path.name for path in backup.iterdir()) == [
-        "latest.weights.h5", "training_metadata.json"]
-
-    resumed = tiny_model(1)  # other initial weights: only the backup can make them equal
-    resumed.optimizer.build(resumed.trainable_variables)
-    callback = runs.EpochBackup(backup)
-    callback.set_model(resumed)
-    callback.on_train_begin()
-    for restored, saved in zip(resumed.variables + resumed.optimizer.variables,
-                               interrupted.variables + interrupted.optimizer.variables):
-        np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
-
-
-def test_ended_training_keeps_the_backup_marked_ended_until_the_run_is_finished(tmp_path):
-    # Deleting it before config.json says "finished" would leave a run killed in between
-    # "running" with nothing to resume from.
-    runs.write_config(tmp_path, {"status": "running"})
-    fit_with_backup(tiny_model(0), tmp_path / "backup", epochs=2)
-    assert runs.resume_point(tmp_path, 2) == (2, True)
-    runs.finish_run(tmp_path, {"status": "finished"})
-    assert runs.read_config(tmp_path)["status"] == "finished"
-    assert not (tmp_path / "backup").exists()
-
-
-def test_training_stopped_early_counts_as_ended(tmp_path):
-    # --patience or TerminateOnNaN end training before the last epoch: resuming would train on.
-    model = tiny_model(0)
-    x = np.ones((4, 3), np.float32)
-    stop = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 1))
-    model.fit(x, x[:, :2], epochs=5, verbose=0,
-              callbacks=[stop, runs.EpochBackup(tmp_path / "backup")])
-    assert runs.resume_point(tmp_path, 5) == (2, True)
-
-
 def test_a_run_whose_backup_is_gone_after_all_epochs_counts_as_ended(tmp_path):
     # An older train.py deleted the backup before it marked the run finished.
     write_history(tmp_path, range(3))
@@ -202,35 +140,46 @@ def test_a_run_whose_backup_is_gone_midway_is_refused_and_kept(tmp_path):
     assert (tmp_path / "history.csv").read_text() == before
 
 
-def test_best_model_checkpoint_saves_only_improvements_and_leaves_no_temporary(tmp_path):
-    model = tiny_model(0)
-    checkpoint = runs.BestModelCheckpoint(tmp_path / "model.keras", best=1.0)
-    checkpoint.set_model(model)
-    checkpoint.on_epoch_end(0, {"val_loss": 2.0})
-    assert not (tmp_path / "model.keras").exists()
-    checkpoint.on_epoch_end(1, {"val_loss": 0.5})
-    assert checkpoint.best == 0.5
-    assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
-    loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False)
-    for a, b in zip(loaded.get_weights(), model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+def finished_run(folder, **changes):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.keras").write_bytes(b"a model")
+    runs.write_config(folder, {"run_name": folder.name, "status": "finished", **changes})
+    return folder
 
 
-def early_stop_after(stopper, val_loss, epoch=5):
-    """Whether `stopper` stops a fit at `epoch` whose val_loss is `val_loss`."""
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    stopper.set_model(model)
-    model.stop_training = False
-    stopper.on_train_begin()
-    stopper.on_epoch_end(epoch, {"val_loss": val_loss})
-    return model.stop_training
+def test_a_finished_run_reads_back_its_config(tmp_path):
+    run = finished_run(tmp_path / "unet-s1", seed=1)
+    assert runs.read_finished_run(run)["seed"] == 1
 
 
-def test_patience_goes_on_counting_across_a_resume(tmp_path):
-    # Best 0.5 two epochs before the kill: one more epoch without improvement makes three.
-    callbacks = runs.make_callbacks(tmp_path, 0.5, runs.TrainingSpeed(8), patience=3,
-                                    since_best=2)
-    stopper, = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
-    assert early_stop_after(stopper, 0.6)
-    assert not early_stop_after(stopper, 0.4)  # an improvement resets the count
-    assert not early_stop_after(runs.ResumedEarlyStopping(3), 0.6)  # a fresh run's first epoch
+@pytest.mark.parametrize("problem, message", [
+    ("no config", "config.json: cannot read it"),
+    ("not json", "config.json: cannot read it"),
+    ("not an object", "not a run's config.json"),
+    ("running", "not a finished run .status 'running'."),
+    ("no model", "model.keras is missing"),
+])
+def test_a_run_that_cannot_serve_is_refused_with_its_folder_named(tmp_path, problem, message):
+    run = finished_run(tmp_path / "unet-s1", status="running" if problem == "running" else
+                       "finished")
+    if problem == "no config":
+        (run / "config.json").unlink()
+    elif problem == "not json":
+        (run / "config.json").write_text('{"status": "finished",')
+    elif problem == "not an object":
+        (run / "config.json").write_text('["finished"]')
+    elif problem == "no model":
+        (run / "model.keras").unlink()
+    with pytest.raises(runs.RunError, match=message) as refused:
+        runs.read_finished_run(run)
+    assert str(run) in str(refused.value)
+
+
+def test_reading_run_folders_loads_no_tensorflow():
+    # colorize.py, ensemble.py and evaluate.py import runs at the top and TensorFlow only once
+    # they have work to do: --help and argument errors stay instant.
+    code = ("import sys, runs, colorize, ensemble, evaluate; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert shown.stdout.strip() == "[]"

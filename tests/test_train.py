@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import ab_classes
+import callbacks
 import dataset
 import ensemble
 import helpers
@@ -347,7 +348,7 @@ def test_cosine_schedule_resumes_where_the_epoch_backup_left_it(ramp_data, tmp_p
     trained = training.build_compiled_model(config, steps_per_epoch=steps)
     trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, shuffle=False,
                 verbose=0)
-    backup = runs.EpochBackup(tmp_path / "backup")
+    backup = callbacks.EpochBackup(tmp_path / "backup")
     backup.set_model(trained)
     backup.on_epoch_end(0)
 

@@ -28,6 +28,7 @@ import dataset  # noqa: E402
 import evaluate  # noqa: E402
 import lab  # noqa: E402
 import mountains  # noqa: E402
+import runs  # noqa: E402
 
 BATCH = 64
 L2 = 0.3  # the weight penalty per example: the best of 1e-4 to 3 on the validation landscapes
@@ -104,7 +105,7 @@ def probe_run(folder, train, val, photo_lightness):
     train and val are (L, sky labels)."""
     import keras
 
-    model = keras.saving.load_model(Path(folder) / "model.keras", compile=False)
+    model = keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
     features = pooled_feature_model(model)
     probe = fit_probe(pooled_features(features, train[0]), train[1], len(mountains.SKIES))
     accuracy = float(np.mean(probe(pooled_features(features, val[0])).argmax(axis=1) == val[1]))
@@ -144,8 +145,8 @@ def main(argv=None):
     except dataset.DatasetError as error:
         raise SystemExit(f"sky_probe.py: {error}") from None
     for folder in args.runs:
-        if not (folder / "model.keras").is_file():
-            raise SystemExit(f"sky_probe.py: {folder} has no model.keras")
+        if not (folder / runs.MODEL_FILE).is_file():
+            raise SystemExit(f"sky_probe.py: {folder} has no {runs.MODEL_FILE}")
     photos = evaluate.load_photos(args.photos, int(meta["size"]))  # as the landscapes are
     results = [probe_run(folder, train, val, photos.lightness)
                for folder in args.runs]

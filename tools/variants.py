@@ -34,6 +34,7 @@ import dataset  # noqa: E402
 import files  # noqa: E402
 import metrics  # noqa: E402
 import report  # noqa: E402
+import runs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
 README_START = "<!-- variants:start -->"
@@ -466,7 +467,7 @@ def train_seeds(name, variant, seeds):
             train_run(name, variant, seed, str(RUNS / name))
             continue
         out = HERE / RUNS / name / f"ensemble-s{seed}"
-        if (out / "config.json").is_file():
+        if (out / runs.CONFIG_FILE).is_file():
             continue
         networks = variant.networks(seed)
         folders = [member_folder(variant, recipe, member) for recipe, member in networks]
@@ -533,10 +534,10 @@ def summarize_variant(path, reference=None, seed=0):
 
 def first_run(name, root=HERE / RUNS):
     """The first seed's run folder of a variant (what evaluate.py's figures show, too)."""
-    runs = sorted(path.parent for path in (Path(root) / name).glob("*/config.json"))
-    if not runs:
+    folders = sorted(path.parent for path in (Path(root) / name).glob(f"*/{runs.CONFIG_FILE}"))
+    if not folders:
         raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
-    return runs[0]
+    return folders[0]
 
 
 def before_after_figure(path, photos, before, after, root=HERE / RUNS,
@@ -550,8 +551,8 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS,
     import figures
     import lab
 
-    runs = [first_run(name, root) for name in (before, after)]
-    images = evaluate.load_photos(photos, evaluate.photo_size(runs, None))
+    folders = [first_run(name, root) for name in (before, after)]
+    images = evaluate.load_photos(photos, evaluate.photo_size(folders, None))
     chosen = evaluate.figure_indices(len(images.ids), FIGURE_PHOTOS)
     lightness, truth = images.lightness[chosen], images.ab[chosen]
 
@@ -559,8 +560,8 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS,
         return list(lab.lab_to_rgb_uint8(lab.join_lab(lightness, ab)))
 
     rows = [("grayscale input", rgb(np.zeros_like(truth)))]
-    for role, name, run in zip(roles, (before, after), runs):
-        model = keras.saving.load_model(run / "model.keras", compile=False)
+    for role, name, run in zip(roles, (before, after), folders):
+        model = keras.saving.load_model(run / runs.MODEL_FILE, compile=False)
         ab = lab.decode_ab(model.predict(lab.encode_l(lightness), verbose=0))
         rows.append((f"{role}: {name}", rgb(ab)))
     rows.append(("original photo", rgb(truth)))
