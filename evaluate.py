@@ -32,8 +32,9 @@ two groups, side by side in every table and figure; the loss curves give each it
 
 Writes --out/metrics.csv (one row per run and baseline), --out/per_image.csv, --out/summary.md,
 and the figures: Figure_1..N.png (with --photos: Photo_1..N.png, each headed "Real photo" with its
-credit from the folder's ATTRIBUTION.md), curves.png, auc.png, colorfulness.png. They go to
---images, by default --out/figures; only with --update-readme do they default to the README's own
+credit from the folder's ATTRIBUTION.md), curves.png (the training curves: not with --photos,
+whose images do not change them), auc.png, colorfulness.png. They go to --images, by default
+--out/figures; only with --update-readme do they default to the README's own
 images/ (images/real-photos/ with --photos), so evaluating an experiment never overwrites the
 README's figures. --update-readme rewrites the block between the results markers in README.md
 (with --photos: the block between the real-photos markers), and nothing else. The comparison
@@ -446,7 +447,8 @@ def write_readme_block(readme, photos, count, results, figure_paths, plots, summ
         block = report.photos_readme_block(
             rows, comparisons, count, f"{count} real photos from `{from_readme(photos)}`", trained,
             [from_readme(p) for p in figure_paths],
-            from_readme(credits) if credits.is_file() else None)
+            from_readme(credits) if credits.is_file() else None,
+            [(t, from_readme(p)) for t, p in plots])
         changed = report.update_readme(readme, block, report.PHOTOS_README_START,
                                        report.PHOTOS_README_END)
     else:
@@ -528,7 +530,8 @@ def main(argv=None):
     if args.photos is not None:
         style = figures.real_photo_style([images.ids[i] for i in keep], photo_credits(args.photos))
     figure_paths, plots = figures.write_figures(images_dir, groups, baselines, labels,
-                                                images.lightness, images.ab, keep, style)
+                                                images.lightness, images.ab, keep, style,
+                                                curves=args.photos is None)
     if args.update_readme:
         results = (rows, comparisons, images.source, report.training_summary(groups, labels))
         write_readme_block(args.readme, args.photos, len(images.lightness), results,

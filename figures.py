@@ -256,15 +256,18 @@ def write_comparisons(images_dir, groups, labels, lightness, true_ab, indices, s
 
 
 def write_figures(images_dir, groups, baselines, labels, lightness, true_ab, indices,
-                  style=TEST_IMAGES):
-    """All README figures; returns (figure paths, [(title, path)] of the plots)."""
+                  style=TEST_IMAGES, curves=True):
+    """All README figures; returns (figure paths, [(title, path)] of the plots). curves=False
+    leaves out the training curves, which the images scored do not change (real photos)."""
     images_dir = Path(images_dir)
     figure_paths = write_comparisons(images_dir, groups, labels, lightness, true_ab, indices,
                                      style)
-    plots = [("Train and validation loss", images_dir / "curves.png"),
-             ("Cumulative ab error", images_dir / "auc.png"),
-             ("Colorfulness", images_dir / "colorfulness.png")]
-    curves_figure(plots[0][1], groups, labels)
-    auc_figure(plots[1][1], groups, baselines, labels)
-    colorfulness_figure(plots[2][1], groups, baselines, labels)
+    plots = []
+    if curves:
+        plots.append(("Train and validation loss", images_dir / "curves.png"))
+        curves_figure(plots[-1][1], groups, labels)
+    plots.append(("Cumulative ab error", images_dir / "auc.png"))
+    auc_figure(plots[-1][1], groups, baselines, labels)
+    plots.append(("Colorfulness", images_dir / "colorfulness.png"))
+    colorfulness_figure(plots[-1][1], groups, baselines, labels)
     return figure_paths, plots

@@ -167,10 +167,10 @@ def readme_block(rows, comparisons, source, summary, figure_paths, other_paths, 
 
 
 def photos_readme_block(rows, comparisons, count, source, trained="", figure_paths=(),
-                        credits=None):
+                        credits=None, plots=()):
     """The real-photo table, and the comparison figures of the photos (labelled as real);
     count: how many photos were scored; credits: the README's link to the photos'
-    ATTRIBUTION.md, if they have one."""
+    ATTRIBUTION.md, if they have one; plots: [(title, link)] of the photos' own plots."""
     against_gray = [row for row in comparisons if row["versus_gray"]]
     lines = [
         "### On real photos", "",
@@ -190,6 +190,10 @@ def photos_readme_block(rows, comparisons, count, source, trained="", figure_pat
                      "CC-BY-SA photo is shared under CC-BY-SA." if credits else ""), ""]
         for index, path in enumerate(figure_paths, start=1):
             lines += [f"![Real photo {index}]({path})", ""]
+    if plots:
+        lines += ["", "The same runs' cumulative ab error and colorfulness on the real photos:", ""]
+        for title, path in plots:
+            lines += [f"![{title} on the real photos]({path})", ""]
     return "\n".join(lines).rstrip("\n")
 
 

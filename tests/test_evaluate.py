@@ -339,6 +339,11 @@ def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp
     assert "![Real photo 1](figures/Photo_1.png)" in block and "Figure_" not in block
     assert (tmp_path / "figures" / "Photo_3.png").is_file()
     assert not (tmp_path / "figures" / "Figure_1.png").exists()
+    # their own error and colour plots, linked; the training curves do not depend on the photos
+    for name in ("auc", "colorfulness"):
+        assert f"on the real photos](figures/{name}.png)" in block
+        assert (tmp_path / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "figures" / "curves.png").exists() and "curves.png" not in block
 
 
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
