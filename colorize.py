@@ -61,12 +61,15 @@ def read_model_config(model_path):
     """The training size and stride from config.json beside the model, with seed-study defaults.
 
     A broken config.json stops the run with the file's name, not a traceback: it is the file
-    a user has to fix (or delete, to get the defaults).
+    a user has to fix (or delete, to get the defaults). So does a run still training, whose
+    model.keras is only its best epoch so far.
     """
     folder = Path(model_path).parent
     invalid = f"{folder / runs.CONFIG_FILE}: image_size and stride must be positive whole numbers"
+    if not (folder / runs.CONFIG_FILE).is_file():
+        return DEFAULT_RENDER_SIZE, DEFAULT_STRIDE
     try:
-        config = runs.read_run(folder) if (folder / runs.CONFIG_FILE).is_file() else {}
+        config = runs.read_run(folder)
     except runs.RunError as error:
         raise SystemExit(str(error)) from None
     try:
@@ -76,6 +79,10 @@ def read_model_config(model_path):
         raise SystemExit(invalid) from None
     if image_size < 1 or stride < 1:
         raise SystemExit(invalid)
+    try:
+        runs.check_finished(folder, config)
+    except runs.RunError as error:
+        raise SystemExit(str(error)) from None
     return image_size, stride
 
 

@@ -64,7 +64,8 @@ def run_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs") / "tiny-run"
     folder.mkdir()
     model.save(folder / "model.keras")
-    config = {"model": "tiny", "image_size": TINY_SIZE, "stride": TINY_STRIDE}
+    config = {"model": "tiny", "image_size": TINY_SIZE, "stride": TINY_STRIDE,
+              "status": "finished"}
     (folder / "config.json").write_text(json.dumps(config))
     return folder
 
@@ -273,12 +274,25 @@ def test_output_landing_on_an_input_is_refused_with_out_above_the_folder(run_fol
 
 
 @pytest.mark.parametrize("text", ['{"image_size": 32,', '{"image_size": null, "stride": 4}',
-                                  '{"image_size": "big", "stride": 4}', '[32, 4]', '\xff'])
+                                  '{"image_size": "big", "stride": 4}', '[32, 4]', '\xff',
+                                  '{"image_size": 0, "stride": 4, "status": "finished"}'])
 def test_broken_config_json_stops_with_its_name(tmp_path, text):
     (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
     with pytest.raises(SystemExit) as stop:
         colorize.read_model_config(tmp_path / "model.keras")
     assert str(tmp_path / "config.json") in str(stop.value.code)
+
+
+def test_a_run_still_training_is_refused_by_name(run_folder, tmp_path):
+    # Its model.keras is only the best epoch so far: colorizing with it would be a surprise.
+    shutil.copytree(run_folder, tmp_path / "run")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "status": "running"}))
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    with pytest.raises(SystemExit, match=r"run: not a finished run .status 'running'."):
+        colorize.main(["--model", str(tmp_path / "run"), str(tmp_path / "a.png"), "--out",
+                       str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_model_names_the_train_command(tmp_path):
