@@ -47,7 +47,9 @@ def format_value(mean, std, n, decimals):
 
 
 def table_rows(groups, baselines, labels):
-    """One row per group and baseline: (label, model key or None, n text, {metric: text})."""
+    """One row per group and baseline: (label, the seed study's network or None, n text,
+    {metric: text}). Only the seed preset trained with MSE is the network the seed study
+    published numbers for; the large presets and other losses are this project's own."""
     rows = []
     for key, entries in groups.items():
         cells = {}
@@ -56,7 +58,8 @@ def table_rows(groups, baselines, labels):
             if metric == "colorfulness_original":
                 n = 1  # the same originals for every seed: a spread would be fake
             cells[metric] = format_value(mean, std, n, decimals)
-        rows.append((labels[key], key[0], f"n={len(entries)}", cells))
+        seed_network = key[0] if key[1:] == ("seed", "mse") else None
+        rows.append((labels[key], seed_network, f"n={len(entries)}", cells))
     for name, entry in baselines.items():
         cells = {m: format_value(summarize([entry], m)[0], float("nan"), 1, d)
                  for m, _, d, _ in METRICS}

@@ -1,5 +1,6 @@
 """report.py: the README block replacement and the sentences the tables carry."""
 
+import numpy as np
 import pytest
 
 import report
@@ -43,3 +44,11 @@ def test_photo_block_compares_with_gray_by_its_key_not_its_label():
 def test_results_block_points_at_the_summary_it_was_given():
     block = report.readme_block([], [], "the 9 test images", "results/study/summary.md", [], [])
     assert "`results/study/summary.md` has every paired comparison" in block
+
+
+def test_published_numbers_sit_only_beside_the_seed_studys_own_networks():
+    entry = {"scores": {metric: np.array([0.5]) for metric, *_ in report.METRICS}}
+    keys = [("unet", "seed", "mse"), ("unet", "large", "mse"), ("unet", "seed", "classification")]
+    rows = report.table_rows({key: [entry] for key in keys}, {}, {key: str(key) for key in keys})
+    published = [line.split(" | ")[3] for line in report.seed_table(rows).splitlines()[2:]]
+    assert published == [f"{report.SEED_PUBLISHED['unet'][0]:.5f}", "-", "-"]
