@@ -203,8 +203,8 @@ def train_py_fit(name, preset, precision="auto", train_args=()):
 
     def fit():
         step_ends.clear()
-        data = training.make_dataset(lightness, ab, config.batch_size, shuffle=True,
-                                     flip=config.flip)
+        data = training.make_dataset(lightness, ab, config.batch_size,
+                                     **training.augmentation_of(config))
         model.fit(data, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
         steps_per_call = TRAIN_STEPS // len(step_ends)
         images = (len(step_ends) - 1) * steps_per_call * config.batch_size

@@ -192,7 +192,7 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
                       gain_fitted_on=f"{calibrate} (validation split)")
     with files.atomic_dir(out) as tmp:
         model.save(tmp / runs.MODEL_FILE)
-        files.write_json_atomic(tmp / runs.CONFIG_FILE, record)
+        runs.write_config(tmp, record)
     return record
 
 

@@ -482,8 +482,9 @@ def parse_args(argv=None):
     parser.add_argument("--photos", type=Path, metavar="DIR",
                         help="score a folder of real photos instead of the test split")
     parser.add_argument("--size", type=int, default=None,
-                        help="with --photos: image side to prepare them at; only runs trained at "
-                             "that size are scored (default: the size most runs were trained at)")
+                        help="with --photos: image side to prepare them at (default: the size "
+                             "most runs were trained at); a run trained at another size stops the "
+                             "evaluation, or with --skip-bad is left out")
     parser.add_argument("--batch-size", type=int, default=32, help="images per prediction batch")
     parser.add_argument("--bootstrap", type=int, default=2000,
                         help="bootstrap resamples of the paired comparisons")

@@ -4,7 +4,6 @@ matplotlib is imported only when a figure is drawn, so importing this module sta
 PNG is 960 px wide (FIGURE_WIDTH_IN x FIGURE_DPI) and written through files.py.
 """
 
-import csv
 import io
 from pathlib import Path
 from typing import NamedTuple
@@ -14,6 +13,7 @@ from tqdm import tqdm
 
 import files
 import lab
+import runs
 from metrics import AUC_THRESHOLDS, summarize
 
 FIGURE_WIDTH_IN = 10.0
@@ -144,11 +144,7 @@ def curves_figure(path, groups, labels):
     for ax, key in zip(axes.flat, keys):
         positive = True
         for colour, entry in enumerate(groups[key]):
-            history = entry["folder"] / "history.csv"
-            if not history.is_file():
-                continue
-            with open(history) as f:
-                records = list(csv.DictReader(f))
+            records = runs.read_history(entry["folder"])
             epochs = [int(r["epoch"]) + 1 for r in records if "epoch" in r]
             for column, style in (("loss", "-"), ("val_loss", "--")):
                 if records and column in records[0]:
