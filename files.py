@@ -122,8 +122,14 @@ def replace_dir(new, dest):
 def atomic_dir(out):
     """Yield an empty temporary folder beside `out` to build a folder in (a dataset, an
     ensemble); on success it takes the place of `out` as one unit (replace_dir), on failure it
-    goes. What killed runs left beside `out` is cleared first."""
+    goes. What killed runs left beside `out` is cleared first.
+
+    An `out` that is a symlink stands for its target: the target is rebuilt beside itself and
+    swapped, and the link stays a link (renaming the link away would leave a real folder in
+    its place and a dangling `.tmp`)."""
     out = Path(out)
+    if out.is_symlink():
+        out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
     tmp = temporary_name(out)

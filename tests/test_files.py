@@ -101,3 +101,18 @@ def test_atomic_dir_swaps_in_the_built_folder_or_keeps_the_old_one(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.keras"]
     assert (out / "model.keras").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["ensemble"]
+
+
+def test_atomic_dir_through_a_symlink_rebuilds_the_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "disk" / "dataset"
+    target.mkdir(parents=True)
+    (target / "old.txt").write_text("old")
+    link = tmp_path / "dataset"
+    link.symlink_to(target)
+    with files.atomic_dir(link) as tmp:
+        assert tmp.parent == target.parent
+        (tmp / "new.txt").write_text("new")
+    assert link.is_symlink() and link.resolve() == target
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "disk"]
+    assert [p.name for p in target.parent.iterdir()] == ["dataset"]
