@@ -80,12 +80,25 @@ def list_photos(folder, suffixes=IMAGE_SUFFIXES):
     """
     folder = Path(folder)
     found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
+    for root, dirs, files in walk_following_links(folder):
         for name in files + dirs:
             if Path(name).suffix.lower() in suffixes:
                 found.append(Path(root) / name)
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def walk_following_links(folder):
+    """os.walk, sorted, that also enters symlinked folders (photos are often linked in from
+    another disk); each real folder is entered once, so a link to an ancestor cannot loop."""
+    visited = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            dirs.clear()
+            continue
+        visited.add(real)
+        dirs.sort()
+        yield root, dirs, files
 
 
 def paths_and_ids(paths_or_dir):
@@ -243,24 +256,28 @@ def apply_icc(image, icc):
 
 
 def fit_square(image, size, fit):
+    """(square image, box): box (left, top, right, bottom) is where the photo lies in the
+    square: all of it, except for fit "pad", whose bars are not part of the photo."""
     if fit == "crop":
         width, height = image.size
         side = min(width, height)
         left, top = (width - side) // 2, (height - side) // 2
-        return image.resize((size, size), Image.LANCZOS, box=(left, top, left + side, top + side))
+        return (image.resize((size, size), Image.LANCZOS,
+                             box=(left, top, left + side, top + side)), (0, 0, size, size))
     if fit == "resize":
-        return image.resize((size, size), Image.LANCZOS)
+        return image.resize((size, size), Image.LANCZOS), (0, 0, size, size)
     width, height = image.size
     scale = size / max(width, height)
     inner = (max(1, round(width * scale)), max(1, round(height * scale)))
     canvas = Image.new("RGB", (size, size), PAD_COLOUR)
     offset = ((size - inner[0]) // 2, (size - inner[1]) // 2)
     canvas.paste(image.resize(inner, Image.LANCZOS), offset)
-    return canvas
+    return canvas, offset + (offset[0] + inner[0], offset[1] + inner[1])
 
 
 def photo_to_rgb(data, size, fit="crop", draft=True):
-    """File bytes -> uint8 sRGB (size, size, 3); raises Skip with the reason when unusable.
+    """File bytes -> (uint8 sRGB (size, size, 3), box of the photo in it, see fit_square);
+    raises Skip with the reason when unusable.
 
     Only the first frame of animated or multi-page files is read (Pillow opens frame 0).
     """
@@ -268,7 +285,8 @@ def photo_to_rgb(data, size, fit="crop", draft=True):
     try:
         image = ImageOps.exif_transpose(image)
         image = to_srgb(image)
-        return np.asarray(fit_square(image, size, fit), dtype=np.uint8)
+        square, box = fit_square(image, size, fit)
+        return np.asarray(square, dtype=np.uint8), box
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Skip("decompression bomb", str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -290,9 +308,11 @@ def decode_job(job):
         return skipped_entry(photo_id, Skip("empty file", "0 bytes"))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        rgb = photo_to_rgb(data, options.size, options.fit, options.draft)
+        rgb, (left, top, right, bottom) = photo_to_rgb(data, options.size, options.fit,
+                                                       options.draft)
         lab_image = lab.rgb_to_lab(rgb)
-        chroma = mean_chroma(lab_image)
+        # Only the photo: the black bars of --fit pad would dilute a colour photo's chroma.
+        chroma = mean_chroma(lab_image[top:bottom, left:right])
         if chroma < options.min_chroma:
             raise Skip("grayscale", f"mean chroma {chroma:.2f} < {options.min_chroma}")
     except Skip as skip:

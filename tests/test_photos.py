@@ -165,3 +165,29 @@ def test_list_photos_takes_other_suffixes_and_keeps_sorted_order(tmp_path):
     everything = photos.list_photos(tmp_path, photos.readable_suffixes())
     assert [p.relative_to(tmp_path).as_posix() for p in everything] == ["a/c.JPG", "b.ppm",
                                                                         "e.png"]
+
+
+def test_pad_measures_chroma_of_the_photo_not_of_its_black_bars(tmp_path):
+    # A wide, faintly blue photo: chroma 7.5 on its own, 1.9 averaged with the bars of --fit pad.
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (512, 128), (120, 128, 140)).save(path)
+    rgb, ids, skipped = photos.prepare_photos(path, 128, "pad", workers=1)
+    assert skipped == [] and len(rgb) == 1
+    assert rgb[0, 0, 0].tolist() == list(photos.PAD_COLOUR)  # the bars are there
+    gray = tmp_path / "gray.png"
+    Image.new("RGB", (512, 128), (128, 128, 128)).save(gray)
+    _, _, skipped = photos.prepare_photos(gray, 128, "pad", workers=1)
+    assert [entry["kind"] for entry in skipped] == ["grayscale"]
+
+
+def test_list_photos_follows_symlinked_folders_once_without_looping(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "peak.jpg").write_bytes(b"x")
+    folder = tmp_path / "photos"
+    (folder / "own").mkdir(parents=True)
+    (folder / "own" / "a.png").write_bytes(b"x")
+    (folder / "linked").symlink_to(elsewhere)
+    (folder / "own" / "loop").symlink_to(folder)  # a link to an ancestor
+    names = [p.relative_to(folder).as_posix() for p in photos.list_photos(folder)]
+    assert names == ["linked/peak.jpg", "own/a.png"]
