@@ -254,7 +254,8 @@ def build_from_photos(folder, out, size=128, fit="crop", draft=True, workers=Non
                       max_megapixels=photos.DEFAULT_MAX_MEGAPIXELS):
     """A dataset folder at `out` from every photo under `folder`; returns its meta.
 
-    meta.json credits each member photo with what the folder's scrape.py manifest says about it
+    meta.json credits each member photo with what a scrape.py manifest under the folder says
+    about it (download.read_attributions)
     ("attributions": {member id: licence, licence_url, author, page_url, source}; {} without one).
     """
     folder = Path(folder)
@@ -379,8 +380,8 @@ def is_current(meta):
 def rebuild_arguments(meta, folder):
     """dataset.py's arguments that render a built-in dataset again as its meta.json describes
     it: same count, size, seed, rendering options and split."""
-    arguments = ["--synthetic", str(meta.get("inputs", 2500)), "--size", str(meta.get("size", 128)),
-                 "--seed", str(meta.get("seed", 0))]
+    arguments = ["--synthetic", str(meta.get("inputs", 2500)),
+                 "--size", str(meta.get("size", 128)), "--seed", str(meta.get("seed", 0))]
     for name, default in RENDER_OPTIONS.items():
         if meta.get(name, default) != default:
             arguments += [f"--{name}", exact_number(meta[name])]

@@ -31,6 +31,7 @@ from PIL import Image
 from tqdm import tqdm
 
 import files
+import photos
 
 # Wikimedia and Openverse ask for a User-Agent that names the tool and a way to reach its user.
 USER_AGENT = "mountain-photo-scraper/2.0 (colorization research; contact: {contact}) Python-urllib"
@@ -306,13 +307,18 @@ def remove_partial_photos(out):
             files.remove_leftovers(out / match["name"])
 
 
-def read_manifest(path):
-    """The manifest's complete records; a line torn by a kill is dropped (and cut off the file)."""
+def read_manifest(path, repair=False):
+    """The manifest's complete records; a line torn by a kill is dropped.
+
+    With `repair` the torn line is also cut off the file, so that the next append starts on
+    a line of its own: only the collector (Collection) may do that. A reader (dataset.py)
+    must not, as the "torn" line may be the record a running scrape is writing right now.
+    """
     if not path.exists():
         return []
     raw = path.read_bytes()
     complete = raw[: raw.rfind(b"\n") + 1]
-    if len(complete) != len(raw):
+    if repair and len(complete) != len(raw):
         with open(path, "r+b") as handle:
             handle.truncate(len(complete))
     records = []
@@ -334,7 +340,7 @@ class Collection:
         self.out.mkdir(parents=True, exist_ok=True)
         remove_partial_photos(self.out)
         self.manifest_path = self.out / MANIFEST
-        self.records = read_manifest(self.manifest_path)
+        self.records = read_manifest(self.manifest_path, repair=True)
         self.done = {record["key"] for record in self.records}
         kept = [record for record in self.records if record["status"] == "ok"]
         self.sha256s = {record["sha256"] for record in kept}
@@ -442,18 +448,30 @@ def download_all(collection, query, engine_name, candidates, needed, options):
 
 
 def read_attributions(folder):
-    """{photo file: licence, licence_url, author, page_url, source} of each kept photo.
+    """{photo path: licence, licence_url, author, page_url, source} of each kept photo.
 
-    Read from the folder's manifest (what dataset.py stores in meta.json); `source` is the URL
-    the bytes came from. Photos from search engines have None where no licence is known.
+    Read from every manifest under the folder (what dataset.py stores in meta.json), found the
+    way dataset.py finds photos (photos.walk_following_links) and keyed like its ids: the path
+    relative to `folder`, so that `--images photos/` still credits photos/commons/x.png.
+    `source` is the URL the bytes came from: the thumbnail for a photo kept from it. Photos from
+    search engines have None where no licence is known.
     """
-    path = Path(folder) / MANIFEST
-    records = read_manifest(path) if path.exists() else []
-    return {record["file"]: {"licence": record.get("licence"),
-                             "licence_url": record.get("licence_url"),
-                             "author": record.get("author"), "page_url": record.get("page_url"),
-                             "source": record.get("url") or record.get("thumbnail")}
-            for record in records if record.get("file")}
+    folder = Path(folder)
+    attributions = {}
+    for root, _, names in photos.walk_following_links(folder):
+        if MANIFEST not in names:
+            continue
+        prefix = Path(root).relative_to(folder)
+        for record in read_manifest(Path(root) / MANIFEST):
+            if not record.get("file"):
+                continue
+            source = (record.get("thumbnail") if record.get("from_thumbnail")
+                      else record.get("url") or record.get("thumbnail"))
+            attributions[(prefix / record["file"]).as_posix()] = {
+                "licence": record.get("licence"), "licence_url": record.get("licence_url"),
+                "author": record.get("author"), "page_url": record.get("page_url"),
+                "source": source}
+    return attributions
 
 
 def attribution_markdown(attributions):

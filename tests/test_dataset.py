@@ -364,6 +364,19 @@ def test_meta_credits_each_member_photo_from_the_manifest(tmp_path):
         "source": f"https://x.org/{kept[1]}"}
 
 
+def test_meta_credits_photos_of_a_scrape_in_a_subfolder_and_leaves_its_manifest_alone(
+        tmp_path):
+    src = tmp_path / "photos"
+    kept = [p.name for p in good_photos(src / "commons", 3)]
+    manifest = src / "commons" / download.MANIFEST
+    lines = "".join(json.dumps(manifest_record(name, i)) + "\n" for i, name in enumerate(kept))
+    manifest.write_text(lines + '{"key": "being written by a running scr')
+    meta = build(src, tmp_path / "ds")
+    assert sorted(meta["attributions"]) == sorted(f"commons/{name}" for name in kept)
+    assert meta["attributions"][f"commons/{kept[0]}"]["author"] == "Author 0"
+    assert manifest.read_text().endswith("running scr")
+
+
 def test_meta_records_source_rule_members_and_true_checksums(tmp_path):
     src = tmp_path / "photos"
     photos = good_photos(src, 4)

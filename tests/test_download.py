@@ -16,12 +16,18 @@ def server():
     fixture.stop()
 
 
-def test_torn_manifest_line_is_dropped(tmp_path):
+def test_torn_manifest_line_is_dropped_and_only_the_collector_cuts_it_off(tmp_path):
     path = tmp_path / download.MANIFEST
     line = json.dumps({"key": "a", "status": "failed", "query": QUERY})
-    path.write_text(line + "\n" + '{"key": "b", "sta')
+    torn = line + "\n" + '{"key": "b", "sta'
+    path.write_text(torn)
     assert [r["key"] for r in download.read_manifest(path)] == ["a"]
-    assert path.read_text().endswith("}\n")
+    assert download.read_attributions(tmp_path) == {}
+    assert path.read_text() == torn  # a reader leaves a running scrape's next line alone
+    collection = download.Collection(tmp_path, near_dup_threshold=6, min_size=48)
+    collection.close()
+    assert [r["key"] for r in collection.records] == ["a"]
+    assert path.read_text() == line + "\n"
 
 
 def test_download_refuses_non_http_schemes():
@@ -76,3 +82,31 @@ def test_read_attributions_lists_only_kept_photos(tmp_path):
                    "page_url": "http://p/3", "source": "data:image/jpeg;sha256=ff"}}
     assert download.read_attributions(tmp_path / "nowhere") == {}
     assert download.write_attribution_file(tmp_path).read_text().count("| aa.jpg | Ann |") == 1
+
+
+def test_read_attributions_credits_photos_in_subfolders_and_thumbnails_as_sources(tmp_path):
+    top = {"query": "q", "key": "u1", "status": "ok", "file": "aa.jpg", "url": "http://x/1",
+           "from_thumbnail": False, "author": "Ann"}
+    nested = {"query": "q", "key": "u2", "status": "ok", "file": "67cb.png",
+              "url": "http://x/2-original", "thumbnail": "http://x/2-thumb",
+              "from_thumbnail": True, "author": "Bob", "licence": "cc-by-sa-4.0",
+              "page_url": "http://p/2"}
+    (tmp_path / download.MANIFEST).write_text(json.dumps(top) + "\n")
+    (tmp_path / "commons").mkdir()
+    (tmp_path / "commons" / download.MANIFEST).write_text(json.dumps(nested) + "\n")
+    attributions = download.read_attributions(tmp_path)
+    assert sorted(attributions) == ["aa.jpg", "commons/67cb.png"]
+    assert attributions["aa.jpg"]["source"] == "http://x/1"
+    assert attributions["commons/67cb.png"] == {
+        "licence": "cc-by-sa-4.0", "licence_url": None, "author": "Bob",
+        "page_url": "http://p/2", "source": "http://x/2-thumb"}
+    assert download.read_attributions(tmp_path / "commons") == {
+        "67cb.png": attributions["commons/67cb.png"]}
+
+
+def test_a_photo_kept_from_its_thumbnail_is_credited_to_the_thumbnail(tmp_path):
+    record = {"query": "q", "key": "u", "status": "ok", "file": "cc.jpg",
+              "url": "http://x/original-that-failed", "thumbnail": "http://x/thumb",
+              "from_thumbnail": True, "error": "http_404"}
+    (tmp_path / download.MANIFEST).write_text(json.dumps(record) + "\n")
+    assert download.read_attributions(tmp_path)["cc.jpg"]["source"] == "http://x/thumb"
