@@ -129,7 +129,8 @@ def openverse_results(fetch_json, base, query, min_size, licences):
 
 
 def api_candidates(results, wanted, known, skipped):
-    """Up to `wanted` new candidates from an engine's results; skipped counts the rest by reason."""
+    """Up to `wanted` new candidates from an engine's results; skipped counts the rest by
+    reason."""
     candidates, seen = [], set(known)
     for candidate, reason in results:
         if candidate is None:

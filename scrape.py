@@ -42,8 +42,9 @@ INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
 # of the background traffic (updates, sync, field trials) that would only produce refused
 # connections.
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-quic", "--window-size=1280,1000")
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,1000")
+DEFAULT_ENGINE = "bing"
 # Hosts that serve only thumbnails: never a full-size original, whatever a preview shows first.
 THUMBNAIL_HOSTS = re.compile(r"(^encrypted-tbn\d*\.|(^|\.)gstatic\.com$|\.mm\.bing\.net$)")
 
@@ -128,15 +129,17 @@ def load_engine_file(path):
         raise SystemExit(f"Cannot read the engine file {path}: {error}")
 
 
-def choose_engine(args):
-    if args.engine_file:
-        engine = load_engine_file(args.engine_file)
-    elif args.search_url and not args.engine_given:
-        return generic_engine(args.search_url)
+def choose_engine(name=None, search_url=None, engine_file=None):
+    """The results page to read: `engine_file`, else the engine `name` (bing when None) with
+    `search_url` in place of its own; a `search_url` with no engine named is read generically."""
+    if engine_file:
+        engine = load_engine_file(engine_file)
+    elif search_url and name is None:
+        return generic_engine(search_url)
     else:
-        engine = ENGINES[args.engine]
-    if args.search_url:
-        engine = dataclasses.replace(engine, search_url=args.search_url)
+        engine = ENGINES[name or DEFAULT_ENGINE]
+    if search_url:
+        engine = dataclasses.replace(engine, search_url=search_url)
     require_http(engine.search_url, "the search URL")
     return engine
 
@@ -209,7 +212,8 @@ let url = null, page = engine.page_attribute ? tile.getAttribute(engine.page_att
 const link = !engine.embedded_link ? null :
   (tile.matches(engine.embedded_link) ? tile : tile.querySelector(engine.embedded_link));
 if (engine.url_attribute) {
-  let value = engine.url_attribute === 'href' ? tile.href : tile.getAttribute(engine.url_attribute);
+  let value = engine.url_attribute === 'href' ? tile.href
+                                              : tile.getAttribute(engine.url_attribute);
   if (value && engine.url_json_key) {
     try {
       const data = JSON.parse(value);
@@ -269,7 +273,8 @@ def load_more_results(driver, engine, wanted, pause, patience):
 
 
 def reveal_in_preview(driver, engine, index, previous, preview_timeout):
-    """Clicks tile `index` and waits for the preview to show a full-size URL it did not show before.
+    """Clicks tile `index` and waits for the preview to show a full-size URL it did not show
+    before.
 
     Engines first show a thumbnail in the panel and swap in the original later, so the first
     http(s) source that was not in the panel before the click and is not on a thumbnail host
@@ -345,21 +350,23 @@ def settle_tile_selector(driver, engine, timeout):
         time.sleep(0.1)
 
 
-def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
+def collect_candidates(driver, engine, query, wanted, options, known, seen_before):
     """Opens the results page for `query` and returns up to `wanted` new candidates, in page order.
 
-    A candidate is a dict with url (full size, may be None), thumbnail, page_url; `known` holds the
-    keys already in the manifest (skipped), seen_before how many of them this query's page showed.
+    A candidate is a dict with url (full size, may be None), thumbnail, page_url (the hosting
+    page, None when the engine names none: the results page is nobody's photo page); `known`
+    holds the keys already in the manifest (skipped), seen_before how many of them this query's
+    page showed. `options` (BrowserOptions) says how long to wait for the page.
     Raises SearchBlocked for a CAPTCHA or consent page.
     """
     page = engine.search_url.replace("{query}", urllib.parse.quote_plus(query))
     driver.get(page)
     if click_if_present(driver, engine.consent_button):
-        time.sleep(args.scroll_pause)
+        time.sleep(options.scroll_pause)
     check_not_blocked(driver, query)
-    engine = settle_tile_selector(driver, engine, args.scroll_pause)
-    total = load_more_results(driver, engine, wanted + seen_before, args.scroll_pause,
-                              args.patience)
+    engine = settle_tile_selector(driver, engine, options.scroll_pause)
+    total = load_more_results(driver, engine, wanted + seen_before, options.scroll_pause,
+                              options.patience)
     engine_fields = dataclasses.asdict(engine)
     previous_preview = set()
     if engine.preview_image:
@@ -371,12 +378,12 @@ def collect_candidates(driver, engine, query, wanted, args, known, seen_before):
         tile = driver.execute_script(READ_TILE_JS, engine_fields, index)
         if tile is None:
             continue
-        url, page_url = tile["url"], tile["page_url"] or page
+        url, page_url = tile["url"], tile["page_url"]
         if url and is_thumbnail_host(url):
             url = None
         if not url and engine.preview_image:
             url, preview_page = reveal_in_preview(driver, engine, index, previous_preview,
-                                                  args.preview_timeout)
+                                                  options.preview_timeout)
             previous_preview.add(url)
             page_url = preview_page or page_url
         if not url and engine.embedded_link:  # read again: the click may have filled the link
@@ -421,8 +428,8 @@ def parse_args(argv=None):
                         help="show the browser window (run under Xvfb): headless Chromium is "
                              "blocked more often")
     parser.add_argument("--search-url", default=None,
-                        help="results page URL with {query}: alone, read any page's linked images; "
-                             "with --engine/--engine-file, replaces that engine's URL")
+                        help="results page URL with {query}: alone, read any page's linked "
+                             "images; with --engine/--engine-file, replaces that engine's URL")
     parser.add_argument("--engine-file", default=None,
                         help="JSON engine definition (the fields of scrape.Engine)")
     parser.add_argument("--browser", default=None, help="Chromium binary (default: from PATH)")
@@ -447,17 +454,17 @@ def parse_args(argv=None):
                         help="first retry delay in seconds, doubled on each retry")
     parser.add_argument("--host-delay", type=float, default=0.5,
                         help="seconds between two requests to the same host")
-    parser.add_argument("--scroll-pause", type=float, default=2.0,
+    parser.add_argument("--scroll-pause", type=float, default=BrowserOptions.scroll_pause,
                         help="seconds to wait for new results after a scroll")
-    parser.add_argument("--patience", type=int, default=3,
+    parser.add_argument("--patience", type=int, default=BrowserOptions.patience,
                         help="scrolls without new results before a page counts as exhausted")
-    parser.add_argument("--preview-timeout", type=float, default=4.0,
+    parser.add_argument("--preview-timeout", type=float, default=BrowserOptions.preview_timeout,
                         help="seconds to wait for a clicked result's full-size URL")
     parser.add_argument("--oversample", type=float, default=1.5,
                         help="candidates gathered per photo still needed (failures are common)")
     args = parser.parse_args(argv)
     args.engine_given = args.engine is not None
-    args.engine = args.engine or "bing"
+    args.engine = args.engine or DEFAULT_ENGINE
     if args.engine in apis.API_ENGINES and (args.search_url or args.engine_file):
         parser.error(f"--engine {args.engine} reads an API: give --api-url, not --search-url "
                      "or --engine-file")
@@ -487,35 +494,35 @@ def explain_no_results(engine, query):
             f"page in a JSON file for --engine-file.")
 
 
-def download_options(args):
-    settings = download.FetchSettings(args.timeout, args.max_bytes, args.max_redirects,
-                                      args.retries, args.backoff, args.contact)
-    return download.DownloadOptions(settings, args.host_delay, args.workers, args.max_pixels,
-                                    args.min_size)
-
-
-def api_search(args, options):
-    return apis.ApiSearch(args.engine, args.licences, args.min_size, options.settings,
-                          options.host_delay, args.api_url)
+@dataclasses.dataclass(frozen=True)
+class BrowserOptions:
+    """How Chromium is started and a results page read (main() fills it from the command line)."""
+    browser: str = None          # Chromium binary; None: the first on PATH
+    driver: str = None           # chromedriver binary; None: the one on PATH
+    extra_flags: tuple = ()      # more Chromium command-line flags
+    headful: bool = False
+    scroll_pause: float = 2.0    # seconds to wait for new results after a scroll
+    patience: int = 3            # scrolls without new results before a page is exhausted
+    preview_timeout: float = 4.0  # seconds to wait for a clicked result's full-size URL
 
 
 class BrowserSearch:
     """Candidates from a results page in Chromium, started on the first query that needs it."""
 
-    def __init__(self, args, profile):
-        self.engine, self.args, self.profile, self.driver = choose_engine(args), args, profile, None
-        self.name = self.engine.name
-        self.browser = find_executable(args.browser, ("chromium", "chromium-browser",
-                                                      "google-chrome"), "Chromium")
-        self.driver_path = find_executable(args.driver, ("chromedriver",), "chromedriver")
+    def __init__(self, engine, options, profile):
+        self.engine, self.options, self.profile, self.driver = engine, options, profile, None
+        self.name = engine.name
+        self.browser = find_executable(options.browser, ("chromium", "chromium-browser",
+                                                         "google-chrome"), "Chromium")
+        self.driver_path = find_executable(options.driver, ("chromedriver",), "chromedriver")
 
     def candidates(self, query, wanted, collection):
         from selenium.common.exceptions import WebDriverException
 
         self.driver = self.driver or open_browser(self.browser, self.driver_path, self.profile,
-                                                  self.args.browser_arg, self.args.headful)
+                                                  self.options.extra_flags, self.options.headful)
         try:
-            return collect_candidates(self.driver, self.engine, query, wanted, self.args,
+            return collect_candidates(self.driver, self.engine, query, wanted, self.options,
                                       collection.done, len(collection.keys_for(query)))
         except WebDriverException as error:
             raise SearchBlocked(f"'{query}': the browser failed: {error.msg or error}")
@@ -530,10 +537,20 @@ class BrowserSearch:
 
 def main(argv=None):
     args = parse_args(argv)
-    options = download_options(args)
+    settings = download.FetchSettings(args.timeout, args.max_bytes, args.max_redirects,
+                                      args.retries, args.backoff, args.contact)
+    options = download.DownloadOptions(settings, args.host_delay, args.workers, args.max_pixels,
+                                       args.min_size)
     with tempfile.TemporaryDirectory(prefix="scrape-profile-") as profile:
-        search = api_search(args, options) if args.engine in apis.API_ENGINES else \
-            BrowserSearch(args, profile)
+        if args.engine in apis.API_ENGINES:
+            search = apis.ApiSearch(args.engine, args.licences, args.min_size, settings,
+                                    args.host_delay, args.api_url)
+        else:
+            engine = choose_engine(args.engine if args.engine_given else None, args.search_url,
+                                   args.engine_file)
+            search = BrowserSearch(engine, BrowserOptions(
+                args.browser, args.driver, tuple(args.browser_arg), args.headful,
+                args.scroll_pause, args.patience, args.preview_timeout), profile)
         collection = download.Collection(args.out, args.near_dup_threshold, args.min_size)
         goal = math.ceil(args.max_images / len(args.query))
         before, problems = len(collection.records), []

@@ -261,6 +261,23 @@ def test_generic_search_url_reads_linked_images(server, tmp_path):
                           "--browser-arg=" + OFFLINE])
     assert code == 0
     assert kept_files(out) == server.gallery_expected_sha256()
+    # The gallery names no hosting pages; its own address is nobody's photo page.
+    assert [record["page_url"] for record in manifest(out)] == [None] * len(manifest(out))
+
+
+def test_browser_search_runs_on_plain_options_without_a_command_line(server, tmp_path):
+    engine = scrape.choose_engine(search_url=server.base + "/gallery?q={query}")
+    assert engine.name == "generic"
+    options = scrape.BrowserOptions(extra_flags=(OFFLINE,), scroll_pause=0.3, patience=1)
+    search = scrape.BrowserSearch(engine, options, tmp_path / "profile")
+    collection = download.Collection(tmp_path / "raw", near_dup_threshold=6, min_size=48)
+    try:
+        candidates = search.candidates("peaks", 10, collection)
+    finally:
+        search.close()
+        collection.close()
+    keys = sorted(download.candidate_key(c).replace(server.base, "") for c in candidates)
+    assert keys == ["/img/c.jpg", "/img/d.jpg", "/img/h.jpg", "/visit/g"]
 
 
 def test_page_without_results_names_the_selector_to_fix(server, tmp_path, capsys):
