@@ -468,8 +468,12 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=float, default=1.0, help="filter-count multiplier "
                         "(train.py --width)")
     args = parser.parse_args(argv)
-    if args.size < 1 or args.width <= 0:
-        parser.error("--size must be at least 1 and --width positive")
+    if args.width <= 0:
+        parser.error("--width must be positive")
+    stride = max(STRIDES.values())  # every model of the table is built at --size
+    if args.size < 1 or args.size % stride:
+        parser.error(f"--size must be a positive multiple of {stride}, the largest stride of "
+                     "the models")
     return args
 
 

@@ -186,3 +186,12 @@ def test_table_counts_flops_at_the_size_asked_for(capsys):
     assert "per 64x64 image" in out
     unet = next(line for line in out.splitlines() if line.startswith("unet ") and " seed " in line)
     assert float(unet.split()[3]) == pytest.approx(SEED_GFLOP["unet"] / 4, abs=0.01)
+
+
+@pytest.mark.parametrize("size", ["100", "48", "0"])
+def test_a_size_the_models_cannot_take_is_a_usage_error(size, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        models.parse_args(["--size", size])
+    assert exit_info.value.code == 2
+    assert "--size must be a positive multiple of 32" in capsys.readouterr().err
+    assert models.parse_args(["--size", "96"]).size == 96
