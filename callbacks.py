@@ -15,19 +15,21 @@ import runs
 
 
 class EpochBackup(keras.callbacks.Callback):
-    """The resume state after every finished epoch, restored when training begins.
+    """The resume state of run_dir after every finished epoch, restored when training begins.
 
     The weights (the optimizer's included) are renamed into place first, then the epoch
-    counter; a kill between the two renames resumes one epoch early, which is harmless. When
-    training ends normally the counter is marked "ended" (--patience or a NaN may end it
-    before the last epoch) and the folder stays: runs.finish_run deletes it once config.json says
-    "finished". The files are those of Keras' BackupAndRestore, so a backup it wrote resumes
-    here; runs.resume_point(run_dir, epochs) reads where to go on.
+    counter; a kill between the two renames resumes one epoch early, which is harmless. Only
+    then does the best model BestModelCheckpoint staged become model.keras
+    (runs.settle_best_model). When training ends normally the counter is marked "ended"
+    (--patience or a NaN may end it before the last epoch) and the folder stays:
+    runs.finish_run deletes it once config.json says "finished". The files are those of Keras'
+    BackupAndRestore, so a backup it wrote resumes here; runs.resume_point(run_dir, epochs)
+    reads where to go on.
     """
 
-    def __init__(self, folder):
+    def __init__(self, run_dir):
         super().__init__()
-        self.folder = Path(folder)
+        self.run_dir, self.folder = Path(run_dir), Path(run_dir) / runs.BACKUP_DIR
 
     def on_train_begin(self, logs=None):
         weights = self.folder / runs.BACKUP_WEIGHTS
@@ -43,6 +45,7 @@ class EpochBackup(keras.callbacks.Callback):
             self.model.save_weights(tmp)
         files.write_json_atomic(self.folder / runs.BACKUP_METADATA,
                                 {"epoch": epoch + 1, "batch": 0})
+        runs.settle_best_model(self.run_dir)
 
     def on_train_end(self, logs=None):
         state = runs.backup_state(self.folder)
@@ -51,11 +54,15 @@ class EpochBackup(keras.callbacks.Callback):
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever val_loss improves; the file is renamed into place, never torn."""
+    """Save the model whenever val_loss improves; the file is renamed into place, never torn.
 
-    def __init__(self, path, best=math.inf, monitor="val_loss", saved_model=None):
+    It goes to backup/ (runs.staged_model), and EpochBackup makes it model.keras once the epoch
+    counter says its epoch finished: a kill in between runs the epoch again, and model.keras
+    stays the model of the best epoch in history.csv, as config.json's results will say."""
+
+    def __init__(self, run_dir, best=math.inf, monitor="val_loss", saved_model=None):
         super().__init__()
-        self.path, self.best, self.monitor = Path(path), best, monitor
+        self.run_dir, self.best, self.monitor = Path(run_dir), best, monitor
         self.saved_model = saved_model  # None: the model being trained
 
     def on_epoch_end(self, epoch, logs=None):
@@ -63,7 +70,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value is None or not value < self.best:
             return
         self.best = float(value)
-        with files.atomic_path(self.path, suffix=".keras") as tmp:
+        staged = runs.staged_model(self.run_dir, epoch + 1)
+        with files.atomic_path(staged, suffix=".keras") as tmp:
             (self.saved_model or self.model).save(tmp)
 
 
@@ -104,7 +112,7 @@ class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
 
 def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False,
                    since_best=0):
-    """Order matters: the CSV row and the best model are written before the backup.
+    """Order matters: the CSV row and the staged best model are written before the backup.
 
     The backup holds the trained model's weights; model.keras holds saved_model (if given).
     patience > 0 stops after that many epochs without val improvement, counting from before a
@@ -112,12 +120,11 @@ def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboa
     """
     run_dir = Path(run_dir)
     callbacks = [speed, keras.callbacks.TerminateOnNaN(),
-                 BestModelCheckpoint(run_dir / runs.MODEL_FILE, best=best,
-                                     saved_model=saved_model),
+                 BestModelCheckpoint(run_dir, best=best, saved_model=saved_model),
                  keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True)]
     if patience:
         callbacks.append(ResumedEarlyStopping(patience, best, since_best))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    callbacks.append(EpochBackup(run_dir / runs.BACKUP_DIR))
+    callbacks.append(EpochBackup(run_dir))
     return callbacks

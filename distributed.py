@@ -17,9 +17,9 @@ Why a loop of our own: Keras 3.15's model.fit fails under MultiWorkerMirroredStr
 parts fit would drive: training.py's model, optimizer and loss (build_compiled_model), Keras'
 own model.train_step and test_step (the steps fit runs: the loss of each replica is its batch mean
 divided by the number of replicas and the gradients are summed, i.e. the mean over the global
-batch), training.py's input pipeline (make_dataset; each worker reads only its share) and runs.py's
-callbacks (history.csv, best model, backup; plus Keras' progress bar). train.py calls this module;
-it does not call train.py back.
+batch), training.py's input pipeline (make_dataset; each worker reads only its share) and
+callbacks.py's callbacks (history.csv, best model, backup; plus Keras' progress bar). train.py
+calls this module; it does not call train.py back.
 
 Two differences from fit: every step uses a full global batch (the few images of each shuffled
 epoch beyond the last full batch sit out, different ones each epoch), so that no replica ever
@@ -135,7 +135,7 @@ def nothing_to_train(run_dir, epochs):
     missing (a kill came between): the chief then trains no step, so no other worker may."""
     if not (Path(run_dir) / runs.CONFIG_FILE).is_file():
         return False
-    return runs.read_config(run_dir).get("status") == "finished" or \
+    return runs.read_run_to_train(run_dir).get("status") == "finished" or \
         runs.resume_point(run_dir, epochs)[1]
 
 
@@ -198,12 +198,15 @@ def fit(strategy, config, run, train_arrays, val_arrays):
         model = training.build_compiled_model(config, run.classes, steps)
         model.optimizer.build(model.trainable_variables)
         saved_model = training.model_to_save(model, config, run.classes)
-    best, start = broadcast_from_chief(strategy, [run.best, run.start])
+    # Where the chief's run stands; the others train into an empty scratch folder.
+    best, start, since_best = broadcast_from_chief(strategy,
+                                                   [run.best, run.start, run.since_best])
+    run = dataclasses.replace(run, best=float(best), since_best=int(since_best))
     worker = f"worker {strategy.cluster_resolver.task_id}" if strategy.cluster_resolver else \
         "mirrored"
     progress = [keras.callbacks.ProgbarLogger()] if config.verbose else []
     callbacks = keras.callbacks.CallbackList(
-        training.make_callbacks(config, dataclasses.replace(run, best=float(best)), saved_model)
+        training.make_callbacks(config, run, saved_model)
         + progress + [PrintFingerprint(worker)],
         add_history=True, model=model, verbose=config.verbose, epochs=config.epochs, steps=steps)
     # The chief's backup callback restores its weights; outside the scope, since loading makes

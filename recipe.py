@@ -74,10 +74,13 @@ class TrainConfig:
         return "classification" if self.loss == "classification" else "regression"
 
 
-# Options that do not change what a run trains: where it writes and reads (its dataset counts by
-# the checksum config.json records), how much it prints, how it steps through TensorFlow.
-NOT_TRAINING = ("run", "runs", "data", "verbose", "tensorboard", "peer_timeout",
-                "steps_per_execution")
+# Options that do not change what a run trains: where it writes and reads (a moved runs/ or data/
+# holds the same run; its dataset counts by the checksum config.json records), how much it
+# prints, how it steps through TensorFlow, whether it logs for TensorBoard. A run reopened with
+# other values of them resumes (runs.changed_arguments); network_of leaves them out. The run's
+# name (--run) changes no weight either, but is no such option: config.json records it as the
+# run's name, so a reopened run keeps the one it started with.
+NOT_TRAINING = ("runs", "data", "verbose", "tensorboard", "peer_timeout", "steps_per_execution")
 
 
 def network_of(config):
@@ -86,5 +89,5 @@ def network_of(config):
     it, evaluate.py runs of unlike recipes (all but the seed). An option missing from an older
     config.json and one left off (0, False, "") both read None, as a resumed run judges them."""
     keys = [field.name for field in dataclasses.fields(TrainConfig)
-            if field.name not in NOT_TRAINING] + ["dataset_checksum"]
+            if field.name not in NOT_TRAINING and field.name != "run"] + ["dataset_checksum"]
     return {key: config.get(key) or None for key in keys}

@@ -1,20 +1,23 @@
 """A run folder: its creation and reopening, config.json, the resume state and history.csv.
 train.py (model.fit, with callbacks.py writing the folder as it trains) and distributed.py (its
 own loop) create them; ensemble.py, evaluate.py and colorize.py read them (read_finished_run,
-model_file). No TensorFlow at import, so that those scripts' --help and argument errors stay
+MODEL_FILE). No TensorFlow at import, so that those scripts' --help and argument errors stay
 instant.
 
-    runs/<run>/model.keras    the best-val-loss model (BestModelCheckpoint)
-    runs/<run>/history.csv    one row per finished epoch (Keras CSVLogger)
-    runs/<run>/config.json    the arguments at top level, the environment, then the results
-    runs/<run>/backup/        weights and epoch counter after each epoch (callbacks.EpochBackup)
+    runs/<run>/model.keras       the best-val-loss model (BestModelCheckpoint)
+    runs/<run>/history.csv       one row per finished epoch (Keras CSVLogger)
+    runs/<run>/config.json       the arguments at top level, the environment, then the results
+    runs/<run>/ab_classes.json   --loss classification only: the ab bins, prior and weights
+    runs/<run>/backup/           weights and epoch counter after each epoch (callbacks.EpochBackup)
+    runs/<run>/backup/best-after-N.keras   a new best model until the backup counts N epochs
 
 Every file but history.csv is written under a temporary name and renamed into place (files.py);
 history.csv, which Keras' CSVLogger appends to after each epoch, is cut back to the backup's
-epoch on resume (trim_history). So a run killed at any instant resumes from its last finished
-epoch. The backup goes only after config.json says "finished" (finish_run): a run killed at any
-instant before is resumed or finished from it, never started over on top of its model.keras and
-history.csv.
+epoch on resume (trim_history), and a new best model waits in backup/ until the backup
+counts its epoch (settle_best_model). So a run killed at any instant resumes from its last
+finished epoch, with the model.keras of the best of those epochs. The backup goes only after
+config.json says "finished" (finish_run): a run killed at any instant before is resumed or
+finished from it, never started over on top of its model.keras and history.csv.
 """
 
 import csv
@@ -28,18 +31,19 @@ import numpy as np
 
 import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
 import files
+import recipe
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
+CLASSES_FILE = "ab_classes.json"  # training.prepare_classes writes it
 BACKUP_DIR = "backup"
 # The backup's files: those of Keras' BackupAndRestore, so that a backup it wrote resumes here.
 BACKUP_WEIGHTS, BACKUP_METADATA = "latest.weights.h5", "training_metadata.json"
-# Not results (or the same steps computed in other chunks); every other argument must match.
-# Not compared when a run is reopened: how much it prints and how it steps, and where its folder
-# and dataset are (a moved runs/ or data/ holds the same run; the dataset is compared by its
-# checksum).
-NOT_COMPARED_ON_RESUME = ("verbose", "peer_timeout", "steps_per_execution", "runs", "data")
+# Every file of the folder that is written under a temporary name: a kill leaves that name
+# behind, which open_run_dir deletes.
+WRITTEN_ATOMICALLY = (CONFIG_FILE, MODEL_FILE, HISTORY_FILE, CLASSES_FILE,
+                      f"{BACKUP_DIR}/{BACKUP_WEIGHTS}", f"{BACKUP_DIR}/{BACKUP_METADATA}")
 
 
 # --------------------------------------------------------------------------- run folder
@@ -81,6 +85,15 @@ def read_run(run_dir):
     return config
 
 
+def read_run_to_train(run_dir):
+    """read_run for train.py: a broken config.json stops it with the message, not a
+    traceback."""
+    try:
+        return read_run(run_dir)
+    except RunError as error:
+        raise SystemExit(f"train.py: {error}") from None
+
+
 def check_finished(run_dir, config):
     """Refuse a run that is not trained to the end: until config.json says "finished", its
     model.keras is only the best epoch so far, and it may be missing altogether."""
@@ -112,13 +125,15 @@ def started_arguments(config, names):
 
 
 def changed_arguments(config, arguments):
-    """Names of the arguments that differ from those the run was started with.
+    """Names of the arguments that differ from those the run was started with, but for
+    recipe.NOT_TRAINING: a run reopened with other values of those trains the same (a moved
+    runs/ or data/ holds the same run; the dataset is compared by its checksum).
 
     An option added to the script after the run started is missing from its config.json; left
     off (0, False, None) it changes nothing, so such a run still resumes and counts as done."""
     old = started_arguments(config, arguments)
     return sorted(key for key in set(old) | set(arguments)
-                  if old.get(key) != arguments.get(key) and key not in NOT_COMPARED_ON_RESUME
+                  if old.get(key) != arguments.get(key) and key not in recipe.NOT_TRAINING
                   and (key in old or arguments.get(key)))
 
 
@@ -130,8 +145,9 @@ def open_run_dir(run_dir, arguments, meta, **facts):
     config: read back when reopened, else new with status "running".
     """
     run_dir = Path(run_dir)
+    files.remove_leftovers(run_dir / CONFIG_FILE)  # a new run killed writing its first one
     if (run_dir / CONFIG_FILE).is_file():
-        config = read_config(run_dir)
+        config = read_run_to_train(run_dir)
         changed = changed_arguments(config, arguments)
         if changed:
             old = started_arguments(config, arguments)
@@ -144,8 +160,9 @@ def open_run_dir(run_dir, arguments, meta, **facts):
             raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")
-        for name in (MODEL_FILE, HISTORY_FILE, f"{BACKUP_DIR}/{BACKUP_WEIGHTS}"):
+        for name in WRITTEN_ATOMICALLY:
             files.remove_leftovers(run_dir / name)  # half-written by a killed run
+        settle_best_model(run_dir)
         return config
     if run_dir.exists() and any(run_dir.iterdir()):
         raise SystemExit(f"train.py: {run_dir} exists but has no config.json; it is not a run "
@@ -181,6 +198,26 @@ def resume_point(run_dir, epochs):
                      f"but no {BACKUP_DIR}/ to resume from, so its training cannot go on where "
                      "it stopped; its model.keras and history.csv are left as they are. Train "
                      "into another --run name, or delete the folder to start it again")
+
+
+def staged_model(run_dir, epochs_done):
+    """Where callbacks.BestModelCheckpoint saves a new best model, of the epoch that makes
+    `epochs_done` epochs finished, until settle_best_model moves it to model.keras."""
+    return Path(run_dir) / BACKUP_DIR / f"best-after-{epochs_done}.keras"
+
+
+def settle_best_model(run_dir):
+    """Move the best model staged in backup/ to model.keras where the backup's epoch counter
+    counts its epoch as finished, else delete it: that epoch runs again and its history.csv row
+    is trimmed, so model.keras must not become its model. callbacks.EpochBackup calls this after
+    each epoch's counter, open_run_dir on reopening a killed run."""
+    state = backup_state(Path(run_dir) / BACKUP_DIR)
+    done = int(state["epoch"]) if state else 0
+    for path in (Path(run_dir) / BACKUP_DIR).glob("best-after-*.keras"):  # one at most
+        if int(path.stem.removeprefix("best-after-")) <= done:
+            os.replace(path, Path(run_dir) / MODEL_FILE)
+        else:
+            path.unlink()
 
 
 def backup_state(folder):

@@ -31,7 +31,6 @@ LOSS_DESCRIPTIONS = {
     "classification": "class-rebalanced cross-entropy over quantized ab bins "
                       "(not comparable with the regression losses)",
 }
-CLASSES_FILE = "ab_classes.json"
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
@@ -247,7 +246,7 @@ def prepare_classes(config, run_dir, train_ab):
     The prior comes from the train split at the loss's resolution; reading it back keeps a
     resumed run on exactly the loss it started with.
     """
-    path = Path(run_dir) / CLASSES_FILE
+    path = Path(run_dir) / runs.CLASSES_FILE
     if not path.is_file():
         bins = ab_classes.quantized_gamut()
         try:
@@ -307,8 +306,8 @@ def model_to_save(model, config, classes=None):
 def make_callbacks(config, run, saved_model=None):
     """callbacks.make_callbacks with config's --patience and --tensorboard."""
     return callbacks.make_callbacks(run.folder, run.best, run.speed, saved_model,
-                               patience=config.patience, tensorboard=config.tensorboard,
-                               since_best=run.since_best)
+                                    patience=config.patience, tensorboard=config.tensorboard,
+                                    since_best=run.since_best)
 
 
 # --------------------------------------------------------------------------- one run
@@ -319,29 +318,42 @@ def record_classes(config, run_dir, train_ab, record):
     if config.loss != "classification":
         return None
     classes = prepare_classes(config, run_dir, train_ab)
-    record["ab_classes"] = {"file": CLASSES_FILE, "bins": len(classes["bins"]),
+    record["ab_classes"] = {"file": runs.CLASSES_FILE, "bins": len(classes["bins"]),
                             **{key: classes[key] for key in ("neighbours", "sigma",
                                                              "rebalance_mix", "temperature",
                                                              "target_stride")}}
     return classes
 
 
+def best_row(rows):
+    """(index, val_loss) of the row of history.csv's `rows` with the lowest val_loss, the first
+    of equals; (None, inf) where none has one. A NaN val_loss is never the best, as
+    BestModelCheckpoint and EarlyStopping judge it (NaN < x is false): config.json's results and
+    the resumed callbacks then name the epoch whose model model.keras holds."""
+    losses = [float(row["val_loss"]) for row in rows]
+    numbers = [index for index, loss in enumerate(losses) if not math.isnan(loss)]
+    if not numbers:
+        return None, math.inf
+    index = min(numbers, key=losses.__getitem__)
+    return index, losses[index]
+
+
 def results_of(rows, run_dir):
     """The results config.json gets from history.csv, or a SystemExit if training diverged."""
-    losses = [float(row["val_loss"]) for row in rows]
-    if not losses or any(math.isnan(float(row["loss"])) for row in rows):
+    best, best_val_loss = best_row(rows)
+    if best is None or any(math.isnan(float(row["loss"])) for row in rows):
         raise SystemExit(f"train.py: training diverged (NaN loss) in {run_dir}; a run folder "
                          "keeps its arguments, so to try a lower --learning-rate train into "
                          "another --run name or delete the folder")
-    return {"status": "finished", "epochs_run": len(rows), "best_val_loss": min(losses),
-            "best_epoch": int(rows[int(np.argmin(losses))]["epoch"]) + 1}
+    return {"status": "finished", "epochs_run": len(rows), "best_val_loss": best_val_loss,
+            "best_epoch": int(rows[best]["epoch"]) + 1}
 
 
 def epochs_since_best(rows):
-    """How many epochs of history.csv's `rows` came after the lowest val_loss (0 for none):
-    what --patience has already waited through when a run resumes."""
-    losses = [float(row["val_loss"]) for row in rows]
-    return len(losses) - 1 - int(np.argmin(losses)) if losses else 0
+    """How many epochs of history.csv's `rows` came after the lowest val_loss (all of them
+    where none has one): what --patience has already waited through when a run resumes."""
+    best, _ = best_row(rows)
+    return len(rows) - 1 - best if best is not None else len(rows)
 
 
 def run_policy(record, choice):
@@ -389,7 +401,7 @@ def train_into_run(config, fit):
 
     start, ended = runs.resume_point(run_dir, config.epochs)
     done = runs.trim_history(run_dir, start)
-    best = min((float(row["val_loss"]) for row in done), default=math.inf)
+    _, best = best_row(done)
     policy = run_policy(record, config.precision)
     if ended:
         print(f"{run_dir}: its training ended after {len(done)} epochs; recording its results")

@@ -15,7 +15,9 @@ import cpu  # noqa: F401, I001  (before TensorFlow, as every entry point does)
 import keras
 import pytest
 
+import dataset
 import distributed
+import models
 import runs
 import train
 from test_train import history_epochs, write_ramp_dataset
@@ -49,9 +51,9 @@ def command(data, runs, *extra):
             "--verbose", "2", "--distribute", "multiworker", *extra]
 
 
-def start_workers(data, runs, logs):
+def start_workers(data, runs, logs, *extra):
     ports = free_ports(2)
-    return [subprocess.Popen(command(data, runs), cwd=ROOT, env=worker_env(ports, index),
+    return [subprocess.Popen(command(data, runs, *extra), cwd=ROOT, env=worker_env(ports, index),
                              stdout=open(log, "w"), stderr=subprocess.STDOUT)
             for index, log in enumerate(logs)]
 
@@ -174,3 +176,35 @@ def test_other_workers_train_nothing_where_the_chief_has_nothing_to_train(tmp_pa
     runs.remove_backup(tmp_path)
     runs.write_config(tmp_path, {"status": "finished"})
     assert distributed.nothing_to_train(tmp_path, EPOCHS)
+
+
+def test_a_broken_config_json_stops_the_chief_with_its_message(tmp_path):
+    (tmp_path / "config.json").write_text('{"status": "runn')
+    with pytest.raises(SystemExit, match=r"^train.py: .*config.json: cannot read it"):
+        distributed.nothing_to_train(tmp_path, EPOCHS)
+
+
+def test_resumed_workers_stop_together_where_patience_runs_out(ramp_data, tmp_path):
+    # The chief's run stands at epoch 2 of 4, one epoch past its best; --patience 2 ends it
+    # after epoch 3. A worker that counted from 0 would train epoch 4 alone and wait forever.
+    extra = ["--epochs", "4", "--patience", "2"]
+    config = train.parse_args(command(ramp_data, tmp_path / "runs", *extra)[2:])
+    run_dir = config.run_dir
+    runs.open_run_dir(run_dir, config.arguments(), dataset.read_meta(ramp_data),
+                      stride=models.total_stride("autoencoder"), policy="float32")
+    with open(run_dir / runs.HISTORY_FILE, "w", newline="") as f:
+        f.write("epoch,loss,val_loss\n0,1.0,0.0\n1,1.0,1.0\n")  # no later val_loss is lower
+    (run_dir / runs.BACKUP_DIR).mkdir()
+    (run_dir / runs.BACKUP_DIR / runs.BACKUP_METADATA).write_text('{"epoch": 2, "batch": 0}')
+    logs = [tmp_path / "worker0.log", tmp_path / "worker1.log"]
+    workers = start_workers(ramp_data, tmp_path / "runs", logs, *extra)
+    try:
+        codes = [process.wait(timeout=WAIT) for process in workers]
+    finally:
+        for process in workers:
+            process.kill()
+            process.wait()
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    assert history_epochs(run_dir) == [0, 1, 2]
+    chief, worker = (fingerprints(log) for log in logs)
+    assert list(chief) == [3] and chief == worker

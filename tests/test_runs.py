@@ -10,8 +10,10 @@ import sys
 
 import pytest
 
+import recipe
 import runs
 
+DEAD = 2 ** 22 + 12345  # above the default pid_max: no such process
 META = {"checksum": "abc123", "size": 32}
 ARGUMENTS = {"data": "data/x", "epochs": 3, "model": "resnet", "run": "resnet-seed-mse-s0",
              "seed": 0, "verbose": 1}
@@ -94,6 +96,60 @@ def test_folder_without_config_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit, match="no config.json"):
         runs.open_run_dir(tmp_path, ARGUMENTS, META)
+
+
+def test_a_new_run_killed_writing_its_first_config_starts_again(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / f".config.json.tmp-{DEAD}").write_text('{"model": "res')
+    config = runs.open_run_dir(run_dir, ARGUMENTS, META, stride=1, policy="float32")
+    assert config["status"] == "running"
+    assert [path.name for path in run_dir.iterdir()] == ["config.json"]
+
+
+def test_reopening_deletes_every_file_a_killed_run_left_half_written(tmp_path):
+    runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
+    (tmp_path / "backup").mkdir()
+    leftovers = [tmp_path / f".config.json.tmp-{DEAD}", tmp_path / f".ab_classes.json.tmp-{DEAD}",
+                 tmp_path / f".model.keras.tmp-{DEAD}.keras",
+                 tmp_path / "backup" / f".training_metadata.json.tmp-{DEAD}",
+                 tmp_path / "backup" / f".latest.weights.h5.tmp-{DEAD}.weights.h5"]
+    for path in leftovers:
+        path.write_text("half")
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    assert [path.name for path in leftovers if path.exists()] == []
+    assert runs.CLASSES_FILE == "ab_classes.json"
+
+
+@pytest.mark.parametrize("staged_after, model", [(1, "staged"), (2, "epoch 0's")])
+def test_reopening_keeps_a_staged_best_model_only_if_its_epoch_finished(tmp_path, staged_after,
+                                                                         model):
+    # Killed after BestModelCheckpoint staged it: before the epoch counter (the epoch runs
+    # again) or after it (the epoch counts).
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    (tmp_path / "model.keras").write_text("epoch 0's")
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / runs.BACKUP_METADATA).write_text('{"epoch": 1, "batch": 0}')
+    runs.staged_model(tmp_path, staged_after).write_text("staged")
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    assert (tmp_path / "model.keras").read_text() == model
+    assert [path.name for path in (tmp_path / "backup").iterdir()] == [runs.BACKUP_METADATA]
+
+
+@pytest.mark.parametrize("text", ['{"model": "resnet", "epo', "", "[1, 2]"])
+def test_a_broken_config_stops_train_with_its_message(tmp_path, text):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(SystemExit, match=r"^train.py: .*config.json: (cannot read|not a run)"):
+        runs.open_run_dir(tmp_path, ARGUMENTS, META)
+
+
+def test_options_that_change_no_weight_may_change_on_resume(tmp_path):
+    first = runs.open_run_dir(tmp_path, {**ARGUMENTS, "tensorboard": False}, META)
+    assert runs.open_run_dir(tmp_path, {**ARGUMENTS, "tensorboard": True}, META) == first
+    others = {name: f"other {name}" for name in recipe.NOT_TRAINING}
+    assert runs.open_run_dir(tmp_path, {**ARGUMENTS, **others}, META) == first
+    with pytest.raises(SystemExit, match="--run was 'resnet-seed-mse-s0', now 'renamed'"):
+        runs.open_run_dir(tmp_path, {**ARGUMENTS, "run": "renamed"}, META)
 
 
 def write_history(run_dir, epochs):

@@ -3,6 +3,7 @@ with --loss classification it keeps colours that regression averages to gray."""
 
 import csv
 import json
+import math
 import os
 import shutil
 import signal
@@ -130,6 +131,21 @@ def test_rerun_of_a_finished_run_changes_nothing(finished_run, capsys):
     assert history_epochs(run_dir) == list(range(8))
 
 
+def test_tensorboard_added_when_rerun_does_not_count_as_other_arguments(finished_run, capsys):
+    run_dir, args, _ = finished_run
+    assert train.main(args + ["--tensorboard"]) == 0
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_a_broken_config_json_stops_train_with_its_message(ramp_data, tmp_path):
+    args = train_args(ramp_data, tmp_path, "--epochs", "1")
+    run_dir = tmp_path / "resnet-seed-mse-s0"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"model": "resnet", "epo')  # a full disk cut it
+    with pytest.raises(SystemExit, match=r"^train.py: .*config.json: cannot read it"):
+        train.main(args)
+
+
 def test_run_killed_after_training_before_it_was_marked_finished_keeps_its_model(finished_run,
                                                                                 tmp_path, capsys):
     # What a kill left when the backup went before config.json said "finished": every epoch
@@ -184,6 +200,25 @@ def test_epochs_since_best_counts_what_patience_waited_through_before_a_resume()
     assert training.epochs_since_best(rows) == 2
     assert training.epochs_since_best(rows[:2]) == 0
     assert training.epochs_since_best([]) == 0
+
+
+def test_a_nan_val_loss_is_never_the_best_epoch():
+    # BestModelCheckpoint never saves a NaN epoch: config.json must not name it either.
+    def rows(*val_losses):
+        return [{"epoch": str(epoch), "loss": "0.1", "val_loss": str(loss)}
+                for epoch, loss in enumerate(val_losses)]
+
+    for history, best_epoch, best_val_loss in [(rows(1.0, math.nan, 0.5), 3, 0.5),
+                                               (rows(math.nan, 2.0, 1.0), 3, 1.0),
+                                               (rows(0.4, math.nan, 0.5), 1, 0.4)]:
+        results = training.results_of(history, "run")
+        assert (results["best_epoch"], results["best_val_loss"]) == (best_epoch, best_val_loss)
+        assert training.best_row(history) == (best_epoch - 1, best_val_loss)
+        assert training.epochs_since_best(history) == len(history) - best_epoch
+    assert training.best_row(rows(math.nan)) == (None, math.inf)
+    assert training.epochs_since_best(rows(math.nan, math.nan)) == 2
+    with pytest.raises(SystemExit, match="diverged"):
+        training.results_of(rows(math.nan), "run")
 
 
 @pytest.mark.parametrize("value", ["0", "-2"])
@@ -348,7 +383,7 @@ def test_cosine_schedule_resumes_where_the_epoch_backup_left_it(ramp_data, tmp_p
     trained = training.build_compiled_model(config, steps_per_epoch=steps)
     trained.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=1, shuffle=False,
                 verbose=0)
-    backup = callbacks.EpochBackup(tmp_path / "backup")
+    backup = callbacks.EpochBackup(tmp_path)
     backup.set_model(trained)
     backup.on_epoch_end(0)
 
@@ -523,7 +558,8 @@ def test_classifier_on_two_colour_problem_splits_its_mass_between_the_two_colour
 def test_classification_run_records_its_classes(two_colour_runs):
     run_dir = two_colour_runs["classification"]
     config = json.loads((run_dir / "config.json").read_text())
-    classes = ab_classes.read_classes(run_dir / "ab_classes.json")
+    classes = ab_classes.read_classes(run_dir / runs.CLASSES_FILE)
+    assert config["ab_classes"]["file"] == runs.CLASSES_FILE == "ab_classes.json"
     assert config["ab_classes"]["bins"] == len(classes["bins"]) == len(classes["weights"])
     assert (config["ab_classes"]["temperature"], config["ab_classes"]["neighbours"],
             config["ab_classes"]["sigma"], config["ab_classes"]["rebalance_mix"]) == (
