@@ -66,5 +66,8 @@ def test_main_reports_each_runs_accuracy_and_each_photos_sky(tmp_path, capsys):
     for probabilities in rows.values():
         assert len(probabilities) == len(mountains.SKIES)
         assert np.isclose(sum(probabilities), 1.0, atol=0.02)
-    with pytest.raises(SystemExit, match="no model.keras"):
+    with pytest.raises(SystemExit, match="cannot read it"):  # not a run folder
         sky_probe.main([str(tmp_path), "--data", str(tmp_path / "data")])
+    still_training = helpers.make_member(tmp_path / "run3", seed=3, status="running")
+    with pytest.raises(SystemExit, match="run3: not a finished run"):
+        sky_probe.main([str(still_training), "--data", str(tmp_path / "data")])

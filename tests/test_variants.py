@@ -192,11 +192,24 @@ def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_p
 
     for name in (variants.BEFORE, variants.RECOMMENDED):  # networks that accept only 48x48
         make_member(tmp_path / "runs" / name / "s1", seed=1, image_size=48, input_size=48)
+        # a first seed still training is passed over: its model is only the best so far
+        make_member(tmp_path / "runs" / name / "s0", seed=0, image_size=32, status="running")
+    assert variants.first_run(variants.BEFORE, tmp_path / "runs").name == "s1"
     out = tmp_path / "before-after.png"
     variants.before_after_figure(out, variants.HERE / "photos", variants.BEFORE,
                                  variants.RECOMMENDED, root=tmp_path / "runs")
     with Image.open(out) as figure:
         assert figure.format == "PNG" and figure.width > 6 * 48 and figure.height > 4 * 48
+
+
+def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_path,
+                                                                           monkeypatch):
+    scored = []
+    monkeypatch.setattr(variants, "RUNS", tmp_path / "runs")  # no runs: nothing is scored
+    monkeypatch.setattr(variants, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: scored.append(name))
+    assert variants.main(["--only", "zoom", "base"]) == 0
+    assert scored == ["base", "zoom"]  # base first: the others are paired with it
 
 
 def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):

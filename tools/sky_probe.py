@@ -145,8 +145,10 @@ def main(argv=None):
     except dataset.DatasetError as error:
         raise SystemExit(f"sky_probe.py: {error}") from None
     for folder in args.runs:
-        if not (folder / runs.MODEL_FILE).is_file():
-            raise SystemExit(f"sky_probe.py: {folder} has no {runs.MODEL_FILE}")
+        try:
+            runs.read_finished_run(folder)
+        except runs.RunError as error:
+            raise SystemExit(f"sky_probe.py: {error}") from None
     photos = evaluate.load_photos(args.photos, int(meta["size"]))  # as the landscapes are
     results = [probe_run(folder, train, val, photos.lightness)
                for folder in args.runs]

@@ -483,8 +483,10 @@ def train_seeds(name, variant, seeds):
 
 
 def score(name, photos):
+    """evaluate.py on the variant's finished runs; an unfinished one (a killed --seeds 6) is
+    left out and named on stderr, so the seeds column counts what was scored."""
     run_script("evaluate.py", ["--photos", str(photos), "--runs", str(RUNS / name), "--out",
-                               str(RESULTS / name)],
+                               str(RESULTS / name), "--skip-bad"],
                f"scoring {name} failed (evaluate.py's message is above)",
                stdout=subprocess.DEVNULL)
 
@@ -533,11 +535,20 @@ def summarize_variant(path, reference=None, seed=0):
 
 
 def first_run(name, root=HERE / RUNS):
-    """The first seed's run folder of a variant (what evaluate.py's figures show, too)."""
-    folders = sorted(path.parent for path in (Path(root) / name).glob(f"*/{runs.CONFIG_FILE}"))
+    """The first seed's finished run folder of a variant (what evaluate.py's figures show)."""
+    folders = sorted(path.parent for path in (Path(root) / name).glob(f"*/{runs.CONFIG_FILE}")
+                     if is_finished(path.parent))
     if not folders:
         raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
     return folders[0]
+
+
+def is_finished(folder):
+    try:
+        runs.read_finished_run(folder)
+    except runs.RunError:
+        return False
+    return True
 
 
 def before_after_figure(path, photos, before, after, root=HERE / RUNS,
@@ -625,7 +636,8 @@ def parse_args(argv=None):
                         help="these variants (default: all, in the table's order): "
                              + ", ".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
-    parser.add_argument("--photos", type=Path, default=HERE / "photos",
+    parser.add_argument("--photos", type=lambda path: Path(path).resolve(),
+                        default=HERE / "photos",
                         help="the real photos the variants are scored on (never trained on)")
     parser.add_argument("--no-train", action="store_true",
                         help="only score and tabulate the runs that exist")
@@ -640,7 +652,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = args.only or list(VARIANTS)
+    names = [name for name in VARIANTS if not args.only or name in args.only]  # base first
     rows = []
     for name in names:
         variant = VARIANTS[name]
