@@ -65,12 +65,18 @@ def description():
             [flag for flag in REPORTED_FLAGS if flag in present])
 
 
+def widest_instructions(present):
+    """The label of the widest instruction set among the CPU flags `present`: "AMX",
+    "AVX-512 BF16", "AVX-512", "AVX2" or "no AVX2"."""
+    return next((label for flag, label in (("amx_tile", "AMX"), ("avx512_bf16", "AVX-512 BF16"),
+                                           ("avx512f", "AVX-512"), ("avx2", "AVX2"))
+                 if flag in present), "no AVX2")
+
+
 def kind():
     """A short name of the CPU and its widest instruction set, as the README's timings name it:
     "AMD EPYC, AVX-512 BF16"; "held to AVX2" where ONEDNN_MAX_CPU_ISA imitates an older CPU."""
     name, present = description()
-    widest = next((label for flag, label in (("amx_tile", "AMX"), ("avx512_bf16", "AVX-512 BF16"),
-                                             ("avx512f", "AVX-512"), ("avx2", "AVX2"))
-                   if flag in present), "no AVX2")
+    widest = widest_instructions(present)
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return f"{name}, {widest}" + (f", held to {cap.upper()}" if cap else "")
