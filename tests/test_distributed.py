@@ -73,15 +73,17 @@ def ramp_data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def killed_and_resumed(ramp_data, tmp_path_factory):
-    """Two workers; worker 1 is SIGKILLed after epoch 1, the chief too; then both restart."""
+    """Two workers; worker 1 is SIGKILLed after epoch 1 (once the chief has backed it up and
+    both have printed a fingerprint), the chief too; then both restart."""
     tmp = tmp_path_factory.mktemp("multiworker")
     runs, run_dir = tmp / "runs", tmp / "runs" / "autoencoder-seed-mse-s0"
     metadata = run_dir / "backup" / "training_metadata.json"
-    first = start_workers(ramp_data, runs, [tmp / "first0.log", tmp / "first1.log"])
+    first_logs = [tmp / "first0.log", tmp / "first1.log"]
+    first = start_workers(ramp_data, runs, first_logs)
     try:
         deadline = time.monotonic() + WAIT
-        while (not metadata.exists() and all(p.poll() is None for p in first)
-               and time.monotonic() < deadline):
+        while (not (metadata.exists() and all(fingerprints(log) for log in first_logs))
+               and all(p.poll() is None for p in first) and time.monotonic() < deadline):
             time.sleep(0.02)
         first[1].send_signal(signal.SIGKILL)
         first[0].send_signal(signal.SIGKILL)
@@ -92,7 +94,8 @@ def killed_and_resumed(ramp_data, tmp_path_factory):
     logs = [tmp / "second0.log", tmp / "second1.log"]
     second = start_workers(ramp_data, runs, logs)
     codes = [process.wait(timeout=WAIT) for process in second]
-    return {"run_dir": run_dir, "codes": codes, "logs": logs, "killed_after": finished_epochs}
+    return {"run_dir": run_dir, "codes": codes, "logs": logs, "first_logs": first_logs,
+            "killed_after": finished_epochs}
 
 
 def test_both_workers_finish(killed_and_resumed):
@@ -103,6 +106,11 @@ def test_both_workers_finish(killed_and_resumed):
 def test_workers_end_every_epoch_with_identical_weights(killed_and_resumed):
     chief, worker = (fingerprints(log) for log in killed_and_resumed["logs"])
     assert max(chief) == EPOCHS and chief == worker
+    # and before the kill: on every epoch both workers reached
+    chief, worker = (fingerprints(log) for log in killed_and_resumed["first_logs"])
+    both = chief.keys() & worker.keys()
+    assert both, "the first run's workers printed no common epoch"
+    assert {epoch: chief[epoch] for epoch in both} == {epoch: worker[epoch] for epoch in both}
 
 
 def test_chief_model_file_holds_the_best_epochs_weights(killed_and_resumed):

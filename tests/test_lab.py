@@ -102,8 +102,14 @@ def test_split_and_join_lab_round_trip(rgb_uint8):
     assert np.array_equal(lab.join_lab(lightness, ab), lab_image)
 
 
-def test_rgb_to_l_is_the_lightness_channel(rgb_uint8):
-    assert np.array_equal(lab.rgb_to_l(rgb_uint8), lab.rgb_to_lab(rgb_uint8)[..., :1])
+def test_rgb_to_l_gives_the_known_lightness_of_black_white_gray_and_the_primaries():
+    # CIE L* (D65) of sRGB colours, from the standard's formulas: mid-gray 119 is L* 50.04
+    known = {(0, 0, 0): 0.0, (255, 255, 255): 100.0, (119, 119, 119): 50.04,
+             (255, 0, 0): 53.24, (0, 255, 0): 87.73, (0, 0, 255): 32.30}
+    rgb = np.array([list(known)], np.uint8)
+    lightness = lab.rgb_to_l(rgb)
+    assert lightness.shape == (1, len(known), 1)
+    assert lightness[0, :, 0] == pytest.approx(list(known.values()), abs=0.05)
 
 
 def test_l_normalisation_maps_0_100_to_minus_one_one():

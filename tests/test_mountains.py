@@ -2,6 +2,7 @@
 
 import dataclasses
 import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -224,11 +225,24 @@ def test_fingerprint_changes_when_a_colour_or_a_rendering_function_changes():
         assert mountains.rendering_code_sha256(changed) != mountains.rendering_sha256()
 
 
-def test_fingerprint_names_the_version_and_the_hash():
-    fingerprint = mountains.generator_fingerprint()
-    assert fingerprint == {"version": mountains.GENERATOR_VERSION,
-                           "rendering_sha256": mountains.rendering_sha256()}
-    assert len(fingerprint["rendering_sha256"]) == 64
+def test_fingerprint_changes_with_the_version_and_with_the_rendering_code(monkeypatch):
+    current = mountains.generator_fingerprint()
+    assert json.loads(json.dumps(current)) == current  # dataset.py stores it in meta.json
+    assert mountains.generator_fingerprint() == current  # stable within a process
+    version = mountains.GENERATOR_VERSION
+    source = mountains_source()
+    bumped = source.replace(f"GENERATOR_VERSION = {version}", f"GENERATOR_VERSION = {version + 1}")
+    assert bumped != source
+    # a bumped version alone leaves the code hash as it is, so the version must tell the change
+    assert mountains.rendering_code_sha256(bumped) == mountains.rendering_code_sha256(source)
+    monkeypatch.setattr(mountains, "GENERATOR_VERSION", version + 1)
+    assert mountains.generator_fingerprint() != current
+    monkeypatch.setattr(mountains, "GENERATOR_VERSION", version)
+    assert mountains.generator_fingerprint() == current
+    recoloured = source.replace("SNOW = (0.80, 0.83, 0.88)", "SNOW = (0.80, 0.83, 0.89)")
+    monkeypatch.setattr(mountains, "rendering_sha256",
+                        lambda: mountains.rendering_code_sha256(recoloured))
+    assert mountains.generator_fingerprint() != current
 
 
 def render_with_foreground(seed, foreground, size=64):

@@ -7,12 +7,14 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import recipe
 import runs
 
+ROOT = Path(__file__).resolve().parents[1]
 DEAD = 2 ** 22 + 12345  # above the default pid_max: no such process
 META = {"checksum": "abc123", "size": 32}
 ARGUMENTS = {"data": "data/x", "epochs": 3, "model": "resnet", "run": "resnet-seed-mse-s0",
@@ -109,16 +111,20 @@ def test_a_new_run_killed_writing_its_first_config_starts_again(tmp_path):
 
 def test_reopening_deletes_every_file_a_killed_run_left_half_written(tmp_path):
     runs.open_run_dir(tmp_path, ARGUMENTS, META, stride=1, policy="float32")
-    (tmp_path / "backup").mkdir()
-    leftovers = [tmp_path / f".config.json.tmp-{DEAD}", tmp_path / f".ab_classes.json.tmp-{DEAD}",
-                 tmp_path / f".model.keras.tmp-{DEAD}.keras",
-                 tmp_path / "backup" / f".training_metadata.json.tmp-{DEAD}",
-                 tmp_path / "backup" / f".latest.weights.h5.tmp-{DEAD}.weights.h5"]
+    backup = tmp_path / runs.BACKUP_DIR
+    backup.mkdir()
+    # files.py's temporary names, `.NAME.tmp-PID` plus the suffix Keras insists on
+    leftovers = [tmp_path / f".{runs.CONFIG_FILE}.tmp-{DEAD}",
+                 tmp_path / f".{runs.HISTORY_FILE}.tmp-{DEAD}",
+                 tmp_path / f".{runs.CLASSES_FILE}.tmp-{DEAD}",
+                 tmp_path / f".{runs.MODEL_FILE}.tmp-{DEAD}.keras",
+                 backup / f".{runs.BACKUP_METADATA}.tmp-{DEAD}",
+                 backup / f".{runs.BACKUP_WEIGHTS}.tmp-{DEAD}.weights.h5"]
     for path in leftovers:
         path.write_text("half")
     runs.open_run_dir(tmp_path, ARGUMENTS, META)
     assert [path.name for path in leftovers if path.exists()] == []
-    assert runs.CLASSES_FILE == "ab_classes.json"
+    assert (tmp_path / runs.CONFIG_FILE).exists()  # the run's own files stay
 
 
 @pytest.mark.parametrize("staged_after, model", [(1, "staged"), (2, "epoch 0's")])
@@ -236,6 +242,6 @@ def test_reading_run_folders_loads_no_tensorflow():
     # they have work to do: --help and argument errors stay instant.
     code = ("import sys, runs, colorize, ensemble, evaluate; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True)
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                           text=True, check=True)
     assert shown.stdout.strip() == "[]"

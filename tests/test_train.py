@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -91,6 +92,8 @@ def test_run_folder_holds_model_history_and_config(ramp_data, finished_run):
     assert (config["image_size"], config["stride"], config["model"]) == (SIZE, 1, "resnet")
     assert json.loads((run_dir / "config.json").read_text())["status"] == "finished"
     assert not (run_dir / "backup").exists()  # deleted once config.json said finished
+    model_file = run_dir / runs.MODEL_FILE
+    assert model_file.is_file() and zipfile.is_zipfile(model_file)  # a .keras file is a zip
 
 
 def predict_in_a_fresh_process(model_path, x, folder):
