@@ -7,7 +7,7 @@ This machine is shared and noisy: compare only ratios measured side by side in o
     python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with/without draft mode
     python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of ceiling
     python bench.py levers          # oneDNN, AVX2-only, precision, threads side by side (slow)
-    python bench.py colorize        # a 4000x3000 photo through the seed U-Net
+    python bench.py colorize        # a 4000x3000 photo through the seed U-Net (--photo-size)
 """
 
 import argparse
@@ -394,8 +394,8 @@ def float64_reference(path):
     return l_seconds, rgb_seconds
 
 
-def bench_colorize(repeats):
-    """Seconds for one 4000x3000 JPEG through the seed U-Net at render size 128, end to end
+def bench_colorize(repeats, width=4000, height=3000):
+    """Seconds for one width x height JPEG through the seed U-Net at render size 128, end to end
     (colorize.colorize_file, model loaded once) and by phase, for a colour and a gray photo."""
     import json
     import resource
@@ -408,7 +408,7 @@ def bench_colorize(repeats):
     import colorize
     import models
 
-    height, width, render_size = 3000, 4000, 128
+    render_size = 128
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         stride = models.total_stride("unet", "seed")
@@ -447,6 +447,18 @@ def bench_colorize(repeats):
 
 
 BENCHMARKS = ("synthetic", "ingest", "train", "levers", "colorize")
+PHOTO_SIZE = "4000x3000"
+
+
+def photo_size(text):
+    """WIDTHxHEIGHT -> (width, height), both positive."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. {PHOTO_SIZE}, not {text!r}")
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"both sides must be at least 1, not {text!r}")
+    return width, height
 
 
 def parse_args(argv=None):
@@ -468,6 +480,8 @@ def parse_args(argv=None):
     parser.add_argument("--train-arg", dest="train_args", action="append", default=[],
                         help="train: one more train.py argument (repeatable), e.g. "
                              "--train-arg=--steps-per-execution --train-arg=8")
+    parser.add_argument("--photo-size", type=photo_size, default=PHOTO_SIZE, metavar="WxH",
+                        help="colorize: the photo's width and height in pixels")
     parser.add_argument("--json", action="store_true",
                         help="train: print the figures as one JSON line at the end")
     args = parser.parse_args(argv)
@@ -493,7 +507,7 @@ def main(argv=None):
         "ingest": lambda: bench_ingest(args.repeats),
         "train": lambda: bench_train(*train),
         "levers": lambda: bench_levers(args.levers, args.presets, args.repeats, args.rounds),
-        "colorize": lambda: bench_colorize(args.repeats),
+        "colorize": lambda: bench_colorize(args.repeats, *args.photo_size),
     }
     for name in args.what or [name for name in BENCHMARKS if name != "levers"]:
         print(f"== {name}")
