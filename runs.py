@@ -58,6 +58,7 @@ def environment():
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
         "cpu_features": sorted(cpu.description()[1]),
+        "cpu_kind": cpu.kind(),  # how the README's tables name the machine that trained it
         "cpu_count": os.cpu_count(),
         "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import cpu
 import recipe
 import runs
 
@@ -28,6 +29,7 @@ def test_new_config_keeps_each_argument_once_at_top_level(tmp_path):
     assert {key: written[key] for key in ARGUMENTS} == ARGUMENTS
     assert (written["status"], written["run_name"], written["image_size"], written["stride"],
             written["dataset_checksum"]) == ("running", "resnet-seed-mse-s0", 32, 1, "abc123")
+    assert written["cpu_kind"] == cpu.kind()  # the machine tools/variants.py's rows name
 
 
 def test_reopening_with_the_same_arguments_returns_the_config(tmp_path):

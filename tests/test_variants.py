@@ -3,12 +3,14 @@ reads evaluate.py's per-image scores into the right gains, intervals and ratios.
 
 import csv
 import fractions
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import cpu
 import mountains
 import train
 from tools import variants
@@ -215,3 +217,16 @@ def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_p
 def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match="scoring no-such-variant failed"):
         variants.score("no-such-variant", tmp_path)
+
+
+def test_a_row_names_the_cpu_its_networks_trained_on(tmp_path):
+    from helpers import make_member
+
+    for seed in (1, 2):
+        make_member(tmp_path / "v" / f"s{seed}", seed=seed)
+    assert variants.trained_on(tmp_path / "v") == cpu.kind()  # recorded before cpu_kind was
+    for seed, kind in ((1, "Zen 5, AVX-512 BF16"), (2, "Zen 5, AVX-512 BF16")):
+        config = json.loads((tmp_path / "v" / f"s{seed}" / "config.json").read_text())
+        (tmp_path / "v" / f"s{seed}" / "config.json").write_text(
+            json.dumps({**config, "cpu_kind": kind}))
+    assert variants.trained_on(tmp_path / "v") == "Zen 5, AVX-512 BF16"

@@ -534,6 +534,15 @@ def summarize_variant(path, reference=None, seed=0):
             "photos": count}
 
 
+def trained_on(folder):
+    """The machine the variant's networks trained on, as config.json names it (cpu_kind; an
+    ensemble's is its first member's), so that rows scored elsewhere keep their CPU. Runs from
+    before it was recorded count as trained on this machine, where they always were."""
+    kinds = sorted({runs.read_run(path.parent).get("cpu_kind") or cpu.kind()
+                    for path in Path(folder).glob(f"*/{runs.CONFIG_FILE}")})
+    return " / ".join(kinds) if kinds else cpu.kind()
+
+
 def first_run(name, root=HERE / RUNS):
     """The first seed's finished run folder of a variant (what evaluate.py's figures show)."""
     folders = sorted(path.parent for path in (Path(root) / name).glob(f"*/{runs.CONFIG_FILE}")
@@ -664,7 +673,7 @@ def main(argv=None):
         reference = HERE / RESULTS / BEFORE / "per_image.csv"
         summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
                                     reference if name != BEFORE and reference.is_file() else None)
-        summary["measured_on"] = cpu.kind()
+        summary["measured_on"] = trained_on(HERE / RUNS / name)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
