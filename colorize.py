@@ -70,19 +70,15 @@ def read_model_config(model_path):
         return DEFAULT_RENDER_SIZE, DEFAULT_STRIDE
     try:
         config = runs.read_run(folder)
-    except runs.RunError as error:
-        raise SystemExit(str(error)) from None
-    try:
         image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
         stride = int(config.get("stride", DEFAULT_STRIDE))
-    except (TypeError, ValueError):  # null, "big", [128]
-        raise SystemExit(invalid) from None
-    if image_size < 1 or stride < 1:
-        raise SystemExit(invalid)
-    try:
-        runs.check_finished(folder, config)
+        if image_size < 1 or stride < 1:
+            raise ValueError(invalid)
+        runs.check_finished(folder, config)  # after the sizes: a broken file is named first
     except runs.RunError as error:
         raise SystemExit(str(error)) from None
+    except (TypeError, ValueError):  # null, "big", [128], 0
+        raise SystemExit(invalid) from None
     return image_size, stride
 
 

@@ -85,7 +85,7 @@ def discover_runs(runs_dir):
     return found
 
 
-def read_config(folder):
+def read_checked_config(folder):
     """config.json of a run, checked for the keys evaluate.py relies on."""
     config = runs.read_run(folder)
     missing = [k for k in ("model", "preset", "loss", "seed", "image_size") if k not in config]
@@ -118,7 +118,7 @@ def load_runs(folders, image_size, checksum, skip_bad):
     good, bad = [], []
     for folder in folders:
         try:
-            config = read_config(folder)
+            config = read_checked_config(folder)
             check_run(folder, config, image_size, checksum)
             good.append((folder, config))
         except RunError as exc:
@@ -335,7 +335,7 @@ def photo_size(folders, requested):
     sizes = []
     for folder in folders:
         try:
-            sizes.append(int(read_config(folder)["image_size"]))
+            sizes.append(int(read_checked_config(folder)["image_size"]))
         except (RunError, ValueError, TypeError):
             continue
     if not sizes:

@@ -447,7 +447,7 @@ def test_curves_give_cross_entropy_and_mse_separate_labelled_axes(loss_pair, tmp
     runs = loss_pair / "runs"
     groups = {}
     for folder in evaluate.discover_runs(runs):
-        config = evaluate.read_config(folder)
+        config = evaluate.read_checked_config(folder)
         groups.setdefault(evaluate.group_key(config), []).append(
             {"folder": folder, "config": config})
     panels = figures.curves_figure(tmp_path / "curves.png", groups,
