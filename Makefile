@@ -45,6 +45,7 @@ MODEL_OVERHEAD ?= 0
 MODEL_TWILIGHT ?= 1
 MODEL_ALPENGLOW ?= 0
 MODEL_PATCHY ?= 0
+MODEL_SUNSETS ?= 0.18
 MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss distance --weight-decay 1
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
@@ -57,7 +58,7 @@ MODEL_RUNS := $(addprefix $(MODEL_MEMBERS_DIR)/member-s,$(MODEL_SEEDS)) \
 MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --fine $(MODEL_FINE) \
 	--boulders $(MODEL_BOULDERS) --golden $(MODEL_GOLDEN) --shadows $(MODEL_SHADOWS) \
 	--overhead $(MODEL_OVERHEAD) --twilight $(MODEL_TWILIGHT) --alpenglow $(MODEL_ALPENGLOW) \
-	--patchy $(MODEL_PATCHY) --size 128 --seed 0
+	--patchy $(MODEL_PATCHY) --sunsets $(MODEL_SUNSETS) --size 128 --seed 0
 
 .PHONY: setup demo data train reproduce test bench browser clean realcheck model FORCE
 

@@ -53,7 +53,8 @@ SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 # render_landscape's rendering options and their defaults
-RENDER_OPTIONS = {"zoom": 1.0, "fine": 1.0, **dict.fromkeys(mountains.SHARES, 0.0)}
+RENDER_OPTIONS = {"zoom": 1.0, "fine": 1.0, **dict.fromkeys(mountains.SHARES, 0.0),
+                  "sunsets": mountains.SUNSETS}
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays
@@ -303,7 +304,8 @@ def member_scenes(meta, split):
     if meta.get("source") != "synthetic":
         raise DatasetError("only built-in landscapes (dataset.py --synthetic) know their scenes")
     prefix = SYNTHETIC_ID.split("{")[0]
-    return [mountains.scene_of((meta["seed"], int(member["id"].removeprefix(prefix))))
+    sunsets = meta.get("sunsets", mountains.SUNSETS)
+    return [mountains.scene_of((meta["seed"], int(member["id"].removeprefix(prefix))), sunsets)
             for member in meta["members"][split]]
 
 

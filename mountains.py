@@ -62,6 +62,7 @@ SHARE_SKIES = {"boulders": SKIES, "golden": ("sunset",), "shadows": ("clear", "h
                "overhead": ("clear", "hazy"), "twilight": ("sunset",),
                "alpenglow": ("clear",), "patchy": SKIES}
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
+SUNSETS = SKY_WEIGHTS[SKIES.index("sunset")]  # render_landscape's share of sunset skies
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
 GREEN_SEASONS = ("summer", "spring")  # the seasons whose meadows a patchy share dries in places
@@ -114,9 +115,21 @@ class Scene:
         return self.snow_line < 0.9
 
 
-def sample_scene(rng):
+def sky_weights(sunsets=SUNSETS):
+    """SKY_WEIGHTS with sunset skies at the share `sunsets` and the other skies scaled to fill
+    the rest, in their proportions. A colorizer for photos taken in low, warm light
+    (colorize.py --light sunset) learns on landscapes mostly lit so, while every draw after the
+    sky's stays the same: a landscape whose sky is unchanged is unchanged."""
+    if sunsets == SUNSETS:
+        return SKY_WEIGHTS
+    index = SKIES.index("sunset")
+    rest = (1 - sunsets) / (1 - SUNSETS)
+    return tuple(sunsets if i == index else weight * rest for i, weight in enumerate(SKY_WEIGHTS))
+
+
+def sample_scene(rng, sunsets=SUNSETS):
     """Draw the scene parameters: weather first, because it sets light, haze and snow odds."""
-    sky = SKIES[rng.choice(len(SKIES), p=SKY_WEIGHTS)]
+    sky = SKIES[rng.choice(len(SKIES), p=sky_weights(sunsets))]
     season = SEASONS[rng.choice(len(SEASONS), p=SEASON_WEIGHTS)]
     if sky == "sunset":
         elevation = rng.uniform(-2.0, 8.0)
@@ -142,13 +155,14 @@ def sample_scene(rng):
                  lake_level=float(rng.uniform(horizon + 0.08, min(horizon + 0.3, 0.88))))
 
 
-def scene_of(seed):
-    """The Scene that render_landscape(seed, ...) draws, without rendering it: its first draws.
+def scene_of(seed, sunsets=SUNSETS):
+    """The Scene that render_landscape(seed, sunsets=sunsets, ...) draws, without rendering it:
+    its first draws.
 
     Tools that ask what a landscape shows (tools/sky_probe.py: its sky kind) read it here, so
     that a dataset need not store what its seeds already determine.
     """
-    return sample_scene(np.random.default_rng(seed))
+    return sample_scene(np.random.default_rng(seed), sunsets)
 
 
 # --------------------------------------------------------------------------- noise
@@ -832,7 +846,8 @@ def render_scene(scene, rng, size, boulders_rng=None, golden_rng=None, shadows_r
 
 
 def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows=0.0,
-                     overhead=0.0, fine=1.0, twilight=0.0, alpenglow=0.0, patchy=0.0):
+                     overhead=0.0, fine=1.0, twilight=0.0, alpenglow=0.0, patchy=0.0,
+                     sunsets=SUNSETS):
     """One landscape as uint8 sRGB (size, size, 3), fully determined by `seed` (int or tuple).
 
     zoom > 1 renders the scene up to that many times larger (log-uniform per image) and keeps a
@@ -850,6 +865,7 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
     skies with the sun low behind the camera (alpenglow_sun), patchy the share of summer and
     spring scenes with dry grass in patches of their meadows (dry_patches). Each draws from a
     stream of its own, so every landscape without them is the one that the defaults give.
+    sunsets is the share of landscapes under a sunset sky (sky_weights; SUNSETS by default).
     """
     if int(size) < 4:
         raise ValueError(f"size must be at least 4 pixels, got {size}")
@@ -859,11 +875,11 @@ def render_landscape(seed, size=128, zoom=1.0, boulders=0.0, golden=0.0, shadows
         raise ValueError("zoom and fine cannot both be above 1")
     shares = {"boulders": boulders, "golden": golden, "shadows": shadows, "overhead": overhead,
               "twilight": twilight, "alpenglow": alpenglow, "patchy": patchy}
-    for name, share in shares.items():
+    for name, share in {**shares, "sunsets": sunsets}.items():
         if not 0 <= share <= 1:
             raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
     rng = np.random.default_rng(seed)
-    scene = sample_scene(rng)
+    scene = sample_scene(rng, sunsets)
     extras = {}
     for (name, skies), child in zip(SHARE_SKIES.items(),
                                     np.random.SeedSequence(seed).spawn(len(SHARE_SKIES))):
@@ -964,10 +980,13 @@ def save_png(array, path, palette=True):
 
 def add_share_arguments(parser, prefix=""):
     """--boulders, --golden, --shadows, --overhead, --twilight, --alpenglow, --patchy:
-    render_landscape's shares, 0 by default."""
+    render_landscape's shares, 0 by default; --sunsets, the share of sunset skies."""
     for name, what in SHARES.items():
         parser.add_argument(f"--{name}", type=cli.share, default=0.0, metavar="SHARE",
                             help=f"{prefix}the share of {what} (0 to 1)")
+    parser.add_argument("--sunsets", type=cli.share, default=SUNSETS, metavar="SHARE",
+                        help=f"{prefix}the share of landscapes under a sunset sky, the other "
+                             "skies keeping their proportions (0 to 1; default %(default)s)")
 
 
 def parse_args(argv=None):
@@ -992,7 +1011,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    shares = {name: getattr(args, name) for name in SHARES}
+    shares = {name: getattr(args, name) for name in (*SHARES, "sunsets")}
     images = [render_landscape((args.seed, i), args.size, **shares) for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")

@@ -694,6 +694,16 @@ def test_member_scenes_are_what_the_landscapes_show(tmp_path):
         dataset.member_scenes({"source": "photos", "members": {"train": []}}, "train")
 
 
+def test_member_scenes_of_a_dataset_with_more_sunsets_are_its_own(tmp_path):
+    # the sky shares decide which scene a seed draws: member_scenes reads them from meta.json
+    meta = dataset.build_synthetic(30, 16, 2, tmp_path / "ds", workers=1, sunsets=1.0)
+    assert dataset.read_meta(tmp_path / "ds")["sunsets"] == 1.0
+    assert {scene.sky for scene in dataset.member_scenes(meta, "train")} == {"sunset"}
+    plain = dataset.build_synthetic(30, 16, 2, tmp_path / "plain", workers=1)
+    assert plain["sunsets"] == mountains.SUNSETS
+    assert len({scene.sky for scene in dataset.member_scenes(plain, "train")}) > 1
+
+
 @pytest.mark.parametrize("change", ["another hash", "another version", "missing"])
 def test_synthetic_dataset_of_another_generator_is_refused(tmp_path, change):
     dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1)
@@ -737,7 +747,8 @@ def test_a_rendering_option_is_recorded_and_asked_for_again(tmp_path, option, de
 
 
 def test_rebuild_arguments_give_back_the_recorded_options_exactly(tmp_path):
-    options = {"zoom": 1.2345678, "boulders": 0.1 + 0.2, "golden": 0.25}  # 0.30000000000000004
+    options = {"zoom": 1.2345678, "boulders": 0.1 + 0.2, "golden": 0.25,  # 0.30000000000000004
+               "sunsets": 0.7}
     meta = dataset.build_synthetic(4, 16, 1, tmp_path / "ds", workers=1, **options)
     arguments = dataset.rebuild_arguments(meta, tmp_path / "ds")
     assert arguments[arguments.index("--golden") + 1] == "0.25"  # short values read as before
@@ -747,7 +758,7 @@ def test_rebuild_arguments_give_back_the_recorded_options_exactly(tmp_path):
 
 
 @pytest.mark.parametrize("option", ["--boulders", "--golden", "--shadows", "--overhead",
-                                    "--twilight", "--alpenglow", "--patchy"])
+                                    "--twilight", "--alpenglow", "--patchy", "--sunsets"])
 @pytest.mark.parametrize("share", ["-0.5", "1.5"])
 def test_a_share_outside_zero_to_one_is_refused_by_the_cli(tmp_path, capsys, option, share):
     with pytest.raises(SystemExit) as exit_info:

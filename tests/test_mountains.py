@@ -1,5 +1,6 @@
 """The built-in landscapes: deterministic, well-formed, varied, and not colourable from L alone."""
 
+import argparse
 import dataclasses
 import inspect
 import json
@@ -440,7 +441,41 @@ def test_zoom_and_fine_together_are_refused():
 def test_the_command_lines_offer_every_share_that_render_landscape_takes():
     parameters = inspect.signature(mountains.render_landscape).parameters
     assert list(mountains.SHARES) == [name for name in parameters
-                                      if name not in ("seed", "size", "zoom", "fine")]
+                                      if name not in ("seed", "size", "zoom", "fine", "sunsets")]
+    parser = argparse.ArgumentParser()
+    mountains.add_share_arguments(parser)
+    assert vars(parser.parse_args([])) == {**dict.fromkeys(mountains.SHARES, 0.0),
+                                           "sunsets": parameters["sunsets"].default}
+
+
+def test_sky_weights_put_sunsets_at_their_share_and_keep_the_other_skies_proportions():
+    assert mountains.sky_weights() == mountains.SKY_WEIGHTS
+    assert mountains.SKY_WEIGHTS[mountains.SKIES.index("sunset")] == mountains.SUNSETS
+    for sunsets in (0.0, 0.6, 1.0):
+        weights = dict(zip(mountains.SKIES, mountains.sky_weights(sunsets)))
+        assert weights.pop("sunset") == sunsets
+        assert sum(weights.values()) == pytest.approx(1 - sunsets)
+        assert weights["clear"] * 0.15 == pytest.approx(weights["hazy"] * 0.5)
+
+
+def test_more_sunsets_change_only_the_landscapes_whose_sky_they_redraw():
+    skies = [mountains.scene_of((6, i), 0.6).sky for i in range(400)]
+    assert 0.5 < skies.count("sunset") / len(skies) < 0.7  # 0.18 by default
+    assert {mountains.scene_of((6, i), 1.0).sky for i in range(50)} == {"sunset"}
+    assert "sunset" not in {mountains.scene_of((6, i), 0.0).sky for i in range(200)}
+    kept = redrawn = 0
+    for i in range(24):
+        plain = mountains.render_landscape((6, i), 24)
+        more = mountains.render_landscape((6, i), 24, sunsets=0.6)
+        if mountains.scene_of((6, i)).sky == skies[i]:
+            kept += 1
+            assert more.tobytes() == plain.tobytes()
+        else:
+            redrawn += 1
+            assert more.tobytes() != plain.tobytes()
+    assert kept >= 4 and redrawn >= 4
+    with pytest.raises(ValueError, match="sunsets"):
+        mountains.render_landscape(0, 32, sunsets=1.5)
 
 
 def test_every_share_has_its_skies_and_its_description_in_the_same_order():

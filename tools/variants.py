@@ -33,6 +33,7 @@ import cpu  # noqa: E402  (TensorFlow's settings before it loads; the CPU's name
 import dataset  # noqa: E402
 import files  # noqa: E402
 import metrics  # noqa: E402
+import mountains  # noqa: E402
 import report  # noqa: E402
 import runs  # noqa: E402
 
@@ -44,6 +45,7 @@ RUNS = Path("runs/variants")  # relative to HERE: one folder of seeds per varian
 RESULTS = Path("results/variants")
 FIGURE = Path("images/model-real-photos.png")  # the README's first screen shows it
 FIGURE_PHOTOS = 6  # evenly spaced over the photos in file-name order: a fixed rule
+DATA_LETTERS = {"sunsets": "u"}  # a dataset folder's letter for an option, where not its first
 
 
 def unet(epochs, *options):
@@ -66,6 +68,7 @@ class Variant:
     twilight: float = 0.0  # dataset.py --twilight: the share of sunsets with the land lit dimly
     alpenglow: float = 0.0  # dataset.py --alpenglow: the share of clear skies with a low sun
     patchy: float = 0.0  # dataset.py --patchy: the share of green scenes with dry meadow patches
+    sunsets: float = mountains.SUNSETS  # dataset.py --sunsets: the share of sunset skies
     train: tuple = unet(6)
     members: int = 1  # > 1: each seed is the average of this many networks of each recipe
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
@@ -78,9 +81,10 @@ class Variant:
     @property
     def data(self):
         """data/variants/landscapes-<images>, with -z<zoom>, -f<fine>, -b<boulders>,
-        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight>, -a<alpenglow>, -p<patchy> for
-        each rendering option away from its default."""
-        options = "".join(f"-{name[0]}{value:g}" for name, value in self.rendering.items()
+        -g<golden>, -s<shadows>, -o<overhead>, -t<twilight>, -a<alpenglow>, -p<patchy>,
+        -u<sunsets> for each rendering option away from its default."""
+        options = "".join(f"-{DATA_LETTERS.get(name, name[0])}{value:g}"
+                          for name, value in self.rendering.items()
                           if value != dataset.RENDER_OPTIONS[name])
         return Path("data/variants") / f"landscapes-{self.images}{options}"
 
