@@ -32,9 +32,23 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
 # it won against. The dataset is rebuilt when the landscape generator or its MODEL_* settings
 # change, and the members are trained again only when that changes the landscapes.
-MODEL_DATA := data/mountains-model
-MODEL_MEMBERS_DIR := runs/model-members
-MODEL_OUT := runs/model
+# make model-sunset: the colorizer for photos taken in low, warm light (colorize.py --light
+# sunset), make model's recipe on landscapes mostly lit so: 6 in 10 under a sunset sky (half of
+# them glowing up to the zenith), the clear ones lit by alpenglow; its own landscapes, networks
+# and runs/model-sunset.
+MODEL_LIGHT ?= any
+ifeq ($(MODEL_LIGHT),sunset)
+MODEL_SUFFIX := -sunset
+MODEL_COLORIZE := --light sunset 
+MODEL_SUNSETS := 0.6
+MODEL_GOLDEN := 0.5
+MODEL_ALPENGLOW := 1
+else ifneq ($(MODEL_LIGHT),any)
+$(error MODEL_LIGHT is any or sunset, not $(MODEL_LIGHT))
+endif
+MODEL_DATA := data/mountains-model$(MODEL_SUFFIX)
+MODEL_MEMBERS_DIR := runs/model$(MODEL_SUFFIX)-members
+MODEL_OUT := runs/model$(MODEL_SUFFIX)
 MODEL_IMAGES ?= 2500
 MODEL_ZOOM ?= 1
 MODEL_FINE ?= 1
@@ -60,7 +74,8 @@ MODEL_DATA_ARGS := --synthetic $(MODEL_IMAGES) --zoom $(MODEL_ZOOM) --fine $(MOD
 	--overhead $(MODEL_OVERHEAD) --twilight $(MODEL_TWILIGHT) --alpenglow $(MODEL_ALPENGLOW) \
 	--patchy $(MODEL_PATCHY) --sunsets $(MODEL_SUNSETS) --size 128 --seed 0
 
-.PHONY: setup demo data train reproduce test bench browser clean realcheck model FORCE
+.PHONY: setup demo data train reproduce test bench browser clean realcheck model model-sunset \
+	FORCE
 
 FORCE:
 
@@ -122,7 +137,10 @@ model: setup $(MODEL_DATA)/meta.json
 		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA) \
 			--chroma-bands $(MODEL_CHROMA_BANDS)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \
-	     "try it: .venv/bin/python colorize.py your_photo.jpg"
+	     "try it: .venv/bin/python colorize.py $(MODEL_COLORIZE)your_photo.jpg"
+
+model-sunset:
+	@$(MAKE) --no-print-directory model MODEL_LIGHT=sunset
 
 test: setup browser
 	$(PY) -m pytest -q tests

@@ -1,6 +1,7 @@
 """Colorize your own photos at full resolution with a model that train.py fitted.
 
     make model && python colorize.py old_photo.jpg scans/ --out colorized/   # runs/model
+    make model-sunset && python colorize.py --light sunset evening.jpg     # runs/model-sunset
     python colorize.py --model runs/unet-seed-mse-s0 old_photo.jpg --side-by-side --format png
 
 The network only decides the colour. It sees the photo's lightness L* at a small working size
@@ -31,9 +32,10 @@ import lab
 import photos
 import runs
 
-DEFAULT_MODEL = "runs/model"  # where `make model` puts the recommended colorizer
-TRAIN_HINT = ("train it first with `make model` (the recommended colorizer, built-in data only), "
-              "or pass --model with any run folder, e.g. one of `make demo`'s in runs/demo/")
+# --light: the colorizer for photos taken in that light, and the make target that trains it
+LIGHT_MODELS = {"any": ("runs/model", "make model"),
+                "sunset": ("runs/model-sunset", "make model-sunset")}
+DEFAULT_MODEL = LIGHT_MODELS["any"][0]  # where `make model` puts the recommended colorizer
 DEFAULT_RENDER_SIZE = 128  # the seed study's training size, used when a model has no config.json
 DEFAULT_STRIDE = 32  # the seed U-Net's total stride, used when a model has no config.json
 FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
@@ -47,13 +49,20 @@ BAND_ROWS = 256  # rows per band of full-size work: small float temporaries, one
 
 # ---------------------------------------------------------------- the model and its run folder
 
-def resolve_model_path(path):
+def train_hint(light="any"):
+    target = LIGHT_MODELS[light][1]
+    return (f"train it first with `{target}` (the recommended colorizer for photos in "
+            f"{light} light, built-in data only), or pass --model with any run folder, e.g. one "
+            "of `make demo`'s in runs/demo/")
+
+
+def resolve_model_path(path, light="any"):
     """A run folder means its model.keras; a missing model gets the command that trains one."""
     path = Path(path)
     if path.is_dir():
         path = path / runs.MODEL_FILE
     if not path.is_file():
-        raise SystemExit(f"no trained model at {path}: {TRAIN_HINT}")
+        raise SystemExit(f"no trained model at {path}: {train_hint(light)}")
     return path
 
 
@@ -330,9 +339,15 @@ def colorize_file(model, source, output, pair, image_format, render_size, stride
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", help="photos and folders (walked recursively)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
+    parser.add_argument("--model", default=None,
                         help="a model.keras, or a run folder holding one (default: "
-                             f"{DEFAULT_MODEL}, the colorizer `make model` trains)")
+                             f"{DEFAULT_MODEL}, the colorizer `make model` trains, or --light's)")
+    parser.add_argument("--light", choices=sorted(LIGHT_MODELS), default="any",
+                        help="the light the photos were taken in, when you know it: 'sunset' "
+                             "(low, warm sun: sunset, sunrise, alpenglow) colorizes with "
+                             f"{LIGHT_MODELS['sunset'][0]} (`{LIGHT_MODELS['sunset'][1]}`), "
+                             "which paints skies and land warm; in gray a golden sky and a "
+                             "blue one look alike (default: any)")
     parser.add_argument("--out", default="colorized",
                         help="output folder; folders given as inputs are mirrored inside it "
                              "(default: colorized)")
@@ -352,12 +367,14 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.render_size is not None and args.render_size < 1:
         parser.error("--render-size must be a positive number of pixels")
+    if args.model is not None and args.light != "any":
+        parser.error("--light chooses the default model; with --model, leave it out")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model_path = resolve_model_path(args.model)
+    model_path = resolve_model_path(args.model or LIGHT_MODELS[args.light][0], args.light)
     image_size, stride = read_model_config(model_path)
     render_size = args.render_size or image_size
     out_dir = Path(args.out)

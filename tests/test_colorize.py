@@ -314,6 +314,28 @@ def test_without_model_it_uses_the_make_model_run(run_folder, tmp_path, monkeypa
         assert result.mode == "RGB" and result.size == (40, 30)
 
 
+def test_sunset_light_uses_the_make_model_sunset_run(run_folder, tmp_path, monkeypatch):
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(run_folder, tmp_path / "runs" / "model")  # make model's is not sunset's
+    with pytest.raises(SystemExit, match=r"no trained model at runs/model-sunset.*"
+                                         r"`make model-sunset`"):
+        colorize.main(["--light", "sunset", str(tmp_path / "a.png"), "--out", "first"])
+    assert not (tmp_path / "first").exists()
+
+    shutil.copytree(run_folder, tmp_path / "runs" / "model-sunset")
+    assert colorize.main(["--light", "sunset", str(tmp_path / "a.png"), "--out", "second"]) == 0
+    assert (tmp_path / "second" / "a.png").is_file()
+
+
+def test_light_with_a_model_is_a_usage_error(run_folder, tmp_path, capsys):
+    # --light picks a default model: beside --model it would be silently ignored
+    with pytest.raises(SystemExit) as exit_info:
+        colorize.main(["--model", str(run_folder), "--light", "sunset", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "--light chooses the default model" in capsys.readouterr().err
+
+
 def test_model_without_config_gets_seed_study_defaults(tmp_path):
     size_and_stride = colorize.read_model_config(tmp_path / "model.keras")
     assert size_and_stride == (colorize.DEFAULT_RENDER_SIZE, colorize.DEFAULT_STRIDE)

@@ -49,3 +49,25 @@ def test_rendering_the_same_landscapes_again_keeps_the_members(tmp_path):
     again = make_model_data(tmp_path, "MODEL_IMAGES=6")
     assert "the same landscapes as before" in again
     assert member.is_dir()
+
+
+def test_sunset_light_renders_landscapes_mostly_lit_by_a_low_sun(tmp_path):
+    make_model_data(tmp_path, "MODEL_IMAGES=6", "MODEL_LIGHT=sunset")
+    meta = json.loads((tmp_path / "data" / "meta.json").read_text())
+    assert (meta["sunsets"], meta["golden"], meta["alpenglow"], meta["twilight"]) == \
+        (0.6, 0.5, 1.0, 1.0)
+
+
+def test_make_model_sunset_keeps_its_own_landscapes_networks_and_model():
+    plan = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "model",
+                           "MODEL_LIGHT=sunset", f"PY={sys.executable}", "STAMP="],
+                          check=True, capture_output=True, text=True).stdout
+    assert "--out data/mountains-model-sunset " in plan
+    assert "--runs runs/model-sunset-members" in plan and "--out runs/model-sunset" in plan
+    assert "data/mountains-model " not in plan and "runs/model-members" not in plan
+
+
+def test_an_unknown_light_is_refused():
+    result = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "model",
+                             "MODEL_LIGHT=noon", "STAMP="], capture_output=True, text=True)
+    assert result.returncode != 0 and "MODEL_LIGHT is any or sunset" in result.stderr
