@@ -344,10 +344,11 @@ def parse_args(argv=None):
                              f"{DEFAULT_MODEL}, the colorizer `make model` trains, or --light's)")
     parser.add_argument("--light", choices=sorted(LIGHT_MODELS), default="any",
                         help="the light the photos were taken in, when you know it: 'sunset' "
-                             "(low, warm sun: sunset, sunrise, alpenglow) colorizes with "
-                             f"{LIGHT_MODELS['sunset'][0]} (`{LIGHT_MODELS['sunset'][1]}`), "
-                             "which paints skies and land warm; in gray a golden sky and a "
-                             "blue one look alike (default: any)")
+                             "(the sky itself glowing warm, at sunset or sunrise) colorizes "
+                             f"with {LIGHT_MODELS['sunset'][0]} (`{LIGHT_MODELS['sunset'][1]}`), "
+                             "which paints such skies gold (in gray a golden sky and a blue "
+                             "one look alike), and a blue sky above a warm horizon gold too "
+                             "(default: any)")
     parser.add_argument("--out", default="colorized",
                         help="output folder; folders given as inputs are mirrored inside it "
                              "(default: colorized)")

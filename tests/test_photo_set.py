@@ -9,7 +9,7 @@ import photos
 import evaluate
 import figures
 from test_evaluate import write_run
-from tools import attribution
+from tools import attribution, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "photos"
@@ -89,3 +89,9 @@ def test_realcheck_on_photos_without_a_dataset_writes_the_table_with_the_gray_ba
     assert "train-mean" not in summary  # no dataset, no train split: gray alone
     assert sorted(p.name for p in (out / "figures").glob("Photo_*.png")) == [
         "Photo_1.png", "Photo_2.png"]
+
+
+def test_light_labels_name_photos_of_the_set_with_a_known_light():
+    lights = variants.read_lights(PHOTOS)
+    assert lights and set(lights) <= set(photo_files())
+    assert set(lights.values()) == {"sunset"}  # photos in other light are not listed

@@ -155,10 +155,21 @@ def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
     assert np.sum((top[..., 2] > 200) & (top[..., 0] < 50)) == 0
 
 
-def test_make_model_trains_the_recommended_variant():
+def makefile_model_settings(light=None):
+    """The Makefile's MODEL_* defaults, with those its MODEL_LIGHT=<light> block sets."""
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     settings = dict(re.findall(r"^(MODEL_[A-Z_]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
-    recommended = variants.VARIANTS[variants.RECOMMENDED]
+    if light:
+        block = makefile.split(f"ifeq ($(MODEL_LIGHT),{light})\n")[1].split("\nelse")[0]
+        settings.update(re.findall(r"^(MODEL_[A-Z_]+) :=[ \t]*(.*)$", block, flags=re.MULTILINE))
+    return settings
+
+
+@pytest.mark.parametrize("light, name", [(None, variants.RECOMMENDED),
+                                         ("sunset", variants.SUNSET_LIGHT)])
+def test_make_model_trains_the_recommended_variant(light, name):
+    settings = makefile_model_settings(light)
+    recommended = variants.VARIANTS[name]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
     for name, share in recommended.rendering.items():
         assert float(settings[f"MODEL_{name.upper()}"]) == share
@@ -202,6 +213,12 @@ def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_p
                                  variants.RECOMMENDED, root=tmp_path / "runs")
     with Image.open(out) as figure:
         assert figure.format == "PNG" and figure.width > 6 * 48 and figure.height > 4 * 48
+        six_wide = figure.size
+    variants.before_after_figure(out, variants.HERE / "photos", variants.BEFORE,
+                                 variants.RECOMMENDED, root=tmp_path / "runs",
+                                 only={"src07_006.jpg", "src09_002.jpg"})
+    with Image.open(out) as figure:  # two photos: each column wider, so the rows taller
+        assert figure.width == six_wide[0] and figure.height > six_wide[1]
 
 
 def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_path,
@@ -230,3 +247,42 @@ def test_a_row_names_the_cpu_its_networks_trained_on(tmp_path):
         (tmp_path / "v" / f"s{seed}" / "config.json").write_text(
             json.dumps({**config, "cpu_kind": kind}))
     assert variants.trained_on(tmp_path / "v") == "Zen 5, AVX-512 BF16"
+
+
+def test_the_table_by_light_scores_each_group_of_photos_apart(tmp_path, monkeypatch):
+    """make model-sunset is paired with make model on the photos labelled sunset and on the
+    others, each group summarized on its own photos."""
+    gray_auc = np.random.default_rng(3).uniform(0.85, 0.95, 10)  # photos p0.jpg .. p9.jpg
+    sunset = {"p1.jpg", "p4.jpg", "p7.jpg"}
+    warm = np.array([0.02 if f"p{i}.jpg" in sunset else -0.01 for i in range(10)])
+    gray = [("baseline-gray", "baseline", a, 10.0, 0.0, 40.0) for a in gray_auc]
+    (tmp_path / "results" / variants.RECOMMENDED).mkdir(parents=True)
+    (tmp_path / "results" / variants.SUNSET_LIGHT).mkdir(parents=True)
+    write_per_image(tmp_path / "results" / variants.RECOMMENDED / "per_image.csv",
+                    gray + [("ensemble-s1", "run", a + 0.01, 9.0, 10.0, 40.0) for a in gray_auc])
+    write_per_image(tmp_path / "results" / variants.SUNSET_LIGHT / "per_image.csv",
+                    gray + [("ensemble-s1", "run", a + 0.01 + w, 9.0, 10.0, 40.0)
+                            for a, w in zip(gray_auc, warm)])
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / variants.LIGHTS).write_text(
+        "# labelled by eye\nfile\tlight\n" + "".join(f"{name}\tsunset\n" for name in sunset))
+    monkeypatch.setattr(variants, "HERE", tmp_path)
+    monkeypatch.setattr(variants, "RESULTS", Path("results"))
+    rows = variants.light_rows(tmp_path / "photos")
+    by_group = {(group, name): summary for group, _, name, summary in rows}
+    assert by_group["sunset", variants.SUNSET_LIGHT]["photos"] == 3
+    assert by_group["other", variants.SUNSET_LIGHT]["photos"] == 7
+    assert by_group["sunset", variants.SUNSET_LIGHT]["versus"] == pytest.approx((2.0, 2.0, 2.0))
+    assert by_group["other", variants.SUNSET_LIGHT]["versus"] == pytest.approx((-1.0, -1.0, -1.0))
+    assert by_group["sunset", variants.RECOMMENDED]["auc_gain"] == pytest.approx(1.0)
+    lines = variants.light_table(rows).splitlines()
+    assert lines[:2] == variants.LIGHT_HEADER.splitlines() and len(lines) == 6
+    assert lines[3].startswith("| taken in low, warm light (3, labelled sunset in "
+                               "photos/light.tsv) | make model-sunset (sunset-light) |")
+    assert "| +3.00 | [+3.00, +3.00] | +2.00 [+2.00, +2.00] |" in lines[3]
+    assert lines[4].startswith("| the others (7) | make model (")
+
+
+def test_photos_without_light_labels_are_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="light.tsv"):
+        variants.read_lights(tmp_path)

@@ -46,6 +46,10 @@ RESULTS = Path("results/variants")
 FIGURE = Path("images/model-real-photos.png")  # the README's first screen shows it
 FIGURE_PHOTOS = 6  # evenly spaced over the photos in file-name order: a fixed rule
 DATA_LETTERS = {"sunsets": "u"}  # a dataset folder's letter for an option, where not its first
+LIGHTS = "light.tsv"  # in the photos' folder: the light each photo was taken in (read_lights)
+LIGHT_START = "<!-- light:start -->"
+LIGHT_END = "<!-- light:end -->"
+LIGHT_FIGURE = Path("images/sunset-light.png")
 
 
 def unet(epochs, *options):
@@ -159,6 +163,10 @@ def make_model_variant(change, **fields):
 
 # make model's calibration (the Makefile's MODEL_CALIBRATE and MODEL_CHROMA_BANDS)
 CHROMA_CALIBRATED = dict(calibrate=True, chroma_bands=12)
+
+
+# make model-sunset: the Makefile's MODEL_* settings with MODEL_LIGHT=sunset are this one
+SUNSET_LIGHT = "sunset-light"
 
 
 def with_calibrated(name, variant, kinds=("calibrated",)):
@@ -334,6 +342,11 @@ VARIANTS = {  # in the table's order
         "ensemble-twilight-decay-distance-views, a quarter of the sunsets golden up to the "
         "zenith, no blue left overhead (dataset.py --golden 0.25)", golden=0.25),
         ("chroma-calibrated",)),
+    SUNSET_LIGHT: make_model_variant(
+        "make model-sunset, for photos taken in low, warm light (colorize.py --light sunset): "
+        "make model's recipe on landscapes 6 in 10 under a sunset sky, half of them golden up to "
+        "the zenith, the clear ones lit by alpenglow (dataset.py --sunsets 0.6 --golden 0.5 "
+        "--alpenglow 1)", sunsets=0.6, golden=0.5, alpenglow=1.0, **CHROMA_CALIBRATED),
     **batch_variants(16),
     **batch_variants(64),
     **batch_variants(64, scale_learning_rate=True),
@@ -495,11 +508,14 @@ def score(name, photos):
                stdout=subprocess.DEVNULL)
 
 
-def read_per_image(path):
-    """{run name: {metric: per-image array}} and each run's kind, from evaluate's per_image.csv."""
+def read_per_image(path, only=None):
+    """{run name: {metric: per-image array}} and each run's kind, from evaluate's per_image.csv;
+    with `only`, a set of photo file names, the rows of those photos alone."""
     scores, kinds = {}, {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
+            if only is not None and Path(row["image_id"]).name not in only:
+                continue
             entry = scores.setdefault(row["name"], {})
             kinds[row["name"]] = row["kind"]
             for metric in ("auc", "ab_rmse", "colorfulness", "colorfulness_original"):
@@ -508,25 +524,28 @@ def read_per_image(path):
     return arrays, kinds
 
 
-def seed_mean(path):
+def seed_mean(path, only=None):
     """(per-image metrics averaged over a variant's seeds, their runs, the gray baseline)."""
-    scores, kinds = read_per_image(path)
+    scores, kinds = read_per_image(path, only)
     runs = [scores[name] for name, kind in kinds.items() if kind == "run"]
+    if not runs:
+        raise SystemExit(f"variants.py: {path} scores no run" + (" on those photos" * bool(only)))
     mean = {metric: np.mean([run[metric] for run in runs], axis=0) for metric in runs[0]}
     return mean, runs, scores["baseline-gray"]
 
 
-def summarize_variant(path, reference=None, seed=0):
+def summarize_variant(path, reference=None, seed=0, only=None):
     """AuC gain over gray (points, with its interval), ab RMSE and colorfulness as ratios;
-    with a reference variant's per_image.csv, also the paired AuC gain over that variant."""
-    mean, runs, gray = seed_mean(path)
+    with a reference variant's per_image.csv, also the paired AuC gain over that variant; with
+    `only` (photo file names), on those photos alone."""
+    mean, runs, gray = seed_mean(path, only)
     count = len(gray["auc"])
     resample_idx = np.random.default_rng(seed).integers(0, count, size=(RESAMPLES, count))
     gain, low, high = metrics.bootstrap_ci(100 * (mean["auc"] - gray["auc"]), resample_idx)
     seeds_gain = [100 * (run["auc"].mean() - gray["auc"].mean()) for run in runs]
     versus = None
     if reference is not None:
-        reference_mean, _, reference_gray = seed_mean(reference)
+        reference_mean, _, reference_gray = seed_mean(reference, only)
         if not np.array_equal(reference_gray["auc"], gray["auc"]):
             raise SystemExit(f"variants.py: {path} and {reference} were scored on other photos")
         versus = metrics.bootstrap_ci(100 * (mean["auc"] - reference_mean["auc"]), resample_idx)
@@ -565,10 +584,11 @@ def is_finished(folder):
 
 
 def before_after_figure(path, photos, before, after, root=HERE / RUNS,
-                        roles=("make demo", "make model")):
+                        roles=("make demo", "make model"), only=None):
     """Real photos: grayscale input, `before`'s and `after`'s first networks (each row named by
     its role and variant: the variants' own descriptions outgrow the figure), the original,
-    prepared at the size those networks were trained on."""
+    prepared at the size those networks were trained on; FIGURE_PHOTOS of them, or with `only`
+    (photo file names) those photos."""
     import keras
 
     import evaluate
@@ -577,7 +597,9 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS,
 
     folders = [first_run(name, root) for name in (before, after)]
     images = evaluate.load_photos(photos, evaluate.photo_size(folders, None))
-    chosen = evaluate.figure_indices(len(images.ids), FIGURE_PHOTOS)
+    names = [Path(str(image_id)).name for image_id in images.ids]
+    chosen = (evaluate.figure_indices(len(names), FIGURE_PHOTOS) if only is None else
+              [index for index, name in enumerate(names) if name in only])
     lightness, truth = images.lightness[chosen], images.ab[chosen]
 
     def rgb(ab):
@@ -590,12 +612,65 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS,
         rows.append((f"{role}: {name}", rgb(ab)))
     rows.append(("original photo", rgb(truth)))
     credits = evaluate.photo_credits(photos)
-    names = [Path(str(images.ids[index])).name for index in chosen]
     footer = ("Photos, left to right: " + "; ".join(
-        f"{name} by {credits.get(name, 'see its folder')}" for name in names)
+        f"{names[index]} by {credits.get(names[index], 'see its folder')}" for index in chosen)
         + ". Each shared under its licence; with a CC-BY-SA photo, this figure under CC-BY-SA 4.0.")
     figures.grid_figure(path, rows, heading=f"Real photos from {Path(photos).name}/ "
                                             "(never trained on)", footer=footer)
+
+
+def read_lights(photos):
+    """{photo file name: light} from LIGHTS in the photos' folder: the light each photo was
+    taken in, labelled by eye; photos it does not name count as taken in any other light."""
+    path = Path(photos) / LIGHTS
+    if not path.is_file():
+        raise SystemExit(f"variants.py: no {path}: which photos were taken in which light?")
+    with open(path, newline="", encoding="utf-8") as f:
+        lines = (line for line in f if not line.startswith("#"))
+        return {row["file"]: row["light"] for row in csv.DictReader(lines, delimiter="\t")}
+
+
+def light_rows(photos, seed=0):
+    """make model and make model-sunset on the photos labelled sunset and on the others: each
+    summarized as a variant is, make model-sunset paired with make model photo by photo."""
+    reference = HERE / RESULTS / RECOMMENDED / "per_image.csv"
+    sunset = {name for name, light in read_lights(photos).items() if light == "sunset"}
+    groups = {"sunset": sunset, "other": photo_names(reference) - sunset}
+    rows = []
+    for group, only in groups.items():
+        for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT)):
+            summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
+                                        reference if name != RECOMMENDED else None, seed, only)
+            summary["measured_on"] = trained_on(HERE / RUNS / name)
+            rows.append((group, role, name, summary))
+    return rows
+
+
+def photo_names(path):
+    """The file names of the photos an evaluate.py per_image.csv scores."""
+    with open(path, newline="") as f:
+        return {Path(row["image_id"]).name for row in csv.DictReader(f)}
+
+
+LIGHT_HEADER = ("| photos | colorizer | measured on | seeds | AuC - gray (points) | "
+                "95% interval | AuC - make model (95% interval) | ab RMSE / gray | "
+                "colorfulness / original |\n"
+                "|---|---|---|---|---|---|---|---|---|")
+LIGHT_GROUPS = {"sunset": "taken in low, warm light ({count}, labelled sunset in photos/{file})",
+                "other": "the others ({count})"}
+
+
+def light_table(rows):
+    lines = [LIGHT_HEADER]
+    for group, role, name, s in rows:
+        photos = LIGHT_GROUPS[group].format(count=s["photos"], file=LIGHTS)
+        spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
+        versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
+                  if s.get("versus") else "-")
+        lines.append(f"| {photos} | {role} ({name}) | {s['measured_on']} | {s['seeds']} | "
+                     f"{s['auc_gain']:+.2f}{spread} | [{s['low']:+.2f}, {s['high']:+.2f}] | "
+                     f"{versus} | {s['rmse_ratio']:.3f} | {s['colorfulness_ratio']:.2f} |")
+    return "\n".join(lines)
 
 
 HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) | 95% interval | "
@@ -639,6 +714,17 @@ def merged_table(readme_text, rows):
     lines = sorted(kept.values(), key=lambda line: order.index(row_key(line)[0])
                    if row_key(line)[0] in order else len(order))
     return "\n".join([HEADER, *lines])
+
+
+def update_light_block(readme, photos):
+    """The README's table of make model and make model-sunset by the photos' light, and
+    LIGHT_FIGURE: the photos labelled sunset under both."""
+    report.update_readme(readme, "\n" + light_table(light_rows(photos)) + "\n", LIGHT_START,
+                         LIGHT_END)
+    sunset = {name for name, light in read_lights(photos).items() if light == "sunset"}
+    before_after_figure(HERE / LIGHT_FIGURE, photos, RECOMMENDED, SUNSET_LIGHT,
+                        roles=("make model", "make model-sunset"), only=sunset)
+    print(f"wrote the README's table by light and {LIGHT_FIGURE}")
 
 
 def parse_args(argv=None):
@@ -691,7 +777,11 @@ def main(argv=None):
                              README_START, README_END)
         before_after_figure(HERE / FIGURE, args.photos, BEFORE, RECOMMENDED)
         print(f"wrote the README's variants table and {FIGURE}")
+        if all((HERE / RESULTS / name / "per_image.csv").is_file()
+               for name in (RECOMMENDED, SUNSET_LIGHT)):
+            update_light_block(readme, args.photos)
     return 0
+
 
 
 if __name__ == "__main__":
