@@ -630,12 +630,21 @@ def read_lights(photos):
         return {row["file"]: row["light"] for row in csv.DictReader(lines, delimiter="\t")}
 
 
+def sunset_photos(photos):
+    """The file names of the photos labelled as taken in sunset light."""
+    return {name for name, light in read_lights(photos).items() if light == "sunset"}
+
+
 def light_rows(photos, seed=0):
-    """make model and make model-sunset on the photos labelled sunset and on the others: each
-    summarized as a variant is, make model-sunset paired with make model photo by photo."""
+    """make model and make model-sunset on the photos labelled sunset and on the others, as
+    (the photos in words, colorizer, variant, summary): each summarized as a variant is, make
+    model-sunset paired with make model photo by photo."""
     reference = HERE / RESULTS / RECOMMENDED / "per_image.csv"
-    sunset = {name for name, light in read_lights(photos).items() if light == "sunset"}
-    groups = {"sunset": sunset, "other": photo_names(reference) - sunset}
+    sunset = sunset_photos(photos)
+    groups = {f"taken in low, warm light ({len(sunset)}, labelled sunset in "
+              f"{Path(photos).name}/{LIGHTS})": sunset}
+    others = photo_names(reference) - sunset
+    groups[f"the others ({len(others)})"] = others
     rows = []
     for group, only in groups.items():
         for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT)):
@@ -656,21 +665,11 @@ LIGHT_HEADER = ("| photos | colorizer | measured on | seeds | AuC - gray (points
                 "95% interval | AuC - make model (95% interval) | ab RMSE / gray | "
                 "colorfulness / original |\n"
                 "|---|---|---|---|---|---|---|---|---|")
-LIGHT_GROUPS = {"sunset": "taken in low, warm light ({count}, labelled sunset in photos/{file})",
-                "other": "the others ({count})"}
 
 
 def light_table(rows):
-    lines = [LIGHT_HEADER]
-    for group, role, name, s in rows:
-        photos = LIGHT_GROUPS[group].format(count=s["photos"], file=LIGHTS)
-        spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
-        versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
-                  if s.get("versus") else "-")
-        lines.append(f"| {photos} | {role} ({name}) | {s['measured_on']} | {s['seeds']} | "
-                     f"{s['auc_gain']:+.2f}{spread} | [{s['low']:+.2f}, {s['high']:+.2f}] | "
-                     f"{versus} | {s['rmse_ratio']:.3f} | {s['colorfulness_ratio']:.2f} |")
-    return "\n".join(lines)
+    return "\n".join([LIGHT_HEADER, *(f"| {group} | {role} ({name}) | {score_cells(s)} |"
+                                      for group, role, name, s in rows)])
 
 
 HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) | 95% interval | "
@@ -678,13 +677,18 @@ HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) 
           "|---|---|---|---|---|---|---|---|---|")
 
 
-def table_row(name, variant, s):
+def score_cells(s):
+    """A summary's cells, from the CPU to the colorfulness, as both tables show them."""
     spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
     versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
               if s.get("versus") else "-")
-    return (f"| {name} | {variant.change} | {s['measured_on']} | {s['seeds']} | "
-            f"{s['auc_gain']:+.2f}{spread} | [{s['low']:+.2f}, {s['high']:+.2f}] | {versus} | "
-            f"{s['rmse_ratio']:.3f} | {s['colorfulness_ratio']:.2f} |")
+    return (f"{s['measured_on']} | {s['seeds']} | {s['auc_gain']:+.2f}{spread} | "
+            f"[{s['low']:+.2f}, {s['high']:+.2f}] | {versus} | {s['rmse_ratio']:.3f} | "
+            f"{s['colorfulness_ratio']:.2f}")
+
+
+def table_row(name, variant, s):
+    return f"| {name} | {variant.change} | {score_cells(s)} |"
 
 
 def table(rows):
@@ -721,9 +725,8 @@ def update_light_block(readme, photos):
     LIGHT_FIGURE: the photos labelled sunset under both."""
     report.update_readme(readme, "\n" + light_table(light_rows(photos)) + "\n", LIGHT_START,
                          LIGHT_END)
-    sunset = {name for name, light in read_lights(photos).items() if light == "sunset"}
     before_after_figure(HERE / LIGHT_FIGURE, photos, RECOMMENDED, SUNSET_LIGHT,
-                        roles=("make model", "make model-sunset"), only=sunset)
+                        roles=("make model", "make model-sunset"), only=sunset_photos(photos))
     print(f"wrote the README's table by light and {LIGHT_FIGURE}")
 
 
@@ -742,7 +745,9 @@ def parse_args(argv=None):
                         help="only score and tabulate the runs that exist")
     parser.add_argument("--update-readme", action="store_true",
                         help=f"rewrite the README's variants table between its markers and "
-                             f"{FIGURE}: real photos before ({BEFORE}) and after ({RECOMMENDED})")
+                             f"{FIGURE}: real photos before ({BEFORE}) and after ({RECOMMENDED}); "
+                             f"once both are scored, also its table of {RECOMMENDED} and "
+                             f"{SUNSET_LIGHT} by the photos' light ({LIGHTS}) and {LIGHT_FIGURE}")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -781,7 +786,6 @@ def main(argv=None):
                for name in (RECOMMENDED, SUNSET_LIGHT)):
             update_light_block(readme, args.photos)
     return 0
-
 
 
 if __name__ == "__main__":
