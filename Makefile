@@ -35,14 +35,15 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # make model-sunset: the colorizer for photos taken in low, warm light (colorize.py --light
 # sunset), make model's recipe on landscapes mostly lit so: 6 in 10 under a sunset sky (half of
 # them glowing up to the zenith), the clear ones lit by alpenglow; its own landscapes, networks
-# and runs/model-sunset.
+# and runs/model-sunset. (?= here, before the defaults below: a MODEL_* setting given on the
+# command line or in the environment still wins.)
 MODEL_LIGHT ?= any
 ifeq ($(MODEL_LIGHT),sunset)
 MODEL_SUFFIX := -sunset
-MODEL_COLORIZE := --light sunset 
-MODEL_SUNSETS := 0.6
-MODEL_GOLDEN := 0.5
-MODEL_ALPENGLOW := 1
+MODEL_COLORIZE := --light sunset
+MODEL_SUNSETS ?= 0.6
+MODEL_GOLDEN ?= 0.5
+MODEL_ALPENGLOW ?= 1
 else ifneq ($(MODEL_LIGHT),any)
 $(error MODEL_LIGHT is any or sunset, not $(MODEL_LIGHT))
 endif
@@ -137,7 +138,7 @@ model: setup $(MODEL_DATA)/meta.json
 		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA) \
 			--chroma-bands $(MODEL_CHROMA_BANDS)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \
-	     "try it: .venv/bin/python colorize.py $(MODEL_COLORIZE)your_photo.jpg"
+	     "try it: .venv/bin/python $(strip colorize.py $(MODEL_COLORIZE) your_photo.jpg)"
 
 model-sunset:
 	@$(MAKE) --no-print-directory model MODEL_LIGHT=sunset

@@ -43,7 +43,7 @@ NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "
                  "generator_fingerprint", "scene_of", "contact_sheet", "save_png", "SHARES",
                  "add_share_arguments", "parse_args", "main")
 # render_landscape's share options, the one list that this file's and dataset.py's command
-# lines offer: what a share of 1 gives every landscape it can
+# lines offer (with --sunsets, add_share_arguments): what a share of 1 gives every landscape it can
 SHARES = {"boulders": "landscapes with rocks in front of the camera",
           "golden": "sunsets whose whole sky glows warm, no blue left overhead",
           "shadows": "sunlit landscapes with part of the land in a cast shadow, lit by the sky "
@@ -119,7 +119,8 @@ def sky_weights(sunsets=SUNSETS):
     """SKY_WEIGHTS with sunset skies at the share `sunsets` and the other skies scaled to fill
     the rest, in their proportions. A colorizer for photos taken in low, warm light
     (colorize.py --light sunset) learns on landscapes mostly lit so, while every draw after the
-    sky's stays the same: a landscape whose sky is unchanged is unchanged."""
+    sky's stays the same (numpy's Generator.choice takes one uniform number whatever the
+    weights): a landscape whose sky is unchanged is unchanged."""
     if sunsets == SUNSETS:
         return SKY_WEIGHTS
     index = SKIES.index("sunset")

@@ -323,7 +323,7 @@ def test_sunset_light_uses_the_make_model_sunset_run(run_folder, tmp_path, monke
         colorize.main(["--light", "sunset", str(tmp_path / "a.png"), "--out", "first"])
     assert not (tmp_path / "first").exists()
 
-    shutil.copytree(run_folder, tmp_path / "runs" / "model-sunset")
+    shutil.copytree(run_folder, tmp_path / colorize.LIGHT_MODELS["sunset"][0])
     assert colorize.main(["--light", "sunset", str(tmp_path / "a.png"), "--out", "second"]) == 0
     assert (tmp_path / "second" / "a.png").is_file()
 

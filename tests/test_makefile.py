@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import colorize
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,12 +61,14 @@ def test_sunset_light_renders_landscapes_mostly_lit_by_a_low_sun(tmp_path):
 
 
 def test_make_model_sunset_keeps_its_own_landscapes_networks_and_model():
-    plan = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "model",
-                           "MODEL_LIGHT=sunset", f"PY={sys.executable}", "STAMP="],
+    plan = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "model-sunset",
+                           f"PY={sys.executable}", "STAMP="],
                           check=True, capture_output=True, text=True).stdout
-    assert "--out data/mountains-model-sunset " in plan
-    assert "--runs runs/model-sunset-members" in plan and "--out runs/model-sunset" in plan
+    model = colorize.LIGHT_MODELS["sunset"][0]  # where colorize.py --light sunset looks
+    assert "--out data/mountains-model-sunset " in plan and "--sunsets 0.6 " in plan
+    assert f"--runs {model}-members" in plan and f"--out {model} " in plan
     assert "data/mountains-model " not in plan and "runs/model-members" not in plan
+    assert "colorize.py --light sunset your_photo.jpg" in plan
 
 
 def test_an_unknown_light_is_refused():
