@@ -19,15 +19,18 @@ FIELDS = ["name", "kind", "image_index", "image_id", "seed_loss", "seed_accuracy
           "auc", "psnr", "ssim", "colorfulness", "colorfulness_original", "colorfulness_diff"]
 
 
-def write_per_image(path, rows):
-    """rows: (name, kind, auc, ab_rmse, colorfulness, colorfulness_original) per image."""
+def write_per_image(path, rows, names=None):
+    """rows: (name, kind, auc, ab_rmse, colorfulness, colorfulness_original) per image, each
+    run's rows in the order of the photos `names` (10 photos p0.jpg .. p9.jpg by default)."""
+    names = names or [f"p{index}.jpg" for index in range(10)]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS, restval="0")
         writer.writeheader()
         for index, (name, kind, auc, rmse, colour, original) in enumerate(rows):
-            writer.writerow({"name": name, "kind": kind, "image_index": index % 10,
-                             "image_id": f"p{index % 10}.jpg", "auc": auc, "ab_rmse": rmse,
-                             "colorfulness": colour, "colorfulness_original": original})
+            writer.writerow({"name": name, "kind": kind, "image_index": index % len(names),
+                             "image_id": names[index % len(names)], "auc": auc,
+                             "ab_rmse": rmse, "colorfulness": colour,
+                             "colorfulness_original": original})
 
 
 @pytest.mark.parametrize("name", sorted(variants.VARIANTS))
@@ -156,13 +159,16 @@ def test_grid_figure_is_a_960_px_png_showing_each_row(tmp_path):
 
 
 def makefile_model_settings(light=None):
-    """The Makefile's MODEL_* defaults, with those its MODEL_LIGHT=<light> block sets."""
+    """The Makefile's MODEL_* defaults, or with `light` those its MODEL_LIGHT block sets first."""
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
-    settings = dict(re.findall(r"^(MODEL_[A-Z_]+) \?=[ \t]*(.*)$", makefile, flags=re.MULTILINE))
-    if light:
-        block = makefile.split(f"ifeq ($(MODEL_LIGHT),{light})\n")[1].split("\nelse")[0]
-        settings.update(re.findall(r"^(MODEL_[A-Z_]+) :=[ \t]*(.*)$", block, flags=re.MULTILINE))
-    return settings
+    before, rest = makefile.split("ifeq ($(MODEL_LIGHT),sunset)\n")
+    block, after = rest.split("\nendif\n", 1)
+
+    def settings(text):
+        return dict(re.findall(r"^(MODEL_[A-Z_]+) \?=[ \t]*(.*)$", text, flags=re.MULTILINE))
+
+    defaults = settings(before + after)
+    return {**defaults, **settings(block.split("\nelse")[0])} if light == "sunset" else defaults
 
 
 @pytest.mark.parametrize("light, name", [(None, variants.RECOMMENDED),
@@ -171,8 +177,8 @@ def test_make_model_trains_the_recommended_variant(light, name):
     settings = makefile_model_settings(light)
     recommended = variants.VARIANTS[name]
     assert int(settings["MODEL_IMAGES"]) == recommended.images
-    for name, share in recommended.rendering.items():
-        assert float(settings[f"MODEL_{name.upper()}"]) == share
+    for option, share in recommended.rendering.items():
+        assert float(settings[f"MODEL_{option.upper()}"]) == share
     assert tuple(settings["MODEL_TRAIN"].split()) == recommended.train
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert settings["MODEL_CALIBRATE"] == str(int(recommended.calibrate))
@@ -214,9 +220,10 @@ def test_the_before_after_figure_shows_photos_at_the_size_the_networks_saw(tmp_p
     with Image.open(out) as figure:
         assert figure.format == "PNG" and figure.width > 6 * 48 and figure.height > 4 * 48
         six_wide = figure.size
-    variants.before_after_figure(out, variants.HERE / "photos", variants.BEFORE,
-                                 variants.RECOMMENDED, root=tmp_path / "runs",
-                                 only={"src07_006.jpg", "src09_002.jpg"})
+    shown = variants.before_after_figure(out, variants.HERE / "photos", variants.BEFORE,
+                                         variants.RECOMMENDED, root=tmp_path / "runs",
+                                         only={"src09_002.jpg", "src07_006.jpg"})
+    assert shown == ["src07_006.jpg", "src09_002.jpg"]  # in file-name order
     with Image.open(out) as figure:  # two photos: each column wider, so the rows taller
         assert figure.width == six_wide[0] and figure.height > six_wide[1]
 
@@ -289,3 +296,32 @@ def test_the_table_by_light_scores_each_group_of_photos_apart(tmp_path, monkeypa
 def test_photos_without_light_labels_are_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="light.tsv"):
         variants.read_lights(tmp_path)
+
+
+def test_the_readme_gets_the_table_by_light_and_its_figure(tmp_path, monkeypatch):
+    from helpers import make_member
+
+    photos_dir = variants.HERE / "photos"  # the real photos and their light.tsv
+    names = sorted(path.name for path in photos_dir.glob("*.jpg"))
+    gray = [("baseline-gray", "baseline", 0.9, 10.0, 0.0, 40.0)] * len(names)
+    for name, offset in ((variants.RECOMMENDED, 0.02), (variants.SUNSET_LIGHT, 0.01)):
+        (tmp_path / "results" / name).mkdir(parents=True)
+        write_per_image(tmp_path / "results" / name / "per_image.csv", gray + [
+            ("ensemble-s1", "run", 0.9 + offset, 9.0, 10.0, 40.0)] * len(names), names)
+        make_member(tmp_path / "runs" / name / "ensemble-s1", seed=1, image_size=48,
+                    input_size=48)
+    monkeypatch.setattr(variants, "HERE", tmp_path)
+    monkeypatch.setattr(variants, "RESULTS", Path("results"))
+    monkeypatch.setattr(variants, "RUNS", Path("runs"))
+    (tmp_path / "images").mkdir()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{variants.LIGHT_START}\nold\n{variants.LIGHT_END}\nend\n")
+    variants.update_light_block(readme, photos_dir)
+    text = readme.read_text()
+    sunset = len(variants.sunset_photos(photos_dir))
+    assert "old" not in text and text.startswith("intro\n") and text.endswith("end\n")
+    assert f"| taken in low, warm light ({sunset}, labelled sunset in photos/light.tsv) | " \
+           f"make model-sunset ({variants.SUNSET_LIGHT}) |" in text
+    assert f"| the others ({len(names) - sunset}) |" in text
+    assert "| -1.00 [-1.00, -1.00] |" in text  # make model-sunset paired with make model
+    assert (tmp_path / variants.LIGHT_FIGURE).is_file()

@@ -529,7 +529,8 @@ def seed_mean(path, only=None):
     scores, kinds = read_per_image(path, only)
     runs = [scores[name] for name, kind in kinds.items() if kind == "run"]
     if not runs:
-        raise SystemExit(f"variants.py: {path} scores no run" + (" on those photos" * bool(only)))
+        raise SystemExit(f"variants.py: {path} scores no run"
+                         + (" on those photos" if only is not None else ""))
     mean = {metric: np.mean([run[metric] for run in runs], axis=0) for metric in runs[0]}
     return mean, runs, scores["baseline-gray"]
 
@@ -566,9 +567,10 @@ def trained_on(folder):
     return " / ".join(kinds) if kinds else cpu.kind()
 
 
-def first_run(name, root=HERE / RUNS):
+def first_run(name, root=None):
     """The first seed's finished run folder of a variant (what evaluate.py's figures show)."""
-    folders = sorted(path.parent for path in (Path(root) / name).glob(f"*/{runs.CONFIG_FILE}")
+    root = HERE / RUNS if root is None else Path(root)  # HERE as it is now, not at import
+    folders = sorted(path.parent for path in (root / name).glob(f"*/{runs.CONFIG_FILE}")
                      if is_finished(path.parent))
     if not folders:
         raise SystemExit(f"variants.py: {name} has no finished run to draw; train it first")
@@ -583,12 +585,12 @@ def is_finished(folder):
     return True
 
 
-def before_after_figure(path, photos, before, after, root=HERE / RUNS,
+def before_after_figure(path, photos, before, after, root=None,
                         roles=("make demo", "make model"), only=None):
     """Real photos: grayscale input, `before`'s and `after`'s first networks (each row named by
     its role and variant: the variants' own descriptions outgrow the figure), the original,
     prepared at the size those networks were trained on; FIGURE_PHOTOS of them, or with `only`
-    (photo file names) those photos."""
+    (photo file names) those photos. Returns the names of the photos it shows, in order."""
     import keras
 
     import evaluate
@@ -617,6 +619,7 @@ def before_after_figure(path, photos, before, after, root=HERE / RUNS,
         + ". Each shared under its licence; with a CC-BY-SA photo, this figure under CC-BY-SA 4.0.")
     figures.grid_figure(path, rows, heading=f"Real photos from {Path(photos).name}/ "
                                             "(never trained on)", footer=footer)
+    return [names[index] for index in chosen]
 
 
 def read_lights(photos):
@@ -631,7 +634,8 @@ def read_lights(photos):
 
 
 def sunset_photos(photos):
-    """The file names of the photos labelled as taken in sunset light."""
+    """The file names of the photos labelled as taken in sunset light: the ones a user would
+    colorize with --light sunset."""
     return {name for name, light in read_lights(photos).items() if light == "sunset"}
 
 
@@ -640,23 +644,30 @@ def light_rows(photos, seed=0):
     (the photos in words, colorizer, variant, summary): each summarized as a variant is, make
     model-sunset paired with make model photo by photo."""
     reference = HERE / RESULTS / RECOMMENDED / "per_image.csv"
-    sunset = sunset_photos(photos)
+    scored, sunset = photo_names(reference), sunset_photos(photos)
+    if sunset - scored:  # a typo in light.tsv would silently shrink the group
+        raise SystemExit(f"variants.py: {Path(photos) / LIGHTS} names photos that were not "
+                         f"scored: {', '.join(sorted(sunset - scored))}")
     groups = {f"taken in low, warm light ({len(sunset)}, labelled sunset in "
-              f"{Path(photos).name}/{LIGHTS})": sunset}
-    others = photo_names(reference) - sunset
-    groups[f"the others ({len(others)})"] = others
-    rows = []
-    for group, only in groups.items():
-        for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT)):
-            summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
-                                        reference if name != RECOMMENDED else None, seed, only)
-            summary["measured_on"] = trained_on(HERE / RUNS / name)
-            rows.append((group, role, name, summary))
-    return rows
+              f"{Path(photos).name}/{LIGHTS})": sunset,
+              f"the others ({len(scored - sunset)})": scored - sunset}
+    return [(group, role, name, summarize_scored(name, reference if name != RECOMMENDED else None,
+                                                 seed, only))
+            for group, only in groups.items()
+            for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT))]
+
+
+def summarize_scored(name, reference=None, seed=0, only=None):
+    """summarize_variant on the variant's scores in RESULTS, with the CPU its networks trained
+    on: what a row of either table shows."""
+    summary = summarize_variant(HERE / RESULTS / name / "per_image.csv", reference, seed, only)
+    summary["measured_on"] = trained_on(HERE / RUNS / name)
+    return summary
 
 
 def photo_names(path):
-    """The file names of the photos an evaluate.py per_image.csv scores."""
+    """The file names of the photos an evaluate.py per_image.csv scores: the photos the light
+    table splits into groups (every run there scores the same ones)."""
     with open(path, newline="") as f:
         return {Path(row["image_id"]).name for row in csv.DictReader(f)}
 
@@ -668,6 +679,7 @@ LIGHT_HEADER = ("| photos | colorizer | measured on | seeds | AuC - gray (points
 
 
 def light_table(rows):
+    """The README's table by light: one row per group of photos and colorizer (light_rows)."""
     return "\n".join([LIGHT_HEADER, *(f"| {group} | {role} ({name}) | {score_cells(s)} |"
                                       for group, role, name, s in rows)])
 
@@ -678,7 +690,8 @@ HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) 
 
 
 def score_cells(s):
-    """A summary's cells, from the CPU to the colorfulness, as both tables show them."""
+    """A summary's cells, from the CPU to the colorfulness: one format for both tables, so that
+    their numbers read alike."""
     spread = f" ± {s['auc_gain_std']:.2f}" if s["seeds"] > 1 else ""
     versus = (f"{s['versus'][0]:+.2f} [{s['versus'][1]:+.2f}, {s['versus'][2]:+.2f}]"
               if s.get("versus") else "-")
@@ -766,9 +779,8 @@ def main(argv=None):
             continue
         score(name, args.photos)
         reference = HERE / RESULTS / BEFORE / "per_image.csv"
-        summary = summarize_variant(HERE / RESULTS / name / "per_image.csv",
-                                    reference if name != BEFORE and reference.is_file() else None)
-        summary["measured_on"] = trained_on(HERE / RUNS / name)
+        summary = summarize_scored(name, reference if name != BEFORE and reference.is_file()
+                                   else None)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows)
@@ -782,8 +794,10 @@ def main(argv=None):
                              README_START, README_END)
         before_after_figure(HERE / FIGURE, args.photos, BEFORE, RECOMMENDED)
         print(f"wrote the README's variants table and {FIGURE}")
-        if all((HERE / RESULTS / name / "per_image.csv").is_file()
-               for name in (RECOMMENDED, SUNSET_LIGHT)):
+        if not (args.photos / LIGHTS).is_file():
+            print(f"no {args.photos / LIGHTS}: the README's table by light left as it was")
+        elif all((HERE / RESULTS / name / "per_image.csv").is_file()
+                 for name in (RECOMMENDED, SUNSET_LIGHT)):
             update_light_block(readme, args.photos)
     return 0
 
