@@ -82,7 +82,7 @@ def read_model_config(model_path):
         image_size = int(config.get("image_size", DEFAULT_RENDER_SIZE))
         stride = int(config.get("stride", DEFAULT_STRIDE))
         if image_size < 1 or stride < 1:
-            raise ValueError(invalid)
+            raise SystemExit(invalid)
         runs.check_finished(folder, config)  # after the sizes: a broken file is named first
     except runs.RunError as error:
         raise SystemExit(str(error)) from None

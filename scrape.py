@@ -463,8 +463,6 @@ def parse_args(argv=None):
     parser.add_argument("--oversample", type=float, default=1.5,
                         help="candidates gathered per photo still needed (failures are common)")
     args = parser.parse_args(argv)
-    args.engine_given = args.engine is not None
-    args.engine = args.engine or DEFAULT_ENGINE
     if args.engine in apis.API_ENGINES and (args.search_url or args.engine_file):
         parser.error(f"--engine {args.engine} reads an API: give --api-url, not --search-url "
                      "or --engine-file")
@@ -546,8 +544,7 @@ def main(argv=None):
             search = apis.ApiSearch(args.engine, args.licences, args.min_size, settings,
                                     args.host_delay, args.api_url)
         else:
-            engine = choose_engine(args.engine if args.engine_given else None, args.search_url,
-                                   args.engine_file)
+            engine = choose_engine(args.engine, args.search_url, args.engine_file)
             search = BrowserSearch(engine, BrowserOptions(
                 args.browser, args.driver, tuple(args.browser_arg), args.headful,
                 args.scroll_pause, args.patience, args.preview_timeout), profile)
