@@ -53,8 +53,7 @@ SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 1
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 # render_landscape's rendering options and their defaults
-RENDER_OPTIONS = {"zoom": 1.0, "fine": 1.0, **dict.fromkeys(mountains.SHARES, 0.0),
-                  "sunsets": mountains.SUNSETS}
+RENDER_OPTIONS = {"zoom": 1.0, "fine": 1.0, **mountains.SHARE_DEFAULTS}
 SPLIT_RULE = "sha256 of the content, first 8 bytes as a fraction"
 
 COPY_BYTES = 64 << 20  # rows copied per step from the staging array into the split arrays

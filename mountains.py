@@ -41,6 +41,7 @@ GENERATOR_VERSION = 10  # 2: foliage, conifers, bushes, zoom; 3: grain; 4: lakes
 # meadows (patchy, a share, off by default)
 NOT_RENDERING = ("without_docstring", "is_rendering", "rendering_code_sha256", "rendering_sha256",
                  "generator_fingerprint", "scene_of", "contact_sheet", "save_png", "SHARES",
+                 "SHARE_DEFAULTS",
                  "add_share_arguments", "parse_args", "main")
 # render_landscape's share options, the one list that this file's and dataset.py's command
 # lines offer (with --sunsets, add_share_arguments): what a share of 1 gives every landscape it can
@@ -63,6 +64,8 @@ SHARE_SKIES = {"boulders": SKIES, "golden": ("sunset",), "shadows": ("clear", "h
                "alpenglow": ("clear",), "patchy": SKIES}
 SKY_WEIGHTS = (0.5, 0.15, 0.17, 0.18)  # web photos of mountains are mostly fair-weather
 SUNSETS = SKY_WEIGHTS[SKIES.index("sunset")]  # render_landscape's share of sunset skies
+# render_landscape's share options and their defaults: what the command lines offer
+SHARE_DEFAULTS = {**dict.fromkeys(SHARES, 0.0), "sunsets": SUNSETS}
 SEASONS = ("summer", "dry", "autumn", "spring")
 SEASON_WEIGHTS = (0.5, 0.2, 0.12, 0.18)
 GREEN_SEASONS = ("summer", "spring")  # the seasons whose meadows a patchy share dries in places
@@ -1012,7 +1015,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    shares = {name: getattr(args, name) for name in (*SHARES, "sunsets")}
+    shares = {name: getattr(args, name) for name in SHARE_DEFAULTS}
     images = [render_landscape((args.seed, i), args.size, **shares) for i in range(args.count)]
     save_png(contact_sheet(images, args.columns), args.contact_sheet, palette=not args.full_colour)
     print(f"wrote {args.count} landscapes of {args.size}x{args.size} to {args.contact_sheet}")

@@ -639,7 +639,7 @@ def sunset_photos(photos):
     return {name for name, light in read_lights(photos).items() if light == "sunset"}
 
 
-def light_rows(photos, seed=0):
+def light_rows(photos):
     """make model and make model-sunset on the photos labelled sunset and on the others, as
     (the photos in words, colorizer, variant, summary): each summarized as a variant is, make
     model-sunset paired with make model photo by photo."""
@@ -652,7 +652,7 @@ def light_rows(photos, seed=0):
               f"{Path(photos).name}/{LIGHTS})": sunset,
               f"the others ({len(scored - sunset)})": scored - sunset}
     return [(group, role, name, summarize_scored(name, reference if name != RECOMMENDED else None,
-                                                 seed, only))
+                                                 only=only))
             for group, only in groups.items()
             for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT))]
 
@@ -672,10 +672,14 @@ def photo_names(path):
         return {Path(row["image_id"]).name for row in csv.DictReader(f)}
 
 
-LIGHT_HEADER = ("| photos | colorizer | measured on | seeds | AuC - gray (points) | "
-                "95% interval | AuC - make model (95% interval) | ab RMSE / gray | "
-                "colorfulness / original |\n"
-                "|---|---|---|---|---|---|---|---|---|")
+def score_header(reference):
+    """The header of score_cells' columns, the paired gain named after `reference`."""
+    return ("measured on | seeds | AuC - gray (points) | 95% interval | "
+            f"AuC - {reference} (95% interval) | ab RMSE / gray | colorfulness / original |\n"
+            "|---|---|---|---|---|---|---|---|---|")
+
+
+LIGHT_HEADER = "| photos | colorizer | " + score_header("make model")
 
 
 def light_table(rows):
@@ -684,9 +688,7 @@ def light_table(rows):
                                       for group, role, name, s in rows)])
 
 
-HEADER = ("| variant | what changes | measured on | seeds | AuC - gray (points) | 95% interval | "
-          f"AuC - {BEFORE} (95% interval) | ab RMSE / gray | colorfulness / original |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+HEADER = "| variant | what changes | " + score_header(BEFORE)
 
 
 def score_cells(s):
