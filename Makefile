@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+PIP_TRIES ?= 3
+PIP_RESUMES ?= 20
+PIP_PAUSE ?= 10
 
 # make demo: the three seed-preset networks, one seed, a few epochs (3 to 6 min on 2 cores of an
 # AMX Xeon or a Zen 5 EPYC; 14 min on an AVX2-only Zen 3 EPYC, see the README).
@@ -88,7 +91,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Could not create a virtual environment: on Debian/Ubuntu run 'sudo apt-get install python3-venv'."; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# A download from PyPI breaks off now and then (TensorFlow's wheel is 570 MB): pip resumes each
+# one up to PIP_RESUMES times, and the install starts over up to PIP_TRIES times before failing.
+	@for try in $$(seq 1 $(PIP_TRIES)); do \
+		$(BIN)/pip install --quiet --resume-retries $(PIP_RESUMES) -r requirements-dev.txt && exit 0; \
+		echo "pip install failed (try $$try of $(PIP_TRIES))."; sleep $(PIP_PAUSE); \
+	done; exit 1
 	@touch $(STAMP)
 
 # The scraper's tests drive the system Chromium; install it when it is missing.

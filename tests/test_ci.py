@@ -1,5 +1,6 @@
-""".ci/run and make clean, run for real: the fresh-machine script installs python3-venv exactly
-when venv could not make an environment, and make clean keeps the photos scrape.py saved."""
+""".ci/run, make setup and make clean, run for real: the fresh-machine script installs
+python3-venv exactly when venv could not make an environment, make setup starts an install that
+broke off over again, and make clean keeps the photos scrape.py saved."""
 
 import os
 import subprocess
@@ -44,6 +45,39 @@ def test_ci_installs_python3_venv_when_ensurepip_is_missing(tmp_path):
 
 def test_ci_installs_nothing_when_venv_can_make_an_environment(tmp_path):
     assert run_ci(tmp_path, ensurepip_missing=False) == ["make test"]
+
+
+def make_setup(tmp_path, failures, tries=3):
+    """`make setup` in tmp_path with a real venv and a pip that fails its first `failures`
+    installs of the requirements, as when a download from PyPI breaks off: (exit status, output,
+    the pip commands run)."""
+    fake_bin, log = tmp_path / "fake-bin", tmp_path / "pip.log"
+    fake_bin.mkdir()
+    (fake_bin / "pip").write_text(
+        f'#!/bin/sh\necho "$*" >> "{log}"\ncase "$*" in *requirements-dev.txt*) ;; *) exit 0;; esac\n'
+        f'n=$(grep -c requirements-dev.txt "{log}")\n[ "$n" -gt {failures} ]\n')
+    (fake_bin / "pip").chmod(0o755)
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        (tmp_path / name).write_text("")
+    done = subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "setup",
+                           f"PYTHON={sys.executable}", f"BIN={fake_bin}", f"PIP_TRIES={tries}",
+                           "PIP_PAUSE=0"], cwd=tmp_path, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr, log.read_text().splitlines()
+
+
+def test_setup_starts_a_broken_off_install_over(tmp_path):
+    status, output, commands = make_setup(tmp_path, failures=2)
+    installs = [line for line in commands if "requirements-dev.txt" in line]
+    assert status == 0 and len(installs) == 3
+    assert all("--resume-retries 20" in line for line in installs)
+    assert "try 2 of 3" in output and (tmp_path / ".venv" / ".installed").is_file()
+
+
+def test_setup_gives_up_after_its_tries_and_leaves_no_stamp(tmp_path):
+    status, output, commands = make_setup(tmp_path, failures=5, tries=2)
+    assert status != 0 and "try 2 of 2" in output
+    assert sum("requirements-dev.txt" in line for line in commands) == 2
+    assert not (tmp_path / ".venv" / ".installed").exists()  # the next make tries again
 
 
 def make_clean(folder):
