@@ -194,7 +194,8 @@ def photos_readme_block(rows, comparisons, count, source, trained="", figure_pat
         for index, path in enumerate(figure_paths, start=1):
             lines += [f"![Real photo {index}]({path})", ""]
     if plots:
-        lines += ["", "The same runs' cumulative ab error and colorfulness on the real photos:", ""]
+        named = " and ".join(title[0].lower() + title[1:] for title, _ in plots)
+        lines += [""] * (lines[-1] != "") + [f"The same runs' {named} on the real photos:", ""]
         for title, path in plots:
             lines += [f"![{title} on the real photos]({path})", ""]
     return "\n".join(lines).rstrip("\n")

@@ -41,6 +41,15 @@ def test_photo_block_compares_with_gray_by_its_key_not_its_label():
     assert "U-Net - ResNet" not in block
 
 
+def test_photo_block_names_the_plots_it_shows_after_one_blank_line():
+    plots = [("Colorfulness", "images/c.png")]
+    for figures in ((), ("images/Photo_1.png",)):
+        block = report.photos_readme_block([], [], 7, "7 real photos", figure_paths=figures,
+                                           plots=plots)
+        assert "\n\nThe same runs' colorfulness on the real photos:\n\n" in block
+        assert "\n\n\n" not in block
+
+
 def test_results_block_points_at_the_summary_it_was_given():
     block = report.readme_block([], [], "the 9 test images", "results/study/summary.md", [], [])
     assert "`results/study/summary.md` has every paired comparison" in block
