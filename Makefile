@@ -90,10 +90,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 		{ echo "Python 3.10 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Could not create a virtual environment: on Debian/Ubuntu run 'sudo apt-get install python3-venv'."; exit 1; }
-	$(BIN)/pip install --quiet --upgrade pip
 # A download from PyPI breaks off now and then (TensorFlow's wheel is 570 MB): pip resumes each
-# one up to PIP_RESUMES times, and the install starts over up to PIP_TRIES times before failing.
+# one up to PIP_RESUMES times (a pip new enough to, hence the upgrade first), and the install
+# starts over up to PIP_TRIES times before failing.
 	@for try in $$(seq 1 $(PIP_TRIES)); do \
+		$(BIN)/pip install --quiet --upgrade pip && \
 		$(BIN)/pip install --quiet --resume-retries $(PIP_RESUMES) -r requirements-dev.txt && exit 0; \
 		echo "pip install failed (try $$try of $(PIP_TRIES))."; sleep $(PIP_PAUSE); \
 	done; exit 1

@@ -70,6 +70,7 @@ def test_setup_starts_a_broken_off_install_over(tmp_path):
     installs = [line for line in commands if "requirements-dev.txt" in line]
     assert status == 0 and len(installs) == 3
     assert all("--resume-retries 20" in line for line in installs)
+    assert [line in installs for line in commands] == [False, True] * 3  # pip upgraded each try
     assert "try 2 of 3" in output and (tmp_path / ".venv" / ".installed").is_file()
 
 
