@@ -40,6 +40,7 @@ CLASSES_FILE = "ab_classes.json"  # training.prepare_classes writes it
 BACKUP_DIR = "backup"
 # The backup's files: those of Keras' BackupAndRestore, so that a backup it wrote resumes here.
 BACKUP_WEIGHTS, BACKUP_METADATA = "latest.weights.h5", "training_metadata.json"
+STAGED_PREFIX = "best-after-"  # backup/best-after-N.keras: staged_model
 # Every file of the folder that is written under a temporary name: a kill leaves that name
 # behind, which open_run_dir deletes.
 WRITTEN_ATOMICALLY = (CONFIG_FILE, MODEL_FILE, HISTORY_FILE, CLASSES_FILE,
@@ -204,21 +205,23 @@ def resume_point(run_dir, epochs):
 def staged_model(run_dir, epochs_done):
     """Where callbacks.BestModelCheckpoint saves a new best model, of the epoch that makes
     `epochs_done` epochs finished, until settle_best_model moves it to model.keras."""
-    return Path(run_dir) / BACKUP_DIR / f"best-after-{epochs_done}.keras"
+    return Path(run_dir) / BACKUP_DIR / f"{STAGED_PREFIX}{epochs_done}.keras"
 
 
 def settle_best_model(run_dir):
     """Move the best model staged in backup/ to model.keras where the backup's epoch counter
     counts its epoch as finished, else delete it: that epoch runs again and its history.csv row
-    is trimmed, so model.keras must not become its model. callbacks.EpochBackup calls this after
-    each epoch's counter, open_run_dir on reopening a killed run."""
+    is trimmed, so model.keras must not become its model. A run killed while it saved the next
+    epoch's model leaves that save's temporary file, which goes too. callbacks.EpochBackup calls
+    this after each epoch's counter, open_run_dir on reopening a killed run."""
     state = backup_state(Path(run_dir) / BACKUP_DIR)
     done = int(state["epoch"]) if state else 0
-    for path in (Path(run_dir) / BACKUP_DIR).glob("best-after-*.keras"):  # one at most
-        if int(path.stem.removeprefix("best-after-")) <= done:
+    for path in (Path(run_dir) / BACKUP_DIR).glob(f"{STAGED_PREFIX}*.keras"):  # one at most
+        if int(path.stem.removeprefix(STAGED_PREFIX)) <= done:
             os.replace(path, Path(run_dir) / MODEL_FILE)
         else:
             path.unlink()
+    files.remove_leftovers(staged_model(run_dir, done + 1))
 
 
 def backup_state(folder):

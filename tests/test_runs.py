@@ -144,6 +144,17 @@ def test_reopening_keeps_a_staged_best_model_only_if_its_epoch_finished(tmp_path
     assert [path.name for path in (tmp_path / "backup").iterdir()] == [runs.BACKUP_METADATA]
 
 
+def test_reopening_deletes_a_killed_save_of_the_next_best_model(tmp_path):
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / runs.BACKUP_METADATA).write_text('{"epoch": 1, "batch": 0}')
+    staged = runs.staged_model(tmp_path, 2)
+    half = staged.with_name(f".{staged.name}.tmp-{DEAD}.keras")  # files.py's name, Keras' suffix
+    half.write_text("half")
+    runs.open_run_dir(tmp_path, ARGUMENTS, META)
+    assert [path.name for path in (tmp_path / "backup").iterdir()] == [runs.BACKUP_METADATA]
+
+
 @pytest.mark.parametrize("text", ['{"model": "resnet", "epo', "", "[1, 2]"])
 def test_a_broken_config_stops_train_with_its_message(tmp_path, text):
     (tmp_path / "config.json").write_text(text)
