@@ -275,7 +275,8 @@ def test_the_table_by_light_scores_each_group_of_photos_apart(tmp_path, monkeypa
         "# labelled by eye\nfile\tlight\n" + "".join(f"{name}\tsunset\n" for name in sunset))
     monkeypatch.setattr(variants, "HERE", tmp_path)
     monkeypatch.setattr(variants, "RESULTS", Path("results"))
-    rows = variants.light_rows(tmp_path / "photos")
+    photos = tmp_path / "photos"
+    rows = variants.light_rows(photos, variants.sunset_photos(photos))
     assert [(group.split(" (")[0], name) for group, _, name, _ in rows] == [
         ("taken in low, warm light", variants.RECOMMENDED),
         ("taken in low, warm light", variants.SUNSET_LIGHT),

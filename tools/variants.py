@@ -639,12 +639,13 @@ def sunset_photos(photos):
     return {name for name, light in read_lights(photos).items() if light == "sunset"}
 
 
-def light_rows(photos):
-    """make model and make model-sunset on the photos labelled sunset and on the others, as
-    (the photos in words, colorizer, variant, summary): each summarized as a variant is, make
-    model-sunset paired with make model photo by photo."""
+def light_rows(photos, sunset):
+    """make model and make model-sunset on `sunset` (the file names of the photos labelled
+    sunset: sunset_photos) and on the others, as (the photos in words, colorizer, variant,
+    summary): each summarized as a variant is, make model-sunset paired with make model photo
+    by photo."""
     reference = HERE / RESULTS / RECOMMENDED / "per_image.csv"
-    scored, sunset = photo_names(reference), sunset_photos(photos)
+    scored = photo_names(reference)
     if sunset - scored:  # a typo in light.tsv would silently shrink the group
         raise SystemExit(f"variants.py: {Path(photos) / LIGHTS} names photos that were not "
                          f"scored: {', '.join(sorted(sunset - scored))}")
@@ -738,10 +739,11 @@ def merged_table(readme_text, rows):
 def update_light_block(readme, photos):
     """The README's table of make model and make model-sunset by the photos' light, and
     LIGHT_FIGURE: the photos labelled sunset under both."""
-    report.update_readme(readme, "\n" + light_table(light_rows(photos)) + "\n", LIGHT_START,
-                         LIGHT_END)
+    sunset = sunset_photos(photos)
+    report.update_readme(readme, "\n" + light_table(light_rows(photos, sunset)) + "\n",
+                         LIGHT_START, LIGHT_END)
     before_after_figure(HERE / LIGHT_FIGURE, photos, RECOMMENDED, SUNSET_LIGHT,
-                        roles=("make model", "make model-sunset"), only=sunset_photos(photos))
+                        roles=("make model", "make model-sunset"), only=sunset)
     print(f"wrote the README's table by light and {LIGHT_FIGURE}")
 
 
