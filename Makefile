@@ -96,7 +96,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@for try in $$(seq 1 $(PIP_TRIES)); do \
 		$(BIN)/pip install --quiet --upgrade pip && \
 		$(BIN)/pip install --quiet --resume-retries $(PIP_RESUMES) -r requirements-dev.txt && exit 0; \
-		echo "pip install failed (try $$try of $(PIP_TRIES))."; sleep $(PIP_PAUSE); \
+		echo "pip install failed (try $$try of $(PIP_TRIES))."; \
+		[ $$try -eq $(PIP_TRIES) ] || sleep $(PIP_PAUSE); \
 	done; exit 1
 	@touch $(STAMP)
 
