@@ -163,7 +163,8 @@ def open_run_dir(run_dir, arguments, meta, **facts):
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")
         for name in WRITTEN_ATOMICALLY:
-            files.remove_leftovers(run_dir / name)  # half-written by a killed run
+            if name != CONFIG_FILE:  # its leftovers went first, above
+                files.remove_leftovers(run_dir / name)  # half-written by a killed run
         settle_best_model(run_dir)
         return config
     if run_dir.exists() and any(run_dir.iterdir()):
