@@ -10,7 +10,7 @@ than the landscapes the networks learnt on; with it, one member is allowed. Seve
 (--view-scale 1 5/4 3/2 7/4) average the views too: which one suits a photo best differs from
 photo to photo. --mirror also shows each view mirrored left to right (the networks learnt on
 landscapes flipped at random) and averages the two: a second opinion at no training cost, at
-twice the time per photo; with it too, one member is allowed.
+twice the time per photo.
 
 Averaging pulls colours toward gray wherever networks or views disagree. --calibrate DATA
 fits one gain for the ensemble's ab on DATA's validation split (landscapes it never trained
@@ -21,14 +21,14 @@ come out faintest: --chroma-bands N fits a gain for each of N bands of the ensem
 instead (equal shares of the pixels), applied along a line through the bands' medians, so
 faint colours can get more back than vivid ones.
 
-The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it, with no
-special case; its config.json is its first member's, with the members listed, the seed, model,
-preset and loss replaced by theirs, the stride by the least common multiple of theirs (times what
-the view scales need) and the view scales and --mirror recorded. The model.keras keeps the
-project's contract (L/50-1 in, ab/128 out). Both files are written into a temporary folder that
-then takes the place of --out as one unit: a killed run leaves the previous ensemble or the new
-one, never one's model with the other's config.json. --out may be a new or empty folder or an
-earlier ensemble, never a trained run or any other folder.
+The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
+with no special case; its config.json is its first member's, with the members listed, the
+seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
+theirs (times what the view scales need) and the view scales recorded. The model.keras keeps
+the project's contract (L/50-1 in, ab/128 out). Both files are written into a temporary folder
+that then takes the place of --out as one unit: a killed run leaves the previous ensemble or
+the new one, never one's model with the other's config.json. --out may be a new or empty
+folder or an earlier ensemble, never a trained run or any other folder.
 """
 
 import argparse
