@@ -8,9 +8,7 @@ networks of different families, whose mistakes differ more. --view-scale 5/4 sho
 its input enlarged by that much (models.viewed_at): real photos carry more detail per pixel
 than the landscapes the networks learnt on; with it, one member is allowed. Several scales
 (--view-scale 1 5/4 3/2 7/4) average the views too: which one suits a photo best differs from
-photo to photo. --mirror also shows each view mirrored left to right (the networks learnt on
-landscapes flipped at random) and averages the two: a second opinion at no training cost, at
-twice the time per photo.
+photo to photo.
 
 Averaging pulls colours toward gray wherever networks or views disagree. --calibrate DATA
 fits one gain for the ensemble's ab on DATA's validation split (landscapes it never trained
@@ -76,14 +74,14 @@ def check_out(out):
                             f"members); it would be replaced: choose a new --out, or delete it")
 
 
-def ensemble_config(folders, configs, out, view_scales=(1,), mirror=False):
+def ensemble_config(folders, configs, out, view_scales=(1,)):
     """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
 
     Members may be of different families (an Autoencoder and a U-Net make different mistakes):
     the ensemble's stride is then the least common multiple of theirs, and its model, preset
     and loss name every one that takes part ("unet+autoencoder"). The view scales are recorded
     as fractions ("5/4", or "1 5/4 3/2" for several) and multiply the stride as view_stride
-    says; "mirror" is recorded only when the views are mirrored too."""
+    says."""
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
@@ -117,8 +115,6 @@ def ensemble_config(folders, configs, out, view_scales=(1,), mirror=False):
                             "seed": config.get("seed"),
                             "best_val_loss": config.get("best_val_loss")}
                            for folder, config in zip(folders, configs)])
-    if mirror:
-        record["mirror"] = True
     return record
 
 
@@ -170,13 +166,12 @@ def read_calibration_split(folder):
     return lightness, ab
 
 
-def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1,
-                   mirror=False):
-    """Build and save the average of the members, seen at view_scales (and mirrored, with
-    `mirror`), its ab multiplied by the gains fitted on the dataset `calibrate` when one is given
-    (one for each of chroma_bands); returns the config.json."""
+def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1):
+    """Build and save the average of the members, seen at view_scales, its ab multiplied by the
+    gains fitted on the dataset `calibrate` when one is given (one for each of chroma_bands);
+    returns the config.json."""
     configs = [read_member(folder) for folder in folders]
-    record = ensemble_config(folders, configs, out, view_scales, mirror)
+    record = ensemble_config(folders, configs, out, view_scales)
     check_out(out)
     split = read_calibration_split(calibrate) if calibrate is not None else None
     import keras
@@ -187,8 +182,8 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
                for folder in folders]
     name = f"ensemble-{Path(out).name}"
     model = models.average_of(members, name=name) if len(members) > 1 else members[0]
-    if list(view_scales) != [1] or mirror:
-        model = models.viewed_at(model, view_scales, name=name, mirror=mirror)
+    if list(view_scales) != [1]:
+        model = models.viewed_at(model, view_scales, name=name)
     if split is not None:
         chromas, gains = fit_chroma_gains(model, *split, bands=chroma_bands)
         model = models.with_chroma_gain(model, chromas / lab.AB_SCALE, gains, name=name)
@@ -232,9 +227,6 @@ def parse_args(argv=None):
                         help="show the model its input enlarged by this much (5/4: a 128 px "
                              "photo seen at 160 px); several scales average those views "
                              "(default: 1)")
-    parser.add_argument("--mirror", action="store_true",
-                        help="also show each view mirrored left to right and average the two "
-                             "(twice the time per photo)")
     parser.add_argument("--calibrate", type=Path, metavar="DATA",
                         help="multiply the ensemble's ab by the gain that fits the validation "
                              "split of the dataset DATA best (least squares), the ensemble seen "
@@ -246,9 +238,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if len(set(args.view_scale)) < len(args.view_scale):
         parser.error("--view-scale names the same scale twice")
-    if len(args.members) < 2 and args.view_scale == [1] and not args.mirror:
-        parser.error("an ensemble needs at least two member runs (or one and a --view-scale or "
-                     "--mirror)")
+    if len(args.members) < 2 and args.view_scale == [1]:
+        parser.error("an ensemble needs at least two member runs (or one and a --view-scale)")
     if args.chroma_bands < 1:
         parser.error(f"--chroma-bands must be at least 1, got {args.chroma_bands}")
     if args.chroma_bands > 1 and args.calibrate is None:
@@ -262,14 +253,13 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         record = write_ensemble(args.members, args.out, args.view_scale, args.calibrate,
-                                args.chroma_bands, args.mirror)
+                                args.chroma_bands)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
     scales = [str(scale) for scale in args.view_scale]
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
-    view += ", each view also mirrored" if args.mirror else ""
     gain = ("" if args.calibrate is None
             else f", {describe_gains(record)} (fitted on {args.calibrate})")
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "

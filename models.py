@@ -334,10 +334,9 @@ def view_scales(scale_or_scales):
     return scales
 
 
-def viewed_at(model, scales, name=None, mirror=False):
+def viewed_at(model, scales, name=None):
     """The model shown its input enlarged by `scales`, its ab area-averaged back to the input's
-    size; with several scales, the mean of those views' ab; with `mirror`, each view is also
-    shown mirrored left to right and the two are averaged.
+    size; with several scales, the mean of those views' ab.
 
     Real photos brought to the training size carry more detail per pixel than the landscapes
     (mean |gradient of L| 4.6 against 3.3 at 128 px, tools/colour_stats.py): a photo shown
@@ -347,10 +346,6 @@ def viewed_at(model, scales, name=None, mirror=False):
     layer however many views see it, so the saved model keeps one copy of its weights; built-in
     layers only, so it loads in safe mode; ensemble.view_stride says what the input's sides
     must be multiples of.
-
-    The networks learnt on landscapes flipped at random, so a mirrored photo is as familiar to
-    them as the photo; where they are unsure, the two views' colours differ, and their mean is
-    a second opinion that costs no training (a flip is a Keras op, saved like a layer).
     """
     scales = view_scales(scales)
     inputs = keras.Input(shape=(None, None, 1), name="L")
@@ -359,9 +354,6 @@ def viewed_at(model, scales, name=None, mirror=False):
         suffix = "" if len(scales) == 1 else f"_{index + 1}"
         x = inputs if scale == 1 else view_resampler(scale, name=f"view{suffix}")(inputs)
         ab = model(x)
-        if mirror:
-            mirrored = keras.ops.flip(model(keras.ops.flip(x, axis=2)), axis=2)
-            ab = layers.Average(name=f"ab_mean_of_mirrored{suffix}")([ab, mirrored])
         if scale.denominator > 1:
             ab = layers.UpSampling2D(scale.denominator, interpolation="nearest",
                                      name=f"ab_up{suffix}")(ab)

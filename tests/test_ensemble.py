@@ -184,25 +184,6 @@ def test_several_view_scales_average_the_views_of_the_members(tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
 
 
-def test_mirror_averages_one_network_with_its_view_of_the_mirrored_photo(tmp_path):
-    import keras
-
-    member = make_member(tmp_path / "m1", 1, stride=4)
-    out = tmp_path / "model"
-    assert ensemble.main([str(member), "--mirror", "--out", str(out)]) == 0
-    config = json.loads((out / "config.json").read_text())
-    assert (config["mirror"], config["view_scale"], config["stride"]) == (True, "1", 4)
-    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 24, 1)).astype(np.float32)
-    network = keras.saving.load_model(member / "model.keras")
-    plain, flipped = network.predict(x, verbose=0), network.predict(x[:, :, ::-1], verbose=0)
-    expected = (plain + flipped[:, :, ::-1]) / 2
-    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
-    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
-    assert np.abs(expected - plain).max() > 1e-3
-    assert ensemble.main([str(member), "--view-scale", "3/2", "--out", str(out)]) == 0
-    assert "mirror" not in json.loads((out / "config.json").read_text())
-
-
 def test_the_same_view_scale_twice_is_a_usage_error(tmp_path):
     member = make_member(tmp_path / "a", 1)
     with pytest.raises(SystemExit) as exit_info:

@@ -260,12 +260,6 @@ def test_an_ensemble_and_a_single_run_of_one_model_are_refused_not_crashed(proje
         evaluate.main(argv)
 
 
-def test_a_mirrored_ensemble_and_a_plain_one_are_refused_as_one_recipe(project, tmp_path):
-    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, mirror=True))
-    with pytest.raises(SystemExit, match="trained differently .*mirror: None, True"):
-        evaluate.main(argv)
-
-
 def test_seeds_sort_numbers_numerically_and_ensembles_after_them_without_failing():
     seeds = [10, "1+2+3", 2, "13+14+15", "7+8+9"]
     assert sorted(seeds, key=evaluate.seed_order) == [2, 10, "1+2+3", "13+14+15", "7+8+9"]

@@ -164,24 +164,6 @@ def test_viewed_at_several_scales_averages_the_views_and_saves_the_network_once(
     assert len(loaded.weights) == len(network.weights) == 2  # one kernel and bias, shared
 
 
-def test_mirrored_views_average_each_view_with_its_mirror_image_flipped_back(tmp_path):
-    inputs = keras.Input((None, None, 1))
-    network = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs))
-    x = np.random.default_rng(2).uniform(-1, 1, (2, 8, 12, 1)).astype(np.float32)
-    expected = []
-    for scale in ("1", "3/2"):
-        plain = models.viewed_at(network, scale)
-        expected.append((np.asarray(plain(x)) + np.asarray(plain(x[:, :, ::-1]))[:, :, ::-1]) / 2)
-    assert np.abs(expected[0] - np.asarray(network(x))).max() > 1e-3  # the kernel is lopsided
-    mirrored = models.viewed_at(network, ["1", "3/2"], mirror=True)
-    y = np.asarray(mirrored(x))
-    np.testing.assert_allclose(y, np.mean(expected, axis=0), atol=1e-6)
-    mirrored.save(tmp_path / "mirrored.keras")
-    loaded = keras.saving.load_model(tmp_path / "mirrored.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
-    assert len(loaded.weights) == 2  # still one kernel and bias, shared by the four views
-
-
 def test_viewed_at_refuses_no_scales_and_a_scale_that_is_not_positive_among_several():
     for scales in ([], ["1", "-1/2"]):
         with pytest.raises(ValueError, match="positive"):

@@ -78,7 +78,6 @@ class Variant:
     also: tuple = ()  # train.py options of further recipes averaged in, `members` networks each
     also_members: int = 0  # > 0: this many networks of each recipe in `also` instead
     view: str = "1"  # ensemble.py --view-scale (models.viewed_at); "1 5/4" averages two views
-    mirror: bool = False  # ensemble.py --mirror: each view also seen mirrored, the two averaged
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
     calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
     chroma_bands: int = 1  # ensemble.py --chroma-bands: with calibrate, a gain per chroma band
@@ -335,10 +334,6 @@ VARIANTS = {  # in the table's order
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, **CHROMA_CALIBRATED),
-    "chroma-calibrated-mirror-twilight-views": make_model_variant(
-        "chroma-calibrated-twilight-views with each of its four views also seen mirrored left to "
-        "right and the two averaged (ensemble.py --mirror): make model's networks, twice the "
-        "time per photo", mirror=True, **CHROMA_CALIBRATED),
     **with_calibrated("ensemble-alpenglow-twilight-views", make_model_variant(
         "ensemble-twilight-decay-distance-views, 3 in 10 clear skies with the sun low behind the "
         "camera, the land lit warm under a blue sky (dataset.py --alpenglow 0.3)",
@@ -485,7 +480,7 @@ def train_seeds(name, variant, seeds):
     average of its networks (Variant.networks). A variant with a
     view scale is built by ensemble.py too, from one network when members is 1."""
     for seed in seeds:
-        if variant.members == 1 and variant.view == "1" and not variant.mirror:
+        if variant.members == 1 and variant.view == "1":
             train_run(name, variant, seed, str(RUNS / name))
             continue
         out = HERE / RUNS / name / f"ensemble-s{seed}"
@@ -498,9 +493,8 @@ def train_seeds(name, variant, seeds):
                       str(folder.parent), "--run", folder.name)
         calibrate = (["--calibrate", str(variant.data_of(networks[0][1])),
                       "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
-        mirror = ["--mirror"] if variant.mirror else []
         run_script("ensemble.py", [*map(str, folders), "--view-scale", *variant.view.split(),
-                                   *mirror, *calibrate, "--out", str(out.relative_to(HERE))],
+                                   *calibrate, "--out", str(out.relative_to(HERE))],
                    f"{name} seed {seed}: ensemble.py failed (its message is above); rerun to "
                    "build it again")
 
