@@ -147,7 +147,10 @@ def open_run_dir(run_dir, arguments, meta, **facts):
     config: read back when reopened, else new with status "running".
     """
     run_dir = Path(run_dir)
-    files.remove_leftovers(run_dir / CONFIG_FILE)  # a new run killed writing its first one
+    # Files half-written by a killed run go first: a new run killed writing its first config.json
+    # leaves a folder that must read as new.
+    for name in WRITTEN_ATOMICALLY:
+        files.remove_leftovers(run_dir / name)
     if (run_dir / CONFIG_FILE).is_file():
         config = read_run_to_train(run_dir)
         changed = changed_arguments(config, arguments)
@@ -162,9 +165,6 @@ def open_run_dir(run_dir, arguments, meta, **facts):
             raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")
-        for name in WRITTEN_ATOMICALLY:
-            if name != CONFIG_FILE:  # its leftovers went first, above
-                files.remove_leftovers(run_dir / name)  # half-written by a killed run
         settle_best_model(run_dir)
         return config
     if run_dir.exists() and any(run_dir.iterdir()):
