@@ -19,6 +19,11 @@ come out faintest: --chroma-bands N fits a gain for each of N bands of the ensem
 instead (equal shares of the pixels), applied along a line through the bands' medians, so
 faint colours can get more back than vivid ones.
 
+On real photos the networks and views disagree most in the colour's fine detail, where they are
+least right: --agreed-octaves N keeps the detail of the mean at each of N octaves (Gaussian
+sigma 1, 2, 4, ... px) only in the share that the predictions agree on (models.agreed_average);
+on landscapes like their own they agree there and it stays. The gains are fitted after it.
+
 The ensemble is a run folder like any other: evaluate.py scores it and colorize.py uses it,
 with no special case; its config.json is its first member's, with the members listed, the
 seed, model, preset and loss replaced by theirs, the stride by the least common multiple of
@@ -166,12 +171,15 @@ def read_calibration_split(folder):
     return lightness, ab
 
 
-def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1):
-    """Build and save the average of the members, seen at view_scales, its ab multiplied by the
-    gains fitted on the dataset `calibrate` when one is given (one for each of chroma_bands);
-    returns the config.json."""
+def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1,
+                   agreed_octaves=0):
+    """Build and save the average of the members, seen at view_scales, its detail at
+    agreed_octaves octaves kept as far as its predictions agree, its ab multiplied by the gains
+    fitted on the dataset `calibrate` when one is given (one for each of chroma_bands); returns
+    the config.json."""
     configs = [read_member(folder) for folder in folders]
     record = ensemble_config(folders, configs, out, view_scales)
+    record["agreed_octaves"] = agreed_octaves
     check_out(out)
     split = read_calibration_split(calibrate) if calibrate is not None else None
     import keras
@@ -181,9 +189,12 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
     members = [keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
                for folder in folders]
     name = f"ensemble-{Path(out).name}"
-    model = models.average_of(members, name=name) if len(members) > 1 else members[0]
-    if list(view_scales) != [1]:
-        model = models.viewed_at(model, view_scales, name=name)
+    if agreed_octaves:
+        model = models.agreed_average(members, view_scales, agreed_octaves, name=name)
+    else:
+        model = models.average_of(members, name=name) if len(members) > 1 else members[0]
+        if list(view_scales) != [1]:
+            model = models.viewed_at(model, view_scales, name=name)
     if split is not None:
         chromas, gains = fit_chroma_gains(model, *split, bands=chroma_bands)
         model = models.with_chroma_gain(model, chromas / lab.AB_SCALE, gains, name=name)
@@ -235,11 +246,21 @@ def parse_args(argv=None):
                         help="with --calibrate: fit a gain for each of N bands of the "
                              "ensemble's chroma (equal shares of the pixels) instead of one, "
                              "so that faint colours can get more back than vivid ones")
+    parser.add_argument("--agreed-octaves", type=int, default=0, metavar="N",
+                        help="keep the mean colour's detail at N octaves (Gaussian sigma 1, 2, "
+                             "4, ... px) only in the share that the members and views agree on "
+                             "(0: off): on real photos they disagree most in fine detail, where "
+                             "they are least right")
     args = parser.parse_args(argv)
     if len(set(args.view_scale)) < len(args.view_scale):
         parser.error("--view-scale names the same scale twice")
     if len(args.members) < 2 and args.view_scale == [1]:
         parser.error("an ensemble needs at least two member runs (or one and a --view-scale)")
+    if args.agreed_octaves < 0:
+        parser.error(f"--agreed-octaves must be 0 or more, got {args.agreed_octaves}")
+    if args.agreed_octaves and len(args.members) * len(args.view_scale) < 2:
+        parser.error("--agreed-octaves needs at least two predictions to compare: two members, "
+                     "or one seen at two --view-scale")
     if args.chroma_bands < 1:
         parser.error(f"--chroma-bands must be at least 1, got {args.chroma_bands}")
     if args.chroma_bands > 1 and args.calibrate is None:
@@ -253,17 +274,19 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         record = write_ensemble(args.members, args.out, args.view_scale, args.calibrate,
-                                args.chroma_bands)
+                                args.chroma_bands, args.agreed_octaves)
     except EnsembleError as error:
         raise SystemExit(f"ensemble.py: {error}") from None
     scales = [str(scale) for scale in args.view_scale]
     view = ("" if scales == ["1"] else f", photos seen {scales[0]} times larger" if len(scales) == 1
             else f", averaged over photos seen {', '.join(scales[:-1])} and {scales[-1]} times "
                  f"larger")
+    agreed = ("" if not args.agreed_octaves else
+              f", its detail at {args.agreed_octaves} octaves kept as far as they agree")
     gain = ("" if args.calibrate is None
             else f", {describe_gains(record)} (fitted on {args.calibrate})")
     print(f"wrote {args.out}: the mean of {len(record['members'])} runs "
-          f"(seeds {record['seed']}){view}{gain}")
+          f"(seeds {record['seed']}){view}{agreed}{gain}")
     return 0
 
 

@@ -144,10 +144,12 @@ def group_key(config):
 
 def training_recipe(config):
     """What made a run but its seed (recipe.network_of), with ensemble.py's view scales, how
-    many networks it averages and how many colour gains it was calibrated with."""
+    many networks it averages, how many octaves of its detail it keeps as far as they agree and
+    how many colour gains it was calibrated with."""
     values = {key: value for key, value in recipe.network_of(config).items() if key != "seed"}
     values["view_scale"] = config.get("view_scale") or None
     values["networks"] = len(config.get("members") or [config])
+    values["agreed octaves"] = config.get("agreed_octaves", 0)
     gains = config.get("ab_gain")  # one number, or one per chroma band
     values["colour gains"] = 0 if gains is None else np.size(gains)
     return values

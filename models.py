@@ -349,19 +349,91 @@ def viewed_at(model, scales, name=None):
     """
     scales = view_scales(scales)
     inputs = keras.Input(shape=(None, None, 1), name="L")
+    views = view_outputs(model, scales, inputs)
+    ab = views[0] if len(views) == 1 else layers.Average(name="ab_mean_of_views")(views)
+    return keras.Model(inputs, ab, name=name or f"{model.name}-viewed")
+
+
+def view_outputs(model, scales, inputs, prefix=""):
+    """The ab of `model` on `inputs` enlarged by each of `scales` (Fractions), each brought
+    back to the inputs' size by area averaging: the views viewed_at averages."""
     views = []
     for index, scale in enumerate(scales):
         suffix = "" if len(scales) == 1 else f"_{index + 1}"
-        x = inputs if scale == 1 else view_resampler(scale, name=f"view{suffix}")(inputs)
+        x = inputs if scale == 1 else view_resampler(scale, name=f"{prefix}view{suffix}")(inputs)
         ab = model(x)
         if scale.denominator > 1:
             ab = layers.UpSampling2D(scale.denominator, interpolation="nearest",
-                                     name=f"ab_up{suffix}")(ab)
+                                     name=f"{prefix}ab_up{suffix}")(ab)
         if scale.numerator > 1:
-            ab = layers.AveragePooling2D(scale.numerator, name=f"ab_down{suffix}")(ab)
+            ab = layers.AveragePooling2D(scale.numerator, name=f"{prefix}ab_down{suffix}")(ab)
         views.append(ab)
-    ab = views[0] if len(views) == 1 else layers.Average(name="ab_mean_of_views")(views)
-    return keras.Model(inputs, ab, name=name or f"{model.name}-viewed")
+    return views
+
+
+def agreed_average(members, scales, octaves, name="ensemble"):
+    """The mean of every member's ab seen at every scale (average_of and viewed_at at once),
+    the detail of that mean at each of `octaves` octaves (Gaussian sigma 1, 2, 4, ... px)
+    kept in the share the predictions agree on: squared mean over squared mean plus spread,
+    pooled over the octave's own neighbourhood.
+
+    On real photos the networks and views disagree most in fine colour detail, where they
+    are least right (they read the photos' textures differently from the landscapes'); on
+    landscapes like the ones they learnt on they agree there, and the detail stays. The
+    spread needs no truth, so the rule adapts to each photo. Built-in Keras layers and ops
+    only, so the saved model loads in safe mode.
+    """
+    scales = view_scales(scales)
+    if len(members) * len(scales) < 2 or octaves < 1:
+        raise ValueError(f"an agreed average needs at least two predictions and one octave, "
+                         f"got {len(members)} members x {len(scales)} views, {octaves} octaves")
+    inputs = keras.Input(shape=(None, None, 1), name="L")
+    predictions = []
+    for index, member in enumerate(members):
+        member.name = f"member_{index + 1}"  # saved models share names; nested ones may not
+        prefix = f"m{index + 1}_" if len(members) > 1 else ""
+        predictions += view_outputs(member, scales, inputs, prefix)
+    ones = layers.Dense(1, kernel_initializer="zeros", bias_initializer="ones",
+                        trainable=False, name="ones")(inputs)
+    detail, previous = [], predictions
+    for octave in range(octaves):
+        sigma = 2 ** octave
+        blur_ab, blur_energy = (gaussian_blur(sigma, channels, f"blur{sigma}_{what}")
+                                for channels, what in ((2, "ab"), (1, "energy")))
+        norm = blur_energy(ones)  # the kernel's weight inside the image: exact at the borders
+        lows = [keras.ops.divide(blur_ab(ab), norm) for ab in predictions]
+        bands = [keras.ops.subtract(high, low) for high, low in zip(previous, lows)]
+        agreed_band = layers.Average(name=f"agreed_band{sigma}")(bands)
+        agreed = energy(agreed_band)
+        spread = keras.ops.relu(layers.Average()([energy(band) for band in bands]) - agreed)
+        agreed, spread = blur_energy(agreed), blur_energy(spread)
+        share = keras.ops.divide(agreed, agreed + spread + 1e-12)
+        detail.append(keras.ops.multiply(share, agreed_band))
+        previous = lows
+    ab = layers.Add(name="ab_agreed")([layers.Average(name="ab_coarse")(previous), *detail])
+    return keras.Model(inputs, ab, name=name)
+
+
+def energy(ab):
+    """a^2 + b^2 at each pixel, shape (..., 1)."""
+    return keras.ops.sum(keras.ops.square(ab), axis=-1, keepdims=True)
+
+
+def gaussian_blur(sigma, channels, name):
+    """A fixed Gaussian of `sigma` px over `channels` channels, as two one-dimensional
+    depthwise convolutions (zero padding: divide by the blurred ones where borders matter)."""
+    radius = math.ceil(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    passes = []
+    for axis, shape in (("v", (2 * radius + 1, 1)), ("h", (1, 2 * radius + 1))):
+        conv = layers.DepthwiseConv2D(shape, padding="same", use_bias=False, trainable=False,
+                                      name=f"{name}_{axis}")
+        conv.build((None, None, None, channels))
+        conv.set_weights([np.tile(kernel.reshape(shape + (1, 1)), (1, 1, channels, 1))])
+        passes.append(conv)
+    vertical, horizontal = passes
+    return lambda x: horizontal(vertical(x))
 
 
 def total_stride(model_or_name, preset="seed", head="regression"):

@@ -184,6 +184,40 @@ def test_several_view_scales_average_the_views_of_the_members(tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
 
 
+def test_agreed_octaves_build_models_agreed_average_and_are_recorded(tmp_path, capsys):
+    import keras
+
+    import models
+
+    members = [make_member(tmp_path / f"m{seed}", seed, stride=4) for seed in (1, 2)]
+    out = tmp_path / "model"
+    assert ensemble.main([*map(str, members), "--view-scale", "1", "3/2", "--agreed-octaves", "2",
+                          "--out", str(out)]) == 0
+    assert "its detail at 2 octaves kept as far as they agree" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["agreed_octaves"] == 2
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 24, 1)).astype(np.float32)
+    networks = [keras.saving.load_model(member / "model.keras") for member in members]
+    expected = np.asarray(models.agreed_average(networks, ["1", "3/2"], 2)(x))
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    plain = np.mean([np.asarray(models.viewed_at(network, ["1", "3/2"])(x))
+                     for network in networks], axis=0)
+    assert np.abs(expected - plain).max() > 1e-3  # some detail was not agreed on
+
+
+@pytest.mark.parametrize("members, extra, message", [
+    (1, ["--view-scale", "5/4", "--agreed-octaves", "2"], "at least two predictions"),
+    (2, ["--agreed-octaves", "-1"], "0 or more"),
+])
+def test_agreed_octaves_without_two_predictions_or_below_zero_are_refused(tmp_path, capsys,
+                                                                          members, extra,
+                                                                          message):
+    folders = [make_member(tmp_path / f"m{seed}", seed) for seed in range(1, members + 1)]
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main([*map(str, folders), "--out", str(tmp_path / "model"), *extra])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_the_same_view_scale_twice_is_a_usage_error(tmp_path):
     member = make_member(tmp_path / "a", 1)
     with pytest.raises(SystemExit) as exit_info:

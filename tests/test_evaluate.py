@@ -260,6 +260,12 @@ def test_an_ensemble_and_a_single_run_of_one_model_are_refused_not_crashed(proje
         evaluate.main(argv)
 
 
+def test_ensembles_that_keep_agreed_detail_and_plain_ones_are_two_recipes(project, tmp_path):
+    argv = bad_setup(project, tmp_path, lambda f: edit_config(f, agreed_octaves=4))
+    with pytest.raises(SystemExit, match="trained differently .*agreed octaves: 0, 4"):
+        evaluate.main(argv)
+
+
 def test_seeds_sort_numbers_numerically_and_ensembles_after_them_without_failing():
     seeds = [10, "1+2+3", 2, "13+14+15", "7+8+9"]
     assert sorted(seeds, key=evaluate.seed_order) == [2, 10, "1+2+3", "13+14+15", "7+8+9"]

@@ -170,6 +170,75 @@ def test_viewed_at_refuses_no_scales_and_a_scale_that_is_not_positive_among_seve
             models.viewed_at(pointwise_network(), scales)
 
 
+def offset_network(offset, detail):
+    """ab = (offset + detail * L) on both channels: networks that agree on the coarse colour
+    `offset` and paint the input's pixel noise as detail of their own strength and sign."""
+    inputs = keras.Input((None, None, 1))
+    ab = keras.layers.Rescaling(detail, offset=offset)(inputs)
+    return keras.Model(inputs, keras.layers.Concatenate()([ab, ab]))
+
+
+def test_agreed_average_of_predictions_that_agree_is_their_mean(tmp_path):
+    networks = [offset_network(0.1, 1.0), offset_network(0.1, 0.9)]
+    x = np.random.default_rng(2).uniform(-0.3, 0.3, (2, 16, 24, 1)).astype(np.float32)
+    agreed = models.agreed_average(networks, "1", octaves=3)
+    mean = np.asarray(models.average_of(networks)(x))
+    y = np.asarray(agreed(x))
+    assert y.shape == mean.shape == (2, 16, 24, 2)
+    np.testing.assert_allclose(y, mean, atol=0.01)  # spread 0.05^2 against 0.95^2: detail kept
+    agreed.save(tmp_path / "agreed.keras")
+    loaded = keras.saving.load_model(tmp_path / "agreed.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
+
+
+def agreed_reference(predictions, octaves):
+    """models.agreed_average's rule in NumPy, from the predictions (N, B, H, W, 2)."""
+    from scipy.ndimage import gaussian_filter  # scikit-image's dependency
+
+    def blur(x, sigma):  # zero outside the image, as the model's padded convolutions
+        return gaussian_filter(x, (0, sigma, sigma, 0), mode="constant", truncate=3.0)
+
+    previous, detail = predictions, 0
+    for octave in range(octaves):
+        sigma = 2 ** octave
+        norm = blur(np.ones(predictions.shape[1:4] + (1,)), sigma)
+        lows = np.stack([blur(p, sigma) / norm for p in predictions])
+        bands = previous - lows
+        agreed_band = bands.mean(axis=0)
+        agreed = np.sum(agreed_band ** 2, axis=-1, keepdims=True)
+        spread = np.maximum(np.sum(bands ** 2, axis=-1, keepdims=True).mean(axis=0) - agreed, 0)
+        agreed, spread = blur(agreed, sigma), blur(spread, sigma)
+        detail = detail + agreed / (agreed + spread + 1e-12) * agreed_band
+        previous = lows
+    return previous.mean(axis=0) + detail
+
+
+def test_agreed_average_follows_its_rule_over_every_member_and_view():
+    networks = [offset_network(0.1, 1.0), offset_network(-0.1, 0.4), offset_network(0.0, -0.3)]
+    x = np.random.default_rng(4).uniform(-0.5, 0.5, (2, 16, 24, 1)).astype(np.float32)
+    predictions = np.stack([np.asarray(models.viewed_at(network, scale)(x), np.float64)
+                            for network in networks for scale in ("1", "3/2")])
+    y = np.asarray(models.agreed_average(networks, ["1", "3/2"], octaves=3)(x))
+    np.testing.assert_allclose(y, agreed_reference(predictions, 3), atol=1e-4)
+    assert np.abs(y - predictions.mean(axis=0)).max() > 0.02  # not the plain mean
+
+
+def test_agreed_average_drops_the_detail_predictions_disagree_on_and_keeps_the_coarse_colour():
+    networks = [offset_network(0.2, 1.0), offset_network(0.2, -0.5)]  # mean detail 0.25 L
+    x = np.random.default_rng(3).uniform(-0.3, 0.3, (2, 32, 32, 1)).astype(np.float32)
+    mean = np.asarray(models.average_of(networks)(x))
+    y = np.asarray(models.agreed_average(networks, "1", octaves=4)(x))
+    assert np.std(y - 0.2) < 0.4 * np.std(mean - 0.2)  # share of the detail about 0.1
+    assert np.mean(y) == pytest.approx(0.2, abs=0.005)  # the colour both agree on stays
+
+
+def test_agreed_average_needs_two_predictions_and_an_octave():
+    with pytest.raises(ValueError, match="two predictions"):
+        models.agreed_average([offset_network(0.1, 1.0)], "1", octaves=2)
+    with pytest.raises(ValueError, match="one octave"):
+        models.agreed_average([offset_network(0.1, 1.0), offset_network(0.1, 0.5)], "1", 0)
+
+
 def test_help_answers_without_building_a_model(capsys, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("--help built a model")

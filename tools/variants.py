@@ -81,6 +81,7 @@ class Variant:
     own_data: bool = False  # each network trains on landscapes of its own (data_of)
     calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
     chroma_bands: int = 1  # ensemble.py --chroma-bands: with calibrate, a gain per chroma band
+    agreed_octaves: int = 0  # ensemble.py --agreed-octaves: detail kept as far as views agree
 
     @property
     def data(self):
@@ -331,6 +332,10 @@ VARIANTS = {  # in the table's order
     "calibrated-6-twilight-views": make_model_variant(
         "calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, calibrate=True),
+    "chroma-calibrated-agreed-twilight-views": make_model_variant(
+        "chroma-calibrated-twilight-views with the detail of the networks' and views' mean colour "
+        "at 4 octaves (Gaussian sigma 1 to 8 px) kept only in the share they agree on, the gains "
+        "fitted after it (ensemble.py --agreed-octaves 4)", agreed_octaves=4, **CHROMA_CALIBRATED),
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, **CHROMA_CALIBRATED),
@@ -493,8 +498,10 @@ def train_seeds(name, variant, seeds):
                       str(folder.parent), "--run", folder.name)
         calibrate = (["--calibrate", str(variant.data_of(networks[0][1])),
                       "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
+        agreed = (["--agreed-octaves", str(variant.agreed_octaves)] if variant.agreed_octaves
+                  else [])
         run_script("ensemble.py", [*map(str, folders), "--view-scale", *variant.view.split(),
-                                   *calibrate, "--out", str(out.relative_to(HERE))],
+                                   *agreed, *calibrate, "--out", str(out.relative_to(HERE))],
                    f"{name} seed {seed}: ensemble.py failed (its message is above); rerun to "
                    "build it again")
 
