@@ -29,7 +29,9 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # trained on built-in landscapes only: the average of MODEL_MEMBERS networks of the recipe
 # MODEL_TRAIN and, when MODEL_ALSO is set, as many of that second recipe (ensemble.py), shown
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes; with
-# several scales, the views' colours are averaged); with MODEL_CALIBRATE=1, its colours are
+# several scales, the views' colours are averaged), the detail of that mean colour at
+# MODEL_AGREED_OCTAVES octaves kept only as far as the networks and views agree on it
+# (ensemble.py --agreed-octaves; 0: off); with MODEL_CALIBRATE=1, its colours are
 # multiplied by the gain that fits the validation landscapes best (ensemble.py --calibrate),
 # one for each of MODEL_CHROMA_BANDS bands of their chroma (--chroma-bands).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
@@ -38,7 +40,7 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # make model-sunset: the colorizer for photos taken in low, warm light (colorize.py --light
 # sunset), make model's recipe on landscapes mostly lit so: 6 in 10 under a sunset sky (half of
 # them glowing up to the zenith), the clear ones lit by alpenglow; its own landscapes, networks
-# and runs/model-sunset. (?= here, before the defaults below: a MODEL_* setting given on the
+# and runs/model-sunset; its detail not thinned by agreement (measured so, before that). (?= here, before the defaults below: a MODEL_* setting given on the
 # command line or in the environment still wins.)
 MODEL_LIGHT ?= any
 ifeq ($(MODEL_LIGHT),sunset)
@@ -47,6 +49,7 @@ MODEL_COLORIZE := --light sunset
 MODEL_SUNSETS ?= 0.6
 MODEL_GOLDEN ?= 0.5
 MODEL_ALPENGLOW ?= 1
+MODEL_AGREED_OCTAVES ?= 0
 else ifneq ($(MODEL_LIGHT),any)
 $(error MODEL_LIGHT is any or sunset, not $(MODEL_LIGHT))
 endif
@@ -68,6 +71,7 @@ MODEL_TRAIN ?= --model unet --epochs 10 --learning-rate 0.002 --cosine --loss di
 MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 1 5/4 3/2 7/4
+MODEL_AGREED_OCTAVES ?= 4
 MODEL_CALIBRATE ?= 1
 MODEL_CHROMA_BANDS ?= 12
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
@@ -145,6 +149,7 @@ model: setup $(MODEL_DATA)/meta.json
 			--runs $(MODEL_MEMBERS_DIR) --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
 	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) \
+		--agreed-octaves $(MODEL_AGREED_OCTAVES) \
 		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA) \
 			--chroma-bands $(MODEL_CHROMA_BANDS)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \

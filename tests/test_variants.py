@@ -183,6 +183,7 @@ def test_make_model_trains_the_recommended_variant(light, name):
     assert int(settings["MODEL_MEMBERS"]) == recommended.members
     assert settings["MODEL_CALIBRATE"] == str(int(recommended.calibrate))
     assert int(settings["MODEL_CHROMA_BANDS"]) == recommended.chroma_bands
+    assert int(settings["MODEL_AGREED_OCTAVES"]) == recommended.agreed_octaves
     assert list(map(fractions.Fraction, settings["MODEL_VIEW"].split())) == list(
         map(fractions.Fraction, recommended.view.split()))
     assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(
