@@ -393,30 +393,45 @@ def agreed_average(members, scales, octaves, name="ensemble"):
         member.name = f"member_{index + 1}"  # saved models share names; nested ones may not
         prefix = f"m{index + 1}_" if len(members) > 1 else ""
         predictions += view_outputs(member, scales, inputs, prefix)
+    count = len(predictions)
+    # All predictions side by side in the channels, so that each step below is one operation
+    # for all of them: colorize.py runs the model eagerly, one operation at a time.
+    stacked = layers.Concatenate(name="ab_all")(predictions)
+    mean_of = fixed_channel_map(np.tile(np.eye(2), (count, 1)) / count, "ab_mean_of")
+    mean_energy_of = fixed_channel_map(np.ones((2 * count, 1)) / count, "energy_mean_of")
     ones = layers.Dense(1, kernel_initializer="zeros", bias_initializer="ones",
                         trainable=False, name="ones")(inputs)
-    detail, previous = [], predictions
+    detail, previous = [], stacked
     for octave in range(octaves):
         sigma = 2 ** octave
-        blur_ab, blur_energy = (gaussian_blur(sigma, channels, f"blur{sigma}_{what}")
-                                for channels, what in ((2, "ab"), (1, "energy")))
+        blur_ab = gaussian_blur(sigma, 2 * count, f"blur{sigma}_ab")
+        blur_energy = gaussian_blur(sigma, 1, f"blur{sigma}_energy")
         norm = blur_energy(ones)  # the kernel's weight inside the image: exact at the borders
-        lows = [keras.ops.divide(blur_ab(ab), norm) for ab in predictions]
-        bands = [keras.ops.subtract(high, low) for high, low in zip(previous, lows)]
-        agreed_band = layers.Average(name=f"agreed_band{sigma}")(bands)
+        low = keras.ops.divide(blur_ab(stacked), norm)
+        band = keras.ops.subtract(previous, low)
+        agreed_band = mean_of(band)
         agreed = energy(agreed_band)
-        spread = keras.ops.relu(layers.Average()([energy(band) for band in bands]) - agreed)
+        spread = keras.ops.relu(mean_energy_of(keras.ops.square(band)) - agreed)
         agreed, spread = blur_energy(agreed), blur_energy(spread)
         share = keras.ops.divide(agreed, agreed + spread + 1e-12)
         detail.append(keras.ops.multiply(share, agreed_band))
-        previous = lows
-    ab = layers.Add(name="ab_agreed")([layers.Average(name="ab_coarse")(previous), *detail])
+        previous = low
+    ab = layers.Add(name="ab_agreed")([mean_of(previous), *detail])
     return keras.Model(inputs, ab, name=name)
 
 
 def energy(ab):
     """a^2 + b^2 at each pixel, shape (..., 1)."""
     return keras.ops.sum(keras.ops.square(ab), axis=-1, keepdims=True)
+
+
+def fixed_channel_map(matrix, name):
+    """A fixed linear map of the channels (a Dense layer that never trains), as a function."""
+    matrix = np.asarray(matrix, np.float32)
+    dense = layers.Dense(matrix.shape[1], use_bias=False, trainable=False, name=name)
+    dense.build((None, None, None, matrix.shape[0]))
+    dense.set_weights([matrix])
+    return dense
 
 
 def gaussian_blur(sigma, channels, name):
