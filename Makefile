@@ -40,8 +40,9 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # make model-sunset: the colorizer for photos taken in low, warm light (colorize.py --light
 # sunset), make model's recipe on landscapes mostly lit so: 6 in 10 under a sunset sky (half of
 # them glowing up to the zenith), the clear ones lit by alpenglow; its own landscapes, networks
-# and runs/model-sunset; its detail not thinned by agreement (measured so, before that). (?= here, before the defaults below: a MODEL_* setting given on the
-# command line or in the environment still wins.)
+# and runs/model-sunset; its detail not thinned by agreement (measured so, before that).
+# (?= here, before the defaults below: a MODEL_* setting given on the command line or in the
+# environment still wins.)
 MODEL_LIGHT ?= any
 ifeq ($(MODEL_LIGHT),sunset)
 MODEL_SUFFIX := -sunset

@@ -79,14 +79,14 @@ def check_out(out):
                             f"members); it would be replaced: choose a new --out, or delete it")
 
 
-def ensemble_config(folders, configs, out, view_scales=(1,)):
+def ensemble_config(folders, configs, out, view_scales=(1,), agreed_octaves=0):
     """The ensemble's config.json: what evaluate.py and colorize.py read, and its members.
 
     Members may be of different families (an Autoencoder and a U-Net make different mistakes):
     the ensemble's stride is then the least common multiple of theirs, and its model, preset
     and loss name every one that takes part ("unet+autoencoder"). The view scales are recorded
     as fractions ("5/4", or "1 5/4 3/2" for several) and multiply the stride as view_stride
-    says."""
+    says; agreed_octaves as ensemble.py --agreed-octaves gave it (0: off)."""
     sizes = {config.get("image_size") for config in configs}
     if len(sizes) > 1:
         raise EnsembleError(f"the members differ in image_size: {sorted(map(str, sizes))}")
@@ -116,6 +116,7 @@ def ensemble_config(folders, configs, out, view_scales=(1,)):
     record.update(run=Path(out).name, run_name=Path(out).name, runs=str(Path(out).parent),
                   seed="+".join(map(str, seeds)), stride=needed,
                   view_scale=" ".join(str(fractions.Fraction(scale)) for scale in view_scales),
+                  agreed_octaves=agreed_octaves,
                   members=[{"run": str(folder), "model": config.get("model"),
                             "seed": config.get("seed"),
                             "best_val_loss": config.get("best_val_loss")}
@@ -178,8 +179,7 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
     fitted on the dataset `calibrate` when one is given (one for each of chroma_bands); returns
     the config.json."""
     configs = [read_member(folder) for folder in folders]
-    record = ensemble_config(folders, configs, out, view_scales)
-    record["agreed_octaves"] = agreed_octaves
+    record = ensemble_config(folders, configs, out, view_scales, agreed_octaves)
     check_out(out)
     split = read_calibration_split(calibrate) if calibrate is not None else None
     import keras

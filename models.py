@@ -267,10 +267,17 @@ def average_of(members, name="ensemble"):
     if len(members) < 2:
         raise ValueError(f"an average needs at least two members, got {len(members)}")
     inputs = keras.Input(shape=(None, None, 1), name="L")
-    for index, member in enumerate(members):
-        member.name = f"member_{index + 1}"  # saved models share names; nested ones may not
+    name_members(members)
     outputs = layers.Average(name="ab_mean")([member(inputs) for member in members])
     return keras.Model(inputs, outputs, name=name)
+
+
+def name_members(members):
+    """Name the members member_1, member_2, ...: saved models share names, and models nested in
+    one model may not. Returns them."""
+    for index, member in enumerate(members):
+        member.name = f"member_{index + 1}"
+    return members
 
 
 def with_chroma_gain(model, chromas, gains, name=None):
@@ -389,8 +396,7 @@ def agreed_average(members, scales, octaves, name="ensemble"):
                          f"got {len(members)} members x {len(scales)} views, {octaves} octaves")
     inputs = keras.Input(shape=(None, None, 1), name="L")
     predictions = []
-    for index, member in enumerate(members):
-        member.name = f"member_{index + 1}"  # saved models share names; nested ones may not
+    for index, member in enumerate(name_members(members)):
         prefix = f"m{index + 1}_" if len(members) > 1 else ""
         predictions += view_outputs(member, scales, inputs, prefix)
     count = len(predictions)
