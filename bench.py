@@ -7,11 +7,13 @@ This machine is shared and noisy: compare only ratios measured side by side in o
     python bench.py ingest          # dataset.py on 500 JPEGs of 2000x1500, with/without draft mode
     python bench.py train           # matmul ceiling; train.py's img/s, GFLOP/s, share of ceiling
     python bench.py levers          # oneDNN, AVX2-only, precision, threads side by side (slow)
-    python bench.py colorize        # a 4000x3000 photo through the seed U-Net (--photo-size)
+    python bench.py colorize        # a 4000x3000 photo (--photo-size) through a fresh seed
+                                    # U-Net or --colorize-model runs/model
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 import cli
 import cpu  # TensorFlow's CPU settings (before TensorFlow loads) and what the CPU is
@@ -361,7 +363,7 @@ def cpu_timed(function, *args):
     return result, wall, time.process_time() - start_cpu
 
 
-def colorize_phases(model, path, out_path, render_size, stride):
+def colorize_phases(network, path, out_path, render_size, stride):
     """Seconds of each phase of colorize.colorize_file, run one after the other as it does."""
     import numpy as np
     from PIL import Image
@@ -371,7 +373,7 @@ def colorize_phases(model, path, out_path, render_size, stride):
     seconds = {}
     photo, seconds["decode"] = timed(colorize.read_photo, path)
     (lightness, _), seconds["L"] = timed(colorize.photo_lightness, photo)
-    ab, seconds["predict"] = timed(colorize.predict_ab, model, lightness, render_size, stride)
+    ab, seconds["predict"] = timed(colorize.predict_ab, network, lightness, render_size, stride)
     planes, seconds["upsample"] = timed(colorize.upsample_ab, ab, *lightness.shape)
     rgb, seconds["Lab->RGB"] = timed(colorize.lab_to_rgb_full, lightness, *planes)
     _, seconds["encode"] = timed(colorize.save_atomic, Image.fromarray(rgb), out_path, "JPEG")
@@ -394,9 +396,12 @@ def float64_reference(path):
     return l_seconds, rgb_seconds
 
 
-def bench_colorize(repeats, width=4000, height=3000):
-    """Seconds for one width x height JPEG through the seed U-Net at render size 128, end to end
-    (colorize.colorize_file, model loaded once) and by phase, for a colour and a gray photo."""
+def bench_colorize(repeats, width=4000, height=3000, model_path=None):
+    """Seconds for one width x height JPEG at its model's training size, end to end
+    (colorize.colorize_file, model loaded once, its working shape traced as colorize.py does
+    from a folder's second photo on) and by phase, for a colour and a gray photo; and the
+    network's call on that shape eager against traced, side by side. The model: a run folder
+    (make model's runs/model, say), else a fresh seed U-Net at 128 px."""
     import json
     import resource
     import tempfile
@@ -406,38 +411,58 @@ def bench_colorize(repeats, width=4000, height=3000):
     from PIL import Image
 
     import colorize
+    import lab
     import models
 
-    render_size = 128
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        stride = models.total_stride("unet", "seed")
-        models.build_model("unet", "seed").save(folder / "model.keras")
-        (folder / "config.json").write_text(json.dumps({"image_size": render_size,
-                                                        "stride": stride}))
-        model, load_seconds = timed(colorize.load_model, folder / "model.keras")
-        print(f"workers {colorize.worker_count()}, model load {load_seconds:.2f} s (once per run)")
+        if model_path is None:
+            model_path = folder / "model.keras"
+            models.build_model("unet", "seed").save(model_path)
+            (folder / "config.json").write_text(json.dumps(
+                {"image_size": 128, "stride": models.total_stride("unet", "seed"),
+                 "status": "finished"}))
+        model_path = colorize.resolve_model_path(str(model_path))
+        render_size, stride = colorize.read_model_config(model_path)
+        model, load_seconds = timed(colorize.load_model, model_path)
+        network = colorize.ShapeTracedModel(model)
+        print(f"{model_path}: render size {render_size}, stride {stride}; "
+              f"workers {colorize.worker_count()}, model load {load_seconds:.2f} s (once per run)")
 
         pixels = photo_like_pixels(height, width)
         photos = {"rgb": folder / "photo.jpg", "gray": folder / "scan.jpg"}
         Image.fromarray(pixels).save(photos["rgb"], quality=90)
         Image.fromarray(pixels).convert("L").save(photos["gray"], quality=90)
         out = folder / "out.jpg"
-        colorize.colorize_file(model, photos["rgb"], out, None, "JPEG", render_size, stride, 1.0)
+        first = [timed(colorize.colorize_file, network, photos["rgb"], out, None, "JPEG",
+                       render_size, stride, 1.0)[1] for _ in range(2)]
+        print(f"first photo (eager) {first[0]:.2f} s, second (its shape traced) {first[1]:.2f} s")
 
         for kind, path in photos.items():
             end_to_end, cpu_times, phases = [], [], []
             for _ in range(repeats):
-                _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, model, path, out, None,
+                _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, network, path, out, None,
                                                  "JPEG", render_size, stride, 1.0)
                 end_to_end.append(wall)
                 cpu_times.append(cpu_seconds)
-                phases.append(colorize_phases(model, path, out, render_size, stride))
+                phases.append(colorize_phases(network, path, out, render_size, stride))
             print(f"{kind} {width}x{height} JPEG, end to end: median {np.median(end_to_end):.2f} s,"
                   f" min {np.min(end_to_end):.2f} s over {repeats}; "
                   f"CPU time median {np.median(cpu_times):.2f} s")
             print("    phases (median s): " + ", ".join(
                 f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
+
+        height_work, width_work = colorize.working_size(height, width, render_size)
+        shape = (1, height_work + -height_work % stride, width_work + -width_work % stride, 1)
+        inputs = lab.encode_l(np.full(shape, 50.0, np.float32))
+        calls = {"eager": lambda: model(inputs, training=False), "traced": lambda: network(inputs)}
+        seconds = {name: [] for name in calls}
+        for _ in range(max(3, repeats)):
+            for name, call in calls.items():  # alternated, so that both see the same load
+                seconds[name].append(timed(call)[1])
+        eager, traced = (float(np.median(seconds[name])) for name in calls)
+        print(f"network on its {shape[1]}x{shape[2]} working shape: eager median {eager:.3f} s, "
+              f"traced {traced:.3f} s ({eager / traced:.1f}x)")
 
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory so far {peak_mb:.0f} MB (TensorFlow included)")
@@ -482,6 +507,9 @@ def parse_args(argv=None):
                              "--train-arg=--steps-per-execution --train-arg=8")
     parser.add_argument("--photo-size", type=photo_size, default=PHOTO_SIZE, metavar="WxH",
                         help="colorize: the photo's width and height in pixels")
+    parser.add_argument("--colorize-model", type=Path, default=None, metavar="RUN",
+                        help="colorize: a run folder or model.keras to time, e.g. runs/model "
+                             "(default: a fresh seed U-Net at 128 px)")
     parser.add_argument("--json", action="store_true",
                         help="train: print the figures as one JSON line at the end")
     args = parser.parse_args(argv)
@@ -507,7 +535,8 @@ def main(argv=None):
         "ingest": lambda: bench_ingest(args.repeats),
         "train": lambda: bench_train(*train),
         "levers": lambda: bench_levers(args.levers, args.presets, args.repeats, args.rounds),
-        "colorize": lambda: bench_colorize(args.repeats, *args.photo_size),
+        "colorize": lambda: bench_colorize(args.repeats, *args.photo_size,
+                                            args.colorize_model),
     }
     for name in args.what or [name for name in BENCHMARKS if name != "levers"]:
         print(f"== {name}")

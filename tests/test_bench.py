@@ -22,6 +22,25 @@ def test_colorize_benchmark_times_both_photos_end_to_end_and_by_phase(capsys):
     for line in phases:
         assert [part.split()[0] for part in line.split(", ")] == [
             "decode", "L", "predict", "upsample", "Lab->RGB", "encode", "sum"]
+    call = re.search(r"network on its (\d+)x(\d+) working shape: eager median ([\d.]+) s, "
+                     r"traced ([\d.]+) s", out)
+    assert call and call.group(1, 2) == ("128", "192")  # 300 rows -> 128, 400 -> 171 -> 192
+    assert float(call.group(3)) > 0 and float(call.group(4)) > 0
+
+
+def test_the_colorize_benchmark_times_a_given_run_folder(tmp_path, capsys):
+    import json
+
+    import models
+
+    models.build_model("unet", "seed", width=0.25).save(tmp_path / "model.keras")
+    (tmp_path / "config.json").write_text(json.dumps({"image_size": 64, "stride": 32,
+                                                      "status": "finished"}))
+    assert bench.main(["colorize", "--repeats", "1", "--photo-size", "300x200",
+                       "--colorize-model", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'model.keras'}: render size 64, stride 32" in out
+    assert "network on its 64x96 working shape" in out  # 200 rows -> 64, 300 -> 96
 
 
 def test_the_colorize_photo_is_4000x3000_unless_sized():

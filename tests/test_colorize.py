@@ -181,6 +181,43 @@ def test_16_bit_png_is_read_at_full_depth(run_folder, tmp_path):
     assert_colorized(tmp_path / "out" / "scan16.png", gray_lightness(levels, 65535.0))
 
 
+def test_a_shape_is_traced_when_it_repeats_and_gives_the_eager_colours(run_folder):
+    import keras
+
+    model = keras.saving.load_model(run_folder / "model.keras", compile=False)
+    network = colorize.ShapeTracedModel(model)
+    wide, tall = (lab.encode_l(np.full((1, 8, 12, 1), level, np.float32)) for level in (30, 70))
+    first = np.asarray(network(wide))
+    assert network.graphs == {}  # a shape seen once runs eagerly: no trace for a single photo
+    again = np.asarray(network(wide))
+    assert list(network.graphs) == [(1, 8, 12, 1)]
+    np.testing.assert_allclose(again, first, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(network(wide)), first, atol=1e-5)
+    other = np.asarray(network(tall[:, :, :8]))
+    assert list(network.graphs) == [(1, 8, 12, 1)]
+    np.testing.assert_allclose(other, np.asarray(model(tall[:, :, :8], training=False)),
+                               atol=1e-6)
+
+
+def test_a_folder_of_same_size_photos_goes_through_one_traced_graph(run_folder, tmp_path,
+                                                                     monkeypatch):
+    made = []
+
+    class Recorded(colorize.ShapeTracedModel):  # the real class, its instances kept to look at
+        def __init__(self, model):
+            super().__init__(model)
+            made.append(self)
+
+    monkeypatch.setattr(colorize, "ShapeTracedModel", Recorded)
+    pictures = [gray_picture(90, 60), gray_picture(90, 60)[:, ::-1], gray_picture(90, 60)[::-1]]
+    for index, levels in enumerate(pictures):
+        Image.fromarray(np.ascontiguousarray(levels)).save(tmp_path / f"photo{index}.png")
+    assert run_colorize(run_folder, tmp_path, "--out", tmp_path / "out") == 0
+    assert len(made) == 1 and list(made[0].graphs) == [(1, 32, 48, 1)]  # 60x90 -> 32x48
+    for index, levels in enumerate(pictures):
+        assert_colorized(tmp_path / "out" / f"photo{index}.png", gray_lightness(levels))
+
+
 def test_odd_size_is_padded_and_cropped_back(run_folder, tmp_path):
     levels = gray_picture(517, 333)
     Image.fromarray(levels).save(tmp_path / "odd.png")
