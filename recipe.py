@@ -49,6 +49,7 @@ class TrainConfig:
     tone: float
     hue: float
     sharpen: float
+    mixstyle: float
     patience: int
     tensorboard: bool
     steps_per_execution: int

@@ -264,3 +264,44 @@ def test_a_size_the_models_cannot_take_is_a_usage_error(size, capsys):
     assert exit_info.value.code == 2
     assert "--size must be a positive multiple of 32" in capsys.readouterr().err
     assert models.parse_args(["--size", "96"]).size == 96
+
+
+def styled_batch():
+    """Four images whose channels have their own means and deviations, float32."""
+    rng = np.random.default_rng(0)
+    scales = np.array([1.0, 2.0, 3.0], np.float32)
+    offsets = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1)
+    return (rng.normal(size=(4, 8, 8, 3)).astype(np.float32) * scales + offsets).astype(np.float32)
+
+
+def test_mixstyle_is_the_identity_in_inference_and_when_off():
+    x = styled_batch()
+    np.testing.assert_array_equal(np.asarray(models.MixStyle(1.0, seed=1)(x, training=False)), x)
+    np.testing.assert_array_equal(np.asarray(models.MixStyle(0.0, seed=1)(x, training=True)), x)
+
+
+def test_mixstyle_mixes_feature_statistics_and_keeps_each_images_pattern():
+    x = styled_batch()
+    y = np.asarray(models.MixStyle(1.0, seed=3)(x, training=True))
+    standardise = lambda v: (v - v.mean((1, 2), keepdims=True)) / v.std((1, 2), keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(standardise(y), standardise(x), atol=1e-3)
+    means_x, means_y = x.mean((1, 2)), y.mean((1, 2))
+    assert not np.allclose(means_y, means_x, atol=1e-2)  # some image took another's statistics
+    # every new mean is a mix of two of the batch's: inside the range of the old ones
+    assert np.all(means_y >= means_x.min(0) - 1e-4) and np.all(means_y <= means_x.max(0) + 1e-4)
+
+
+def test_mixstyle_unet_has_the_same_weights_and_reloads_in_safe_mode(tmp_path):
+    import keras
+
+    plain = models.build_model("unet", "seed", width=0.25)
+    mixed = models.build_model("unet", "seed", width=0.25, mixstyle=0.5)
+    assert [layer.name for layer in mixed.layers if isinstance(layer, models.MixStyle)] == [
+        "mixstyle_1", "mixstyle_2"]
+    assert mixed.count_params() == plain.count_params()
+    mixed.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(mixed(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="seed U-Net only"):
+        models.build_model("resnet", "seed", mixstyle=0.5)
