@@ -95,8 +95,6 @@ def load_model(model_path):
     """Load once per run; Keras is imported here so that --help and argument errors stay instant."""
     import keras
 
-    import models  # noqa: F401  (registers the project's own layers, MixStyle, for loading)
-
     try:
         return keras.saving.load_model(model_path, compile=False)
     except Exception as error:  # a broken or foreign file: say which one, not a stack trace

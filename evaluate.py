@@ -214,8 +214,6 @@ def group_labels(keys):
 def load_model(folder, config):
     import keras
 
-    import models  # noqa: F401  (registers the project's own layers, MixStyle, for loading)
-
     try:
         return keras.saving.load_model(folder / runs.MODEL_FILE, compile=False)
     except Exception as exc:  # any failure to load is a bad run, reported with its cause

@@ -106,46 +106,7 @@ def seed_resnet(inputs, width=1.0):
     return conv(x, scaled(8, width), kernel=1)  # full resolution
 
 
-@keras.saving.register_keras_serializable(package="colorization")
-class MixStyle(layers.Layer):
-    """In training, with `probability` per batch, each image's features take a random mix of
-    their own channel means and deviations and another image's of the batch (MixStyle, Zhou et
-    al. 2021); in inference, the identity.
-
-    The networks read the photos' textures differently from the landscapes' (their fine colour
-    detail is what goes wrong on photos): features whose statistics vary as another image's
-    teach colour that does not hang on the exact texture statistics of the generator.
-    """
-
-    def __init__(self, probability=0.5, alpha=0.1, epsilon=1e-6, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.probability, self.alpha, self.epsilon, self.seed = probability, alpha, epsilon, seed
-        self.generator = keras.random.SeedGenerator(seed)
-
-    def call(self, x, training=False):
-        if not training or self.probability <= 0:
-            return x
-        ops = keras.ops
-        features = ops.cast(x, "float32")
-        mean = ops.stop_gradient(ops.mean(features, axis=(1, 2), keepdims=True))
-        deviation = ops.stop_gradient(ops.sqrt(ops.var(features, axis=(1, 2), keepdims=True)
-                                               + self.epsilon))
-        batch = ops.shape(features)[0]
-        partner = keras.random.shuffle(ops.arange(batch), seed=self.generator)
-        share = keras.random.beta((batch, 1, 1, 1), self.alpha, self.alpha, seed=self.generator)
-        mixed_mean = share * mean + (1 - share) * ops.take(mean, partner, axis=0)
-        mixed_deviation = share * deviation + (1 - share) * ops.take(deviation, partner, axis=0)
-        styled = (features - mean) / deviation * mixed_deviation + mixed_mean
-        on = keras.random.uniform((), seed=self.generator) < self.probability
-        return ops.cast(ops.where(on, styled, features), x.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "probability": self.probability, "alpha": self.alpha,
-                "epsilon": self.epsilon, "seed": self.seed}
-
-
-def seed_unet(inputs, width=1.0, mixstyle=0.0):
-    """mixstyle > 0: MixStyle with that probability after the first two encoder blocks."""
+def seed_unet(inputs, width=1.0):
     skips, x = [], inputs
     for i, filters in enumerate((16, 32, 64, 128)):
         x = conv(x, scaled(filters, width))
@@ -153,8 +114,6 @@ def seed_unet(inputs, width=1.0, mixstyle=0.0):
         if i > 0:
             x = batch_norm(x)
         x = layers.MaxPooling2D(2)(x)
-        if mixstyle > 0 and i < 2:
-            x = MixStyle(mixstyle, name=f"mixstyle_{i + 1}")(x)
         skips.append(x)
     x = conv(x, scaled(64, width), kernel=4, strides=2)  # centre, 1/32 resolution
     for filters, skip in zip((128, 64, 32, 16), reversed(skips)):
@@ -267,15 +226,14 @@ STRIDES = {
 
 
 def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE, head="regression",
-                num_bins=None, mixstyle=0.0):
+                num_bins=None):
     """A functional Keras model of L/50-1 (H, W, 1), named `{name}-{preset}`.
 
     head="regression": ab/128 (H, W, 2) out, the seed study's output layer.
     head="classification": logits over `num_bins` ab bins at (H/4, W/4), float32, from the
     head every family shares (ab_classes.classification_head on the same last features);
     wrap it with ab_classes.ab_output_model to get ab/128 at (H, W) back.
-    `width` scales every hidden layer's filters (1.0 = the documented graph); `mixstyle` > 0
-    puts MixStyle layers into the seed U-Net (identity in inference). Build under the
+    `width` scales every hidden layer's filters (1.0 = the documented graph). Build under the
     precision policy you want (keras.mixed_precision.set_global_policy) before calling this.
     """
     if name not in MODELS:
@@ -288,11 +246,9 @@ def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE, head="r
         raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
     if head == "classification" and not (num_bins and num_bins > 1):
         raise ValueError(f"a classification head needs num_bins > 1, got {num_bins}")
-    if mixstyle and (name, preset) != ("unet", "seed"):
-        raise ValueError(f"mixstyle is for the seed U-Net only, not {name}-{preset}")
     trunk, regression_output, feature_scale = BUILDERS[(name, preset)]
     inputs = keras.Input(shape=input_shape, name="L")
-    features = trunk(inputs, width, mixstyle) if mixstyle else trunk(inputs, width)
+    features = trunk(inputs, width)
     if head == "regression":
         outputs = regression_output(features)
     else:

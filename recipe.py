@@ -49,7 +49,6 @@ class TrainConfig:
     tone: float
     hue: float
     sharpen: float
-    mixstyle: float
     patience: int
     tensorboard: bool
     steps_per_execution: int

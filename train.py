@@ -90,10 +90,6 @@ def parse_args(argv=None):
     parser.add_argument("--sharpen", type=float, default=0.0, metavar="K",
                         help="sharpen each training image's L by a random amount up to K "
                              "(unsharp mask, 1 = photo-like detail per pixel; 0 = off)")
-    parser.add_argument("--mixstyle", type=float, default=0.0, metavar="P",
-                        help="seed U-Net only: with probability P per batch, mix each training "
-                             "image's feature statistics with another's after the first two "
-                             "encoder blocks (MixStyle; 0: off)")
     parser.add_argument("--patience", type=int, default=0,
                         help="stop after this many epochs without val improvement (0 = never)")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
@@ -126,10 +122,6 @@ def parse_args(argv=None):
         parser.error("--peer-timeout must be positive")
     if args.neighbours < 1 or args.sigma <= 0 or args.temperature <= 0:
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
-    if not 0 <= args.mixstyle <= 1:
-        parser.error("--mixstyle must be a probability from 0 (off) to 1")
-    if args.mixstyle and (args.model, args.preset) != ("unet", "seed"):
-        parser.error("--mixstyle is for --model unet --preset seed only")
     if args.tone < 0 or args.hue < 0 or args.sharpen < 0 or args.weight_decay < 0:
         parser.error("--tone, --hue, --sharpen and --weight-decay must be 0 (off) or positive")
     if not 0 < args.rebalance_mix <= 1:

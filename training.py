@@ -273,15 +273,14 @@ def build_compiled_model(config, classes=None, steps_per_epoch=None):
     optimizer = build_optimizer(config.optimizer, learning_rate_of(config, steps_per_epoch),
                                 config.weight_decay)
     if config.loss != "classification":
-        model = models.build_model(config.model, config.preset, config.width,
-                                   mixstyle=config.mixstyle)
+        model = models.build_model(config.model, config.preset, config.width)
         model.compile(optimizer=optimizer, loss=build_loss(config.loss, config.huber_delta),
                       jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
         return model
     if classes is None:
         raise ValueError("--loss classification needs the run's classes (prepare_classes)")
     model = models.build_model(config.model, config.preset, config.width, head="classification",
-                               num_bins=len(classes["bins"]), mixstyle=config.mixstyle)
+                               num_bins=len(classes["bins"]))
     model.compile(optimizer=optimizer, jit_compile=config.xla,
                   steps_per_execution=config.steps_per_execution,
                   loss=ab_classes.make_loss(classes["bins"], classes["weights"],

@@ -604,30 +604,3 @@ def test_the_command_lines_are_read_without_loading_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.split() == ["True", "False", "False"]
-
-
-@pytest.mark.parametrize("arguments", [["--model", "unet", "--mixstyle", "1.5"],
-                                       ["--model", "unet", "--mixstyle", "-0.1"],
-                                       ["--model", "resnet", "--mixstyle", "0.5"],
-                                       ["--model", "unet", "--preset", "large", "--mixstyle", "0.5"]])
-def test_mixstyle_outside_a_probability_or_the_seed_unet_is_a_usage_error(arguments):
-    with pytest.raises(SystemExit) as exit_info:
-        train.parse_args(arguments)
-    assert exit_info.value.code == 2
-    assert train.parse_args(["--model", "unet", "--mixstyle", "0.5"]).mixstyle == 0.5
-
-
-def test_a_mixstyle_unet_trains_and_records_it(ramp_data, tmp_path):
-    import keras
-
-    import models
-
-    args = ["--model", "unet", "--data", str(ramp_data), "--runs", str(tmp_path), "--verbose",
-            "0", "--epochs", "2", "--precision", "float32", "--mixstyle", "0.5"]
-    config = train.train(train.parse_args(args))
-    assert config["mixstyle"] == 0.5 and config["status"] == "finished"
-    run_dir = tmp_path / config["run_name"]
-    history = (run_dir / "history.csv").read_text().splitlines()
-    assert len(history) == 3 and all(np.isfinite(float(v)) for v in history[-1].split(",")[1:])
-    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
-    assert sum(isinstance(layer, models.MixStyle) for layer in model.layers) == 2

@@ -336,11 +336,6 @@ VARIANTS = {  # in the table's order
         "chroma-calibrated-twilight-views with the detail of the networks' and views' mean colour "
         "at 4 octaves (Gaussian sigma 1 to 8 px) kept only in the share they agree on, the gains "
         "fitted after it (ensemble.py --agreed-octaves 4)", agreed_octaves=4, **CHROMA_CALIBRATED),
-    "chroma-calibrated-agreed-mixstyle-twilight-views": make_model_variant(
-        "chroma-calibrated-agreed-twilight-views with MixStyle in its U-Nets' first two encoder "
-        "blocks: in training, each landscape's feature statistics mixed with another's, half the "
-        "batches (train.py --mixstyle 0.5)", train=UNET_10_LR2_COSINE_DISTANCE_DECAY + (
-            "--mixstyle", "0.5"), agreed_octaves=4, **CHROMA_CALIBRATED),
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, **CHROMA_CALIBRATED),
