@@ -452,8 +452,8 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
             print("    phases (median s): " + ", ".join(
                 f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
 
-        height_work, width_work = colorize.working_size(height, width, render_size)
-        shape = (1, height_work + -height_work % stride, width_work + -width_work % stride, 1)
+        shape = (1, *(colorize.network_side(side, stride)
+                      for side in colorize.working_size(height, width, render_size)), 1)
         inputs = lab.encode_l(np.full(shape, 50.0, np.float32))
         calls = {"eager": lambda: model(inputs, training=False), "traced": lambda: network(inputs)}
         seconds = {name: [] for name in calls}

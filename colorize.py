@@ -213,13 +213,18 @@ def working_size(height, width, render_size):
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def network_side(side, stride):
+    """A working side padded up to the next multiple of the stride: what the network sees."""
+    return side + -side % stride
+
+
 def predict_ab(network, lightness, render_size, stride):
     """a*b* (h, w, 2) predicted from L* seen at working size (h, w); `network` maps encoded L
     (1, H, W, 1) to ab/128, as ShapeTracedModel(model) does."""
     height, width = working_size(*lightness.shape, render_size)
     small = Image.fromarray(lightness).resize((width, height), Image.Resampling.LANCZOS,
                                               reducing_gap=3.0)
-    pad_h, pad_w = -height % stride, -width % stride
+    pad_h, pad_w = network_side(height, stride) - height, network_side(width, stride) - width
     top, left = pad_h // 2, pad_w // 2
     padded = np.pad(np.asarray(small), ((top, pad_h - top), (left, pad_w - left)), mode="reflect")
     inputs = lab.encode_l(padded)[None, :, :, None]
