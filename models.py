@@ -401,7 +401,8 @@ def agreed_average(members, scales, octaves, name="ensemble"):
         predictions += view_outputs(member, scales, inputs, prefix)
     count = len(predictions)
     # All predictions side by side in the channels, so that each step below is one operation
-    # for all of them: colorize.py runs the model eagerly, one operation at a time.
+    # for all of them: an eager call (evaluate.py, colorize.py's first photo of a working
+    # shape) runs one operation at a time.
     stacked = layers.Concatenate(name="ab_all")(predictions)
     mean_of = fixed_channel_map(np.tile(np.eye(2), (count, 1)) / count, "ab_mean_of")
     mean_energy_of = fixed_channel_map(np.ones((2 * count, 1)) / count, "energy_mean_of")
