@@ -44,6 +44,7 @@ class TrainConfig:
     learning_rate: float
     cosine: bool
     weight_decay: float
+    ema: float
     precision: str
     flip: bool
     tone: float

@@ -604,3 +604,102 @@ def test_the_command_lines_are_read_without_loading_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.split() == ["True", "False", "False"]
+
+
+# --------------------------------------------------------------------------- weight averaging
+
+
+class WeightsAfterEachStep(keras.callbacks.Callback):
+    """The trained (not averaged) weights after every optimizer step, as numpy arrays."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([keras.ops.convert_to_numpy(v) for v in self.model.trainable_variables])
+
+
+def moving_averages(steps, momentum):
+    """Keras' use_ema rule, written out: the first step's weights, then m * average + (1 - m) *
+    weights after each later step; the average after each step."""
+    averages, average = [], None
+    for weights in steps:
+        average = weights if average is None else [momentum * a + (1 - momentum) * w
+                                                   for a, w in zip(average, weights)]
+        averages.append(average)
+    return averages
+
+
+def averaged_config(ramp_data, runs_dir, epochs):
+    return train.parse_args(train_args(ramp_data, runs_dir, "--epochs", str(epochs), "--precision",
+                                       "float32", "--ema", "0.5", "--learning-rate", "0.01"))
+
+
+@pytest.mark.parametrize("arguments", [["--ema", "1"], ["--ema", "-0.1"],
+                                       ["--ema", "0.9", "--distribute", "mirrored"]])
+def test_ema_is_a_momentum_below_one_for_model_fit_only(arguments):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--model", "unet", *arguments])
+    assert exit_info.value.code == 2
+    assert train.parse_args(["--model", "unet", "--ema", "0.995"]).ema == 0.995
+
+
+def test_an_averaged_run_validates_and_saves_the_moving_average_of_its_weights(ramp_data,
+                                                                                tmp_path):
+    config = averaged_config(ramp_data, tmp_path, epochs=3)
+    run_dir = tmp_path / "averaged"
+    run_dir.mkdir()
+    (train_l, train_ab), (val_l, val_ab) = (dataset.load_split(ramp_data, split)
+                                            for split in ("train", "val"))
+    steps = training.steps_per_epoch(len(train_l), config.batch_size)
+    keras.utils.set_random_seed(0)
+    model = training.build_compiled_model(config, steps_per_epoch=steps)
+    recorder = WeightsAfterEachStep()
+    model.fit(training.make_dataset(train_l, train_ab, config.batch_size),
+              validation_data=training.make_dataset(val_l, val_ab, config.batch_size),
+              epochs=config.epochs, shuffle=False, verbose=0,
+              callbacks=[recorder, *callbacks.make_callbacks(
+                  run_dir, math.inf, callbacks.TrainingSpeed(len(train_l)),
+                  average_weights=True)])
+
+    averages = moving_averages(recorder.steps, config.ema)
+    with open(run_dir / runs.HISTORY_FILE, newline="") as f:
+        val_losses = [float(row["val_loss"]) for row in csv.DictReader(f)]
+    best = int(np.argmin(val_losses))  # the epoch model.keras is from
+    expected, trained = averages[(best + 1) * steps - 1], recorder.steps[(best + 1) * steps - 1]
+    saved = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    saved_weights = [keras.ops.convert_to_numpy(v) for v in saved.trainable_variables]
+    assert all(np.allclose(s, e, atol=1e-6) for s, e in zip(saved_weights, expected))
+    assert not all(np.allclose(s, t, atol=1e-4) for s, t in zip(saved_weights, trained))
+    val_loss = saved.compile(loss="mse") or saved.evaluate(
+        training.make_dataset(val_l, val_ab, config.batch_size), verbose=0)
+    assert val_loss == pytest.approx(val_losses[best], rel=1e-4)  # validated on the average
+
+
+def test_an_averaged_run_resumes_from_its_trained_weights_not_their_average(ramp_data, tmp_path):
+    config = averaged_config(ramp_data, tmp_path, epochs=2)
+    lightness, ab = dataset.load_split(ramp_data, "train")
+    steps = training.steps_per_epoch(len(lightness), config.batch_size)
+    model = training.build_compiled_model(config, steps_per_epoch=steps)
+    recorder = WeightsAfterEachStep()
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):  # as a kill after epoch 1's backup
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    backup = callbacks.EpochBackup(tmp_path, averaged=True)
+    model.fit(training.make_dataset(lightness, ab, config.batch_size), epochs=config.epochs,
+              shuffle=False, verbose=0, callbacks=[recorder, keras.callbacks.SwapEMAWeights(
+                  swap_on_epoch=True), backup, StopAfterFirstEpoch()])
+
+    resumed = training.build_compiled_model(config, steps_per_epoch=steps)
+    backup.set_model(resumed)
+    backup.on_train_begin()
+    average = moving_averages(recorder.steps, config.ema)[-1]
+    optimizer = resumed.optimizer
+    assert int(optimizer.iterations) == steps == len(recorder.steps)
+    assert all(np.allclose(keras.ops.convert_to_numpy(v), w, atol=1e-6)
+               for v, w in zip(resumed.trainable_variables, recorder.steps[-1]))
+    assert all(np.allclose(keras.ops.convert_to_numpy(v), a, atol=1e-6)
+               for v, a in zip(optimizer._model_variables_moving_average, average))
