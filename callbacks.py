@@ -27,10 +27,9 @@ class EpochBackup(keras.callbacks.Callback):
     reads where to go on.
     """
 
-    def __init__(self, run_dir, averaged=False):
+    def __init__(self, run_dir):
         super().__init__()
         self.run_dir, self.folder = Path(run_dir), Path(run_dir) / runs.BACKUP_DIR
-        self.averaged = averaged  # the weights it saves are the average (AveragedWeights)
 
     def on_train_begin(self, logs=None):
         weights = self.folder / runs.BACKUP_WEIGHTS
@@ -39,8 +38,6 @@ class EpochBackup(keras.callbacks.Callback):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)  # its state is saved too
         self.model.load_weights(weights)
-        if self.averaged:  # saved with the average in the model: training goes on from its own
-            swap_averaged_weights(self.model.optimizer)
 
     def on_epoch_end(self, epoch, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -54,15 +51,6 @@ class EpochBackup(keras.callbacks.Callback):
         state = runs.backup_state(self.folder)
         if state is not None:
             files.write_json_atomic(self.folder / runs.BACKUP_METADATA, {**state, "ended": True})
-
-
-def swap_averaged_weights(optimizer):
-    """Exchange the weights being trained with the optimizer's moving average of them."""
-    for variable, average in zip(optimizer._trainable_variables,
-                                 optimizer._model_variables_moving_average):
-        trained = keras.ops.convert_to_numpy(variable)
-        variable.assign(average)
-        average.assign(trained)
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
@@ -123,25 +111,20 @@ class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 def make_callbacks(run_dir, best, speed, saved_model=None, patience=0, tensorboard=False,
-                   since_best=0, average_weights=False):
+                   since_best=0):
     """Order matters: the CSV row and the staged best model are written before the backup.
 
     The backup holds the trained model's weights; model.keras holds saved_model (if given).
     patience > 0 stops after that many epochs without val improvement, counting from before a
     resume: `best` and `since_best` (epochs run since it) say where the run stood.
-    average_weights (an optimizer with use_ema) validates the weights' moving average and saves
-    it as the best model: Keras' SwapEMAWeights puts it in the model from the validation until
-    the next epoch begins, so the backup holds it too, and EpochBackup swaps it back on resuming.
     """
     run_dir = Path(run_dir)
-    callbacks = [speed, keras.callbacks.TerminateOnNaN()]
-    if average_weights:
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks += [BestModelCheckpoint(run_dir, best=best, saved_model=saved_model),
-                  keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True)]
+    callbacks = [speed, keras.callbacks.TerminateOnNaN(),
+                 BestModelCheckpoint(run_dir, best=best, saved_model=saved_model),
+                 keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True)]
     if patience:
         callbacks.append(ResumedEarlyStopping(patience, best, since_best))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    callbacks.append(EpochBackup(run_dir, averaged=average_weights))
+    callbacks.append(EpochBackup(run_dir))
     return callbacks

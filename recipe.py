@@ -44,7 +44,6 @@ class TrainConfig:
     learning_rate: float
     cosine: bool
     weight_decay: float
-    ema: float
     precision: str
     flip: bool
     tone: float

@@ -74,10 +74,6 @@ def parse_args(argv=None):
                         help="shrink every kernel by this share of itself times the learning "
                              "rate each step, apart from the gradient (decoupled, as AdamW; "
                              "0 = off)")
-    parser.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
-                        help="validate and save an exponential moving average of the weights, "
-                             "updated each step with this momentum (0.995: about the last 200 "
-                             "steps; 0 = off, the weights as trained)")
     parser.add_argument("--precision", default="auto", choices=recipe.PRECISIONS,
                         help="auto = mixed bfloat16 if the CPU has AVX512_BF16/AMX or a GPU "
                              "is present, else float32; the output layer and loss stay float32; "
@@ -128,10 +124,6 @@ def parse_args(argv=None):
         parser.error("--neighbours must be at least 1; --sigma and --temperature positive")
     if args.tone < 0 or args.hue < 0 or args.sharpen < 0 or args.weight_decay < 0:
         parser.error("--tone, --hue, --sharpen and --weight-decay must be 0 (off) or positive")
-    if not 0 <= args.ema < 1:
-        parser.error("--ema must be a momentum from 0 (off) to below 1")
-    if args.ema and args.distribute != "none":
-        parser.error("--ema is model.fit's: distributed.py's own loop would not average")
     if not 0 < args.rebalance_mix <= 1:
         parser.error("--rebalance-mix must be in (0, 1]")
     if args.mse_weight < 0 or (args.mse_weight and args.loss != "classification"):

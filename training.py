@@ -227,18 +227,14 @@ def learning_rate_of(config, steps_per_epoch=None):
 NOT_DECAYED = ("bias", "gamma", "beta")  # offsets and BatchNorm scales: no size to regularise
 
 
-def build_optimizer(name, learning_rate, weight_decay=0.0, ema=0.0):
+def build_optimizer(name, learning_rate, weight_decay=0.0):
     """The optimizer; weight_decay > 0 shrinks every kernel by that share of itself times the
     learning rate each step, apart from the gradient (decoupled, as AdamW): a network that must
-    keep its weights small cannot memorise the landscapes' particulars as cheaply. ema > 0 keeps
-    a moving average of the weights with that momentum (Keras' use_ema), which
-    callbacks.make_callbacks(average_weights=True) validates and saves: an average of nearby
-    weights sits in a flatter part of the loss, which is said to transfer better to new data."""
+    keep its weights small cannot memorise the landscapes' particulars as cheaply."""
     optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
     if name not in optimizers:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
-    averaging = dict(use_ema=True, ema_momentum=ema) if ema else {}
-    optimizer = optimizers[name](learning_rate, weight_decay=weight_decay or None, **averaging)
+    optimizer = optimizers[name](learning_rate, weight_decay=weight_decay or None)
     if weight_decay:
         optimizer.exclude_from_weight_decay(var_names=list(NOT_DECAYED))
     return optimizer
@@ -275,7 +271,7 @@ def build_compiled_model(config, classes=None, steps_per_epoch=None):
     wanted precision policy; XLA stays off unless --xla (3 to 8x slower on the reference CPU).
     """
     optimizer = build_optimizer(config.optimizer, learning_rate_of(config, steps_per_epoch),
-                                config.weight_decay, config.ema)
+                                config.weight_decay)
     if config.loss != "classification":
         model = models.build_model(config.model, config.preset, config.width)
         model.compile(optimizer=optimizer, loss=build_loss(config.loss, config.huber_delta),
@@ -308,10 +304,10 @@ def model_to_save(model, config, classes=None):
 
 
 def make_callbacks(config, run, saved_model=None):
-    """callbacks.make_callbacks with config's --patience, --tensorboard and --ema."""
+    """callbacks.make_callbacks with config's --patience and --tensorboard."""
     return callbacks.make_callbacks(run.folder, run.best, run.speed, saved_model,
                                     patience=config.patience, tensorboard=config.tensorboard,
-                                    since_best=run.since_best, average_weights=bool(config.ema))
+                                    since_best=run.since_best)
 
 
 # --------------------------------------------------------------------------- one run

@@ -336,12 +336,6 @@ VARIANTS = {  # in the table's order
         "chroma-calibrated-twilight-views with the detail of the networks' and views' mean colour "
         "at 4 octaves (Gaussian sigma 1 to 8 px) kept only in the share they agree on, the gains "
         "fitted after it (ensemble.py --agreed-octaves 4)", agreed_octaves=4, **CHROMA_CALIBRATED),
-    "chroma-calibrated-agreed-ema-twilight-views": make_model_variant(
-        "chroma-calibrated-agreed-twilight-views with each network's weights averaged as it "
-        "trains, a moving average over about its last 200 of 620 steps validated and saved in "
-        "place of the weights (train.py --ema 0.995)",
-        train=UNET_10_LR2_COSINE_DISTANCE_DECAY + ("--ema", "0.995"), agreed_octaves=4,
-        **CHROMA_CALIBRATED),
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, **CHROMA_CALIBRATED),
