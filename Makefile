@@ -166,13 +166,17 @@ test: setup browser
 # evaluation-only set) beside the gray baseline, with bootstrap intervals and comparison figures;
 # trains nothing, and writes only under $(REALCHECK_OUT) (no README, no images/).
 # One runs folder per experiment: evaluate.py refuses a model whose runs differ in recipe or dataset.
+# Each photo's centre square is scored, as for every number in the README; WHOLE_FRAMES=1 scores
+# the whole photos, as colorize.py colours them.
 RUNS ?= runs/study
 PHOTOS ?= photos
 REALCHECK_OUT ?= results/realcheck
+WHOLE_FRAMES ?= 0
 
 realcheck: setup
 	@test -d "$(PHOTOS)" || { echo "realcheck: no photo folder $(PHOTOS); pass PHOTOS=DIR"; exit 1; }
-	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)"
+	$(PY) evaluate.py --photos "$(PHOTOS)" --runs "$(RUNS)" --out "$(REALCHECK_OUT)" \
+		$(if $(filter 1,$(WHOLE_FRAMES)),--whole-frames)
 	@sed -n '/^## Paired/,$$p' "$(REALCHECK_OUT)/summary.md"
 
 bench: setup

@@ -413,6 +413,7 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
     import colorize
     import lab
     import models
+    import photos
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -430,15 +431,15 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
               f"workers {colorize.worker_count()}, model load {load_seconds:.2f} s (once per run)")
 
         pixels = photo_like_pixels(height, width)
-        photos = {"rgb": folder / "photo.jpg", "gray": folder / "scan.jpg"}
-        Image.fromarray(pixels).save(photos["rgb"], quality=90)
-        Image.fromarray(pixels).convert("L").save(photos["gray"], quality=90)
+        sources = {"rgb": folder / "photo.jpg", "gray": folder / "scan.jpg"}
+        Image.fromarray(pixels).save(sources["rgb"], quality=90)
+        Image.fromarray(pixels).convert("L").save(sources["gray"], quality=90)
         out = folder / "out.jpg"
-        first = [timed(colorize.colorize_file, network, photos["rgb"], out, None, "JPEG",
+        first = [timed(colorize.colorize_file, network, sources["rgb"], out, None, "JPEG",
                        render_size, stride, 1.0)[1] for _ in range(2)]
         print(f"first photo (eager) {first[0]:.2f} s, second (its shape traced) {first[1]:.2f} s")
 
-        for kind, path in photos.items():
+        for kind, path in sources.items():
             end_to_end, cpu_times, phases = [], [], []
             for _ in range(repeats):
                 _, wall, cpu_seconds = cpu_timed(colorize.colorize_file, network, path, out, None,
@@ -453,7 +454,7 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
                 f"{name} {np.median([p[name] for p in phases]):.3f}" for name in phases[0]))
 
         shape = (1, *(colorize.network_side(side, stride)
-                      for side in colorize.working_size(height, width, render_size)), 1)
+                      for side in photos.working_size(height, width, render_size)), 1)
         inputs = lab.encode_l(np.full(shape, 50.0, np.float32))
         calls = {"eager": lambda: model(inputs, training=False), "traced": lambda: network(inputs)}
         seconds = {name: [] for name in calls}
@@ -466,7 +467,7 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
 
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory so far {peak_mb:.0f} MB (TensorFlow included)")
-        l_seconds, rgb_seconds = float64_reference(photos["rgb"])
+        l_seconds, rgb_seconds = float64_reference(sources["rgb"])
         print(f"reference, whole image in float64 on one core: L {l_seconds:.2f} s, "
               f"Lab->RGB {rgb_seconds:.2f} s")
 

@@ -205,14 +205,6 @@ def photo_as_rgb(image):
 
 # ---------------------------------------------------------------- the network at working size
 
-def working_size(height, width, render_size):
-    """(h, w) with the shorter side equal to render_size and the aspect ratio kept."""
-    if render_size < 1:
-        raise ValueError(f"render size must be positive, got {render_size}")
-    scale = render_size / min(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
 def network_side(side, stride):
     """A working side padded up to the next multiple of the stride: what the network sees."""
     return side + -side % stride
@@ -221,12 +213,19 @@ def network_side(side, stride):
 def predict_ab(network, lightness, render_size, stride):
     """a*b* (h, w, 2) predicted from L* seen at working size (h, w); `network` maps encoded L
     (1, H, W, 1) to ab/128, as ShapeTracedModel(model) does."""
-    height, width = working_size(*lightness.shape, render_size)
+    height, width = photos.working_size(*lightness.shape, render_size)
     small = Image.fromarray(lightness).resize((width, height), Image.Resampling.LANCZOS,
                                               reducing_gap=3.0)
+    return padded_prediction(network, np.asarray(small), stride)
+
+
+def padded_prediction(network, lightness, stride):
+    """a*b* (h, w, 2) of L* (h, w), padded by reflection to a multiple of the stride for the
+    network and cropped back (evaluate.py --whole-frames scores photos this way)."""
+    height, width = lightness.shape
     pad_h, pad_w = network_side(height, stride) - height, network_side(width, stride) - width
     top, left = pad_h // 2, pad_w // 2
-    padded = np.pad(np.asarray(small), ((top, pad_h - top), (left, pad_w - left)), mode="reflect")
+    padded = np.pad(lightness, ((top, pad_h - top), (left, pad_w - left)), mode="reflect")
     inputs = lab.encode_l(padded)[None, :, :, None]
     outputs = np.asarray(network(inputs), dtype=np.float32)
     if outputs.shape != (1, *padded.shape, 2):

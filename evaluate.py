@@ -9,7 +9,8 @@ holds them all. Runs must be finished, and the runs of one model, preset and los
 one recipe and differ in their seeds; evaluate.py names any that do not and stops (--skip-bad
 leaves them out). Each run's model.keras is applied to the test split (or to a folder of real
 photos with --photos), and every test image is scored; two baselines are scored the same way:
-gray (ab = 0) and the train split's mean colour.
+gray (ab = 0) and the train split's mean colour. Photos are scored on their centre squares, as
+dataset.py crops them, unless --whole-frames scores each one whole, as colorize.py colours it.
 
 Metrics, per image, then averaged over images:
     seed loss       mean squared a*b* error / 255^2: the seed study's `loss` (MSE on ab/255)
@@ -221,33 +222,44 @@ def load_model(folder, config):
 
 
 def score_predictor(name, predict, lightness, true_ab, true_rgb, batch_size, keep):
-    """Score predict(L batch) -> ab batch over all images; keep the predictions at indices keep."""
+    """Score predict(L batch) -> ab batch over all images; keep the predictions at indices keep.
+    Whole frames (lists of images of different shapes) go one per batch (batch_size 1)."""
     parts, kept = [], {}
     with tqdm(total=len(lightness), desc=name, unit="img", leave=False) as bar:
         for start in range(0, len(lightness), batch_size):
             stop = min(start + batch_size, len(lightness))
-            pred_ab = predict(lightness[start:stop])
-            if pred_ab.shape != true_ab[start:stop].shape:
+            batch_l, batch_ab, batch_rgb = (np.asarray(images[start:stop])
+                                            for images in (lightness, true_ab, true_rgb))
+            pred_ab = predict(batch_l)
+            if pred_ab.shape != batch_ab.shape:
                 raise RunError(f"run {name}: predicted shape {pred_ab.shape}, expected "
-                               f"{true_ab[start:stop].shape}")
-            parts.append(metrics.score_batch(lightness[start:stop], true_ab[start:stop], pred_ab,
-                                             true_rgb[start:stop]))
+                               f"{batch_ab.shape}")
+            parts.append(metrics.score_batch(batch_l, batch_ab, pred_ab, batch_rgb))
             for index in keep:
                 if start <= index < stop:
                     kept[index] = pred_ab[index - start]
             bar.update(stop - start)
     scores = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    scores["figure_ab"] = np.stack([kept[i] for i in keep]) if len(keep) else None
+    scores["figure_ab"] = [kept[i] for i in keep] if len(keep) else None
     return scores
 
 
-def model_predictor(model):
+def model_predictor(model, stride=None):
+    """L batch -> ab batch through the model; with a stride, each image padded by reflection to
+    a multiple of it and cropped back, as colorize.py colours a whole frame."""
     import keras
 
-    def predict(lightness):
-        output = model(lab.encode_l(lightness), training=False)  # eager: no retracing per shape
-        return lab.decode_ab(keras.ops.convert_to_numpy(output).astype(np.float32))
-    return predict
+    def network(encoded):
+        output = model(encoded, training=False)  # eager: no retracing per shape
+        return keras.ops.convert_to_numpy(output).astype(np.float32)
+
+    if stride is not None:
+        import colorize
+
+        return lambda lightness: np.stack([colorize.padded_prediction(network, image[..., 0],
+                                                                      stride)
+                                           for image in lightness])
+    return lambda lightness: lab.decode_ab(network(lab.encode_l(lightness)))
 
 
 def constant_predictor(ab):
@@ -282,12 +294,13 @@ def figure_indices(count, wanted):
 class Images(NamedTuple):
     """The images every run is scored on, with what the tables say about where they came from."""
 
-    lightness: np.ndarray  # (N, H, W, 1) L in Lab units
-    ab: np.ndarray  # (N, H, W, 2) the true a*b*
+    lightness: np.ndarray  # (N, H, W, 1) L in Lab units; whole frames: a list of (h, w, 1)
+    ab: np.ndarray  # (N, H, W, 2) the true a*b*; whole frames: a list of (h, w, 2)
     ids: list
     size: int
     checksum: str | None  # the dataset's; None for real photos, which any run may be scored on
     source: str  # "the 7 test images of `data/x`", for the summary
+    whole_frames: bool = False  # photos whole, shorter side `size`, instead of centre squares
 
 
 def load_test_data(data):
@@ -305,14 +318,15 @@ def load_test_data(data):
                   f"the {len(lightness)} test images of `{data}`")
 
 
-def read_photos(folder, size):
+def read_photos(folder, size, fit="crop"):
     """(uint8 sRGB (N, size, size, 3), ids) of a folder of real photos, decoded and cropped the
-    way dataset.py does; skipped photos are listed on stderr, and a folder without a usable one
-    is a clear exit. tools/colour_stats.py reads photo folders through it too."""
+    way dataset.py does (fit photos.FRAME: a list of whole frames); skipped photos are listed on
+    stderr, and a folder without a usable one is a clear exit. tools/colour_stats.py reads photo
+    folders through it too."""
     if not Path(folder).is_dir():
         raise SystemExit(f"{folder}: no such folder of photos")
     try:
-        rgb, ids, skipped = photos.prepare_photos(folder, size)
+        rgb, ids, skipped = photos.prepare_photos(folder, size, fit)
     except (dataset.DatasetError, ValueError, OSError) as exc:
         raise SystemExit(f"{folder}: {exc}") from exc
     for entry in skipped:
@@ -322,12 +336,19 @@ def read_photos(folder, size):
     return rgb, ids
 
 
-def load_photos(folder, size):
-    """A folder of real photos (--photos) as Images."""
-    rgb, ids = read_photos(folder, size)
-    lightness, ab = lab.split_lab(lab.rgb_to_lab(rgb))
-    return Images(lightness.astype(np.float32), ab.astype(np.float32), list(ids), size, None,
-                  f"{len(rgb)} real photos from `{folder}`")
+def load_photos(folder, size, whole_frames=False):
+    """A folder of real photos (--photos) as Images: their centre squares, or whole frames."""
+    if not whole_frames:
+        rgb, ids = read_photos(folder, size)
+        lightness, ab = lab.split_lab(lab.rgb_to_lab(rgb))
+        return Images(lightness.astype(np.float32), ab.astype(np.float32), list(ids), size,
+                      None, f"{len(rgb)} real photos from `{folder}`")
+    frames, ids = read_photos(folder, size, photos.FRAME)
+    lightness, ab = zip(*(lab.split_lab(lab.rgb_to_lab(frame).astype(np.float32))
+                          for frame in frames))
+    return Images(list(lightness), list(ab), list(ids), size, None,
+                  f"{len(frames)} real photos from `{folder}`, whole (shorter side {size} px)",
+                  whole_frames=True)
 
 
 def photo_size(folders, requested):
@@ -383,8 +404,9 @@ def score_runs(good, images, true_rgb, batch_size, keep, skip_bad, bad):
     for folder, config in tqdm(good, desc="runs", unit="run"):
         try:
             model = load_model(folder, config)
-            scores = score_predictor(config["run_name"], model_predictor(model), images.lightness,
-                                     images.ab, true_rgb, batch_size, keep)
+            stride = int(config.get("stride", 1)) if images.whole_frames else None
+            scores = score_predictor(config["run_name"], model_predictor(model, stride),
+                                     images.lightness, images.ab, true_rgb, batch_size, keep)
         except RunError as exc:
             if not skip_bad:
                 raise SystemExit(f"cannot evaluate:\n  {exc}") from exc
@@ -487,6 +509,10 @@ def parse_args(argv=None):
                         help="with --photos: image side to prepare them at (default: the size "
                              "most runs were trained at); a run trained at another size stops the "
                              "evaluation, or with --skip-bad is left out")
+    parser.add_argument("--whole-frames", action="store_true",
+                        help="with --photos: score each photo whole, as colorize.py colours it "
+                             "(its shorter side --size, padded by reflection to the model's "
+                             "stride), instead of its centre square; one photo per batch")
     parser.add_argument("--batch-size", type=int, default=32, help="images per prediction batch")
     parser.add_argument("--bootstrap", type=int, default=2000,
                         help="bootstrap resamples of the paired comparisons")
@@ -505,6 +531,9 @@ def parse_args(argv=None):
         parser.error("--batch-size must be at least 1")
     if args.bootstrap < 100:
         parser.error("--bootstrap must be at least 100")
+    if args.whole_frames and (args.photos is None or args.update_readme):
+        parser.error("--whole-frames scores --photos and writes no README block (its blocks "
+                     "score centre squares)")
     return args
 
 
@@ -512,14 +541,18 @@ def main(argv=None):
     args = parse_args(argv)
     folders = find_runs(args.runs)
     if args.photos is not None:
-        images = load_photos(args.photos, photo_size(folders, args.size))
+        images = load_photos(args.photos, photo_size(folders, args.size), args.whole_frames)
     else:
         images = load_test_data(args.data)
     good, bad = load_runs(folders, images.size, images.checksum, args.skip_bad)
-    true_rgb = metrics.to_rgb(images.lightness, images.ab)
+    if images.whole_frames:
+        true_rgb = [metrics.to_rgb(*frame) for frame in zip(images.lightness, images.ab)]
+    else:
+        true_rgb = metrics.to_rgb(images.lightness, images.ab)
     keep = figure_indices(len(images.lightness), args.figures)
-    groups, labels = score_runs(good, images, true_rgb, args.batch_size, keep, args.skip_bad, bad)
-    baselines = baseline_entries(args.data, images, true_rgb, args.batch_size, keep)
+    batch_size = 1 if images.whole_frames else args.batch_size
+    groups, labels = score_runs(good, images, true_rgb, batch_size, keep, args.skip_bad, bad)
+    baselines = baseline_entries(args.data, images, true_rgb, batch_size, keep)
 
     comparisons = metrics.compare(groups, baselines, labels, metrics.COMPARED, args.bootstrap,
                                   args.seed)

@@ -68,20 +68,22 @@ def save_figure(fig, path):
 
 
 def comparison_figure(path, panels, heading=None):
-    """One row of images with a title above each: panels = [(title, uint8 RGB)]; 960 px wide.
+    """One row of images with a title above each: panels = [(title, uint8 RGB)]; 960 px wide,
+    as tall as the tallest panel for its width (square for square images, lower for whole frames).
     A heading, when given, is a line above the whole row (a real photo's name and credit)."""
     columns = len(panels)
     panel_in = FIGURE_WIDTH_IN / columns
+    panel_height_in = panel_in * max(image.shape[0] / image.shape[1] for _, image in panels)
     if columns > 5:  # narrow panels: "U-Net (large, mse)" goes on two lines
         panels = [(title.replace(" (", "\n("), image) for title, image in panels]
     title_in = 0.4 if all("\n" not in title for title, _ in panels) else 0.6
     heading_in = HEADING_IN if heading else 0.0
-    fig = new_figure(panel_in + title_in + heading_in)
-    height = panel_in + title_in + heading_in
+    height = panel_height_in + title_in + heading_in
+    fig = new_figure(height)
     gap = 0.04  # inches between images
     for i, (title, image) in enumerate(panels):
         ax = fig.add_axes([(i * panel_in + gap / 2) / FIGURE_WIDTH_IN, gap / 2 / height,
-                           (panel_in - gap) / FIGURE_WIDTH_IN, (panel_in - gap) / height])
+                           (panel_in - gap) / FIGURE_WIDTH_IN, (panel_height_in - gap) / height])
         ax.imshow(image, interpolation="lanczos" if image.shape[0] < 200 else "antialiased")
         ax.set_axis_off()
         ax.set_title(title, fontsize=11 if columns <= 6 else 9, pad=4)

@@ -37,7 +37,8 @@ from tqdm import tqdm
 import lab
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-FITS = ("crop", "pad", "resize")
+FITS = ("crop", "pad", "resize")  # the square fits a dataset may take
+FRAME = "frame"  # the whole photo, its shorter side the size, as colorize.py sees it
 # Gray photos saved as RGB JPEGs measure below 0.5; the 20 real photos in ../shared/realdata
 # measure 6.7 to 30.6 (mean chroma at 128 px).
 DEFAULT_MIN_CHROMA = 2.0
@@ -255,9 +256,21 @@ def apply_icc(image, icc):
         return image
 
 
+def working_size(height, width, render_size):
+    """(h, w) with the shorter side equal to render_size and the aspect ratio kept."""
+    if render_size < 1:
+        raise ValueError(f"render size must be positive, got {render_size}")
+    scale = render_size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def fit_square(image, size, fit):
     """(square image, box): box (left, top, right, bottom) is where the photo lies in the
-    square: all of it, except for fit "pad", whose bars are not part of the photo."""
+    square: all of it, except for fit "pad", whose bars are not part of the photo. Fit FRAME
+    is no square: the whole photo at working_size, its shorter side `size`."""
+    if fit == FRAME:
+        height, width = working_size(image.height, image.width, size)
+        return image.resize((width, height), Image.LANCZOS), (0, 0, width, height)
     if fit == "crop":
         width, height = image.size
         side = min(width, height)
@@ -366,19 +379,21 @@ def prepare_photos(paths_or_dir, size, fit="crop", *, draft=True, workers=None,
     For evaluating on a folder of photos without building a dataset. `paths_or_dir` is a
     folder (searched recursively; ids are paths relative to it) or a list of files (ids are
     the paths as given). Nothing is deduplicated; skipped entries are {"id", "kind", "reason"}.
+    With fit FRAME the rgb is a list of whole frames, each (h, w, 3) with min(h, w) == size.
     """
-    if fit not in FITS:
-        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+    if fit not in (*FITS, FRAME):
+        raise ValueError(f"fit must be one of {FITS} or {FRAME!r}, got {fit!r}")
     paths, ids = paths_and_ids(paths_or_dir)
     options = DecodeOptions(size, fit, draft, min_chroma, ("rgb",))
-    rgb = np.empty((len(paths), size, size, 3), np.uint8)
-    kept, skipped = [], []
+    rgb, kept, skipped = [], [], []
     results = decode_photos(paths, ids, options, workers or default_workers(), max_megapixels,
                             "decoding photos") if paths else []
     for result in results:
         if "reason" in result:
             skipped.append(result)
         else:
-            rgb[len(kept)] = result["rgb"]
+            rgb.append(result["rgb"])
             kept.append(result["id"])
-    return rgb[:len(kept)].copy(), kept, skipped
+    if fit != FRAME:
+        rgb = np.stack(rgb) if rgb else np.empty((0, size, size, 3), np.uint8)
+    return rgb, kept, skipped

@@ -308,6 +308,17 @@ def test_resize_squashes_everything_in(tmp_path):
     assert rgb[0, :, 1, 0].min() > 150 and rgb[0, :, -2, 2].min() > 150
 
 
+def test_frame_keeps_the_whole_photo_its_shorter_side_the_size(tmp_path):
+    save(tmp_path / "wide.png", thirds())
+    save(tmp_path / "tall.png", thirds().transpose(1, 0, 2))
+    frames, ids, _ = photos.prepare_photos(tmp_path, SIZE, fit=photos.FRAME, workers=1)
+    shapes = {photo_id: frame.shape for photo_id, frame in zip(ids, frames)}
+    assert shapes == {"wide.png": (SIZE, 3 * SIZE, 3), "tall.png": (3 * SIZE, SIZE, 3)}
+    wide = frames[ids.index("wide.png")]
+    assert wide[:, 2, 0].min() > 150 and wide[:, -3, 2].min() > 150  # red and blue ends kept
+    assert photos.working_size(512, 683, 128) == (128, 171)  # as colorize.py works on a photo
+
+
 def test_draft_mode_decodes_nearly_the_same_pixels(tmp_path):
     y, x = np.mgrid[0:768, 0:1024]
     smooth = np.stack([x / 4, y / 3, 255 - x / 4], -1).astype(np.uint8)

@@ -352,6 +352,62 @@ def test_photos_fill_their_own_readme_block_with_real_photo_figures(project, tmp
     assert not (tmp_path / "figures" / "curves.png").exists() and "curves.png" not in block
 
 
+def strided_model(stride=4):
+    """L/50-1 in, ab/128 out through `stride` times down and up: sides that are not multiples
+    of the stride come out another shape (38 -> 19 -> 9 -> 36)."""
+    inputs = keras.Input(shape=(None, None, 1))
+    x = layers.Conv2D(3, 3, padding="same", activation="relu")(inputs)
+    for _ in range(stride // 2):
+        x = layers.MaxPooling2D()(x)
+    for _ in range(stride // 2):
+        x = layers.UpSampling2D()(x)
+    return keras.Model(inputs, layers.Conv2D(2, 3, padding="same", activation="tanh")(x))
+
+
+def test_whole_frames_are_scored_whole_padded_to_the_models_stride(project, tmp_path):
+    import lab
+    import metrics
+    import photos
+
+    write_photos(tmp_path / "photos")  # 48x40: whole frames of 38x32 at the runs' 32 px
+    runs = tmp_path / "runs"
+    shutil.copytree(project["runs"], runs)
+    shutil.rmtree(runs / "resnet-seed-mse-s0")
+    for folder in runs.iterdir():
+        strided_model().save(folder / "model.keras")
+        edit_config(folder, stride=4)
+    argv = ["--data", str(project["data"]), "--runs", str(runs), "--out", str(tmp_path / "out"),
+            "--images", str(tmp_path / "figures"), "--photos", str(tmp_path / "photos"),
+            "--figures", "2", "--bootstrap", "100"]
+    assert evaluate.main(argv + ["--whole-frames"]) == 0
+
+    frames, ids, _ = photos.prepare_photos(tmp_path / "photos", SIZE, photos.FRAME, workers=1)
+    assert {frame.shape for frame in frames} == {(32, 38, 3)}
+    rows = read_csv(tmp_path / "out" / "per_image.csv")
+    gray = {row["image_id"]: float(row["auc"]) for row in rows if row["name"] == "baseline-gray"}
+    for frame, photo_id in zip(frames, ids):
+        lightness, ab = lab.split_lab(lab.rgb_to_lab(frame))
+        whole = metrics.score_batch(lightness[None], ab[None], np.zeros_like(ab)[None])["auc"]
+        assert gray[photo_id] == pytest.approx(float(whole[0]), abs=1e-5)
+    assert {row["name"] for row in rows} >= {"unet-seed-mse-s0", "unet-seed-mse-s1"}
+    assert "whole (shorter side 32 px)" in (tmp_path / "out" / "summary.md").read_text()
+    width, height = png_size(tmp_path / "figures" / "Photo_1.png")
+
+    assert evaluate.main(argv) == 0  # centre squares: the same photos, less of each
+    squares = {row["image_id"]: float(row["auc"]) for row in
+               read_csv(tmp_path / "out" / "per_image.csv") if row["name"] == "baseline-gray"}
+    assert squares.keys() == gray.keys() and squares != gray
+    square_width, square_height = png_size(tmp_path / "figures" / "Photo_1.png")
+    assert width == square_width == 960 and height < square_height  # panels as low as frames
+
+
+@pytest.mark.parametrize("extra", [[], ["--photos", "photos", "--update-readme"]])
+def test_whole_frames_need_photos_and_leave_the_readme_alone(extra):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_args(["--whole-frames", *extra])
+    assert exit_info.value.code == 2
+
+
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     write_photos(tmp_path / "photos")
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
