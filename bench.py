@@ -82,7 +82,6 @@ def bench_ingest(repeats):
     import tempfile
     import time
     from multiprocessing import Pool
-    from pathlib import Path
 
     import numpy as np
 
@@ -405,7 +404,6 @@ def bench_colorize(repeats, width=4000, height=3000, model_path=None):
     import json
     import resource
     import tempfile
-    from pathlib import Path
 
     import numpy as np
     from PIL import Image

@@ -16,6 +16,9 @@ import ab_classes
 import evaluate
 import figures
 import helpers
+import lab
+import metrics
+import photos
 import report
 
 SIZE = 32
@@ -365,10 +368,6 @@ def strided_model(stride=4):
 
 
 def test_whole_frames_are_scored_whole_padded_to_the_models_stride(project, tmp_path):
-    import lab
-    import metrics
-    import photos
-
     write_photos(tmp_path / "photos")  # 48x40: whole frames of 38x32 at the runs' 32 px
     runs = tmp_path / "runs"
     shutil.copytree(project["runs"], runs)
