@@ -95,7 +95,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 		{ echo "Python 3.10 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Could not create a virtual environment: on Debian/Ubuntu run 'sudo apt-get install python3-venv'."; exit 1; }
-# A download from PyPI breaks off now and then (TensorFlow's wheel is 570 MB): pip resumes each
+# A .venv made before requirements.txt chose TensorFlow's CPU-only build on x86-64 Linux holds the
+# full wheel, whose files the CPU build would be unpacked over: remove both first.
+	@stale=$$($(PY) -c 'import importlib.metadata as m, platform, sys; \
+		names = {d.metadata["Name"].lower().replace("_", "-") for d in m.distributions()}; \
+		linux_x86 = sys.platform == "linux" and platform.machine() == "x86_64"; \
+		print(*sorted(names & {"tensorflow", "tensorflow-cpu"}) if linux_x86 and "tensorflow" in names else [])' \
+		2>/dev/null); \
+	if [ -n "$$stale" ]; then \
+		echo "Replacing the full TensorFlow wheel in $(VENV) with its CPU-only build."; \
+		$(BIN)/pip uninstall --quiet --yes $$stale; \
+	fi
+# A download from PyPI breaks off now and then (TensorFlow's CPU wheel is 274 MB): pip resumes each
 # one up to PIP_RESUMES times (a pip new enough to, hence the upgrade first), and the install
 # starts over up to PIP_TRIES times before failing.
 	@for try in $$(seq 1 $(PIP_TRIES)); do \

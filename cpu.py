@@ -8,7 +8,8 @@ first (`import cpu  # noqa: F401`). A value the user has set already is kept.
   by default only on CPUs with AVX512_VNNI, bfloat16 or AMX; on the AVX2-only CPUs
   of most laptops and cloud machines they fall back to Eigen, which trains the seed
   graphs 1.5 to 2.6 times slower (bench.py measures both).
-- TF_CPP_MIN_LOG_LEVEL=2: no C++ info/warning lines on every start.
+- TF_CPP_MIN_LOG_LEVEL=2: fewer C++ info/warning lines on every start (TensorFlow 2.21 still
+  prints its oneDNN notice, logged before the level applies).
 
 It also says what the CPU is, for every figure that names the machine it ran on (reading
 /proc/cpuinfo, without TensorFlow). bfloat16_kernels() says whether these settings leave

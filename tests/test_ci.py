@@ -1,11 +1,15 @@
 """.ci/run, make setup and make clean, run for real: the fresh-machine script installs
 python3-venv exactly when venv could not make an environment, make setup starts an install that
-broke off over again, and make clean keeps the photos scrape.py saved."""
+broke off over again and replaces a full TensorFlow left in .venv by its CPU-only build, and make
+clean keeps the photos scrape.py saved."""
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,12 +51,22 @@ def test_ci_installs_nothing_when_venv_can_make_an_environment(tmp_path):
     assert run_ci(tmp_path, ensurepip_missing=False) == ["make test"]
 
 
-def make_setup(tmp_path, failures, tries=3):
+def make_setup(tmp_path, failures, tries=3, installed=None):
     """`make setup` in tmp_path with a real venv and a pip that fails its first `failures`
     installs of the requirements, as when a download from PyPI breaks off: (exit status, output,
-    the pip commands run)."""
+    the pip commands run). With `installed` (distribution names), the environment's python is a
+    real one that sees those distributions and no others."""
     fake_bin, log = tmp_path / "fake-bin", tmp_path / "pip.log"
     fake_bin.mkdir()
+    if installed is not None:
+        site = tmp_path / "site"
+        for name in installed:
+            info = site / f"{name.replace('-', '_')}-2.21.0.dist-info"
+            info.mkdir(parents=True)
+            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 2.21.0\n")
+        (fake_bin / "python").write_text(  # -S: no site-packages, only `site`
+            f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" -S "$@"\n')
+        (fake_bin / "python").chmod(0o755)
     (fake_bin / "pip").write_text(
         f'#!/bin/sh\necho "$*" >> "{log}"\ncase "$*" in *requirements-dev.txt*) ;; *) exit 0;; esac\n'
         f'n=$(grep -c requirements-dev.txt "{log}")\n[ "$n" -gt {failures} ]\n')
@@ -79,6 +93,30 @@ def test_setup_gives_up_after_its_tries_and_leaves_no_stamp(tmp_path):
     assert status != 0 and "try 2 of 2" in output
     assert sum("requirements-dev.txt" in line for line in commands) == 2
     assert not (tmp_path / ".venv" / ".installed").exists()  # the next make tries again
+
+LINUX_X86 = sys.platform == "linux" and platform.machine() == "x86_64"
+
+
+@pytest.mark.parametrize("installed", [["tensorflow"], ["tensorflow", "tensorflow-cpu"]])
+def test_setup_replaces_a_full_tensorflow_with_the_cpu_build(tmp_path, installed):
+    status, output, commands = make_setup(tmp_path, failures=0, installed=installed)
+    uninstalls = [line for line in commands if line.startswith("uninstall")]
+    assert status == 0
+    if LINUX_X86:  # where requirements.txt asks for tensorflow-cpu
+        assert uninstalls == ["uninstall --quiet --yes " + " ".join(installed)]
+        assert commands.index(uninstalls[0]) < min(
+            i for i, line in enumerate(commands) if "requirements-dev.txt" in line)
+        assert "Replacing the full TensorFlow wheel" in output
+    else:
+        assert uninstalls == []
+
+
+@pytest.mark.parametrize("installed", [[], ["tensorflow-cpu"]])
+def test_setup_leaves_an_environment_without_the_full_tensorflow_alone(tmp_path, installed):
+    status, output, commands = make_setup(tmp_path, failures=0, installed=installed)
+    assert status == 0 and not any(line.startswith("uninstall") for line in commands)
+    assert "Replacing" not in output
+
 
 
 def make_clean(folder):
