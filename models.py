@@ -299,6 +299,40 @@ def with_chroma_gain(model, chromas, gains, name=None):
     return keras.Model(inputs, ab, name=name or f"{model.name}-gain")
 
 
+def with_guided_filter(model, radius, eps, name=None):
+    """The model with its ab passed through a guided filter led by L (He et al. 2010): in every
+    window of (2 radius + 1)^2 pixels the colour is fitted as a straight-line function of L*,
+    and each pixel takes the mean of the fits of the windows that hold it; eps, in L* units
+    squared, is the variance of L* below which a window counts as flat and keeps its mean colour.
+
+    In a photo the colour changes where the lightness does: at a ridge against the sky, at a
+    tree's edge. The networks paint from half resolution, and averaging networks and views
+    softens their edges further, so colour bleeds across L's edges; the filter moves the colour's
+    edges onto them. Built-in layers and ops only, so the saved model still loads in safe mode;
+    the box means are taken in float32 whatever the precision policy, and count only the pixels
+    inside the image at its borders.
+    """
+    if radius < 1 or eps <= 0:
+        raise ValueError(f"a guided filter needs a radius of 1 px or more and eps > 0, got "
+                         f"{radius} and {eps}")
+    inputs = keras.Input(shape=(None, None, 1), name="L")
+    ab = model(inputs)
+    lightness = layers.Rescaling(50.0, offset=50.0, name="guide_lightness")(inputs)  # L*
+    box = layers.AveragePooling2D(2 * radius + 1, strides=1, padding="same", dtype="float32",
+                                  name="guide_box")
+    means = box(layers.Concatenate(name="guide_moments")(
+        [lightness, ab, keras.ops.square(lightness), keras.ops.multiply(lightness, ab)]))
+    mean_l, mean_ab = means[..., 0:1], means[..., 1:3]
+    variance = keras.ops.relu(means[..., 3:4] - keras.ops.square(mean_l))  # >= 0 despite rounding
+    slope = keras.ops.divide(means[..., 4:6] - keras.ops.multiply(mean_l, mean_ab),
+                             variance + float(eps))
+    offset = mean_ab - keras.ops.multiply(slope, mean_l)
+    fits = box(layers.Concatenate(name="guide_fits")([slope, offset]))
+    ab = layers.Add(name="ab_guided")([keras.ops.multiply(fits[..., 0:2], lightness),
+                                       fits[..., 2:4]])
+    return keras.Model(inputs, ab, name=name or f"{model.name}-guided")
+
+
 def gain_of_chroma(ab, chromas, gains):
     """The piecewise-linear gain of with_chroma_gain for each pixel of `ab`, on both channels:
     g0 + sum_k kink_k * relu(a^2 + b^2 - knot_k), the kinks being the changes of slope."""

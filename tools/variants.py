@@ -82,6 +82,7 @@ class Variant:
     calibrate: bool = False  # ensemble.py --calibrate on the first network's landscapes
     chroma_bands: int = 1  # ensemble.py --chroma-bands: with calibrate, a gain per chroma band
     agreed_octaves: int = 0  # ensemble.py --agreed-octaves: detail kept as far as views agree
+    guided_radius: int = 0  # ensemble.py --guided-radius: the colour's edges led onto L's
 
     @property
     def data(self):
@@ -336,6 +337,11 @@ VARIANTS = {  # in the table's order
         "chroma-calibrated-twilight-views with the detail of the networks' and views' mean colour "
         "at 4 octaves (Gaussian sigma 1 to 8 px) kept only in the share they agree on, the gains "
         "fitted after it (ensemble.py --agreed-octaves 4)", agreed_octaves=4, **CHROMA_CALIBRATED),
+    "guided-chroma-calibrated-agreed-twilight-views": make_model_variant(
+        "chroma-calibrated-agreed-twilight-views with the colour's edges led onto L's by a guided "
+        "filter (the colour a straight-line function of L* in every 9x9 window; radius and eps "
+        "chosen on landscapes), the gains fitted after it (ensemble.py --guided-radius 4)",
+        agreed_octaves=4, guided_radius=4, **CHROMA_CALIBRATED),
     "chroma-calibrated-6-twilight-views": make_model_variant(
         "chroma-calibrated-twilight-views averaging 6 networks instead of 3 (twice make model's "
         "training)", members=6, **CHROMA_CALIBRATED),
@@ -500,8 +506,11 @@ def train_seeds(name, variant, seeds):
                       "--chroma-bands", str(variant.chroma_bands)] if variant.calibrate else [])
         agreed = (["--agreed-octaves", str(variant.agreed_octaves)] if variant.agreed_octaves
                   else [])
+        guided = (["--guided-radius", str(variant.guided_radius)] if variant.guided_radius
+                  else [])
         run_script("ensemble.py", [*map(str, folders), "--view-scale", *variant.view.split(),
-                                   *agreed, *calibrate, "--out", str(out.relative_to(HERE))],
+                                   *agreed, *guided, *calibrate, "--out",
+                                   str(out.relative_to(HERE))],
                    f"{name} seed {seed}: ensemble.py failed (its message is above); rerun to "
                    "build it again")
 
