@@ -352,6 +352,60 @@ def test_calibrating_by_chroma_bands_saves_the_gains_it_reports(tmp_path, capsys
                                rtol=2e-3, atol=1e-5)
 
 
+def textured_dataset(folder, rgb, count=60, size=32):
+    """Small images of one tint whose brightness varies from pixel to pixel: L with edges."""
+    from helpers import write_images
+
+    rng = np.random.default_rng(0)
+    images = [np.clip(np.array(rgb) * rng.uniform(0.3, 1.2, (size, size, 1)), 0, 255)
+              .astype(np.uint8) for _ in range(count)]
+    write_images(folder, images, [f"img{i}" for i in range(count)], "test")
+    return folder
+
+
+def test_guided_radius_filters_the_average_and_the_gain_is_fitted_after_it(tmp_path, capsys):
+    import keras
+
+    import dataset
+    import lab
+    import models
+
+    data = textured_dataset(tmp_path / "data", (210, 130, 60))
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    out = tmp_path / "model"
+    assert ensemble.main([*map(str, members), "--guided-radius", "2", "--calibrate", str(data),
+                          "--out", str(out)]) == 0
+    assert "its colour's edges led onto L's within 2 px" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert (config["guided_radius"], config["guided_eps"]) == (2, ensemble.GUIDED_EPS)
+
+    average = models.average_of([keras.saving.load_model(m / "model.keras") for m in members])
+    guided = models.with_guided_filter(average, 2, ensemble.GUIDED_EPS)
+    lightness, truth = dataset.load_split(data, "val")
+    x = lab.encode_l(np.asarray(lightness))
+    gains = {}
+    for name, model in (("plain", average), ("guided", guided)):
+        predicted = lab.decode_ab(model.predict(x, verbose=0)).astype(np.float64)
+        gains[name] = np.sum(predicted * truth) / np.sum(predicted ** 2)
+    assert abs(gains["guided"] / gains["plain"] - 1) > 0.01  # the order shows in the gain
+    assert config["ab_gain"] == [pytest.approx(gains["guided"], abs=1e-4)]
+    saved = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(saved.predict(x, verbose=0),
+                               guided.predict(x, verbose=0) * config["ab_gain"][0], atol=1e-4)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--guided-radius", "-1"], "--guided-radius must be 0 or more"),
+    (["--guided-radius", "2", "--guided-eps", "0"], "--guided-eps must be greater than zero"),
+])
+def test_a_guided_radius_below_zero_or_an_eps_not_above_it_is_refused(tmp_path, capsys, extra,
+                                                                       message):
+    members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    with pytest.raises(SystemExit) as exit_info:
+        ensemble.main([*map(str, members), "--out", str(tmp_path / "model"), *extra])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--chroma-bands", "3"], "needs --calibrate"),
     (["--chroma-bands", "0", "--calibrate", "data"], "at least 1"),

@@ -239,6 +239,76 @@ def test_agreed_average_needs_two_predictions_and_an_octave():
         models.agreed_average([offset_network(0.1, 1.0), offset_network(0.1, 0.5)], "1", 0)
 
 
+def colour_of(ab):
+    """A network that paints the fixed colour `ab` (B, H, W, 2) whatever its input."""
+    inputs = keras.Input((None, None, 1))
+    zero = keras.layers.Rescaling(0.0)(keras.layers.Concatenate()([inputs, inputs]))
+    return keras.Model(inputs, keras.ops.add(zero, keras.ops.convert_to_tensor(ab)))
+
+
+def guided_reference(lightness, ab, radius, eps):
+    """models.with_guided_filter's rule in NumPy: box means over the pixels inside the image."""
+    from scipy.ndimage import uniform_filter  # scikit-image's dependency
+
+    def box(x):
+        size = (1, 2 * radius + 1, 2 * radius + 1, 1)
+        inside = uniform_filter(np.ones(x.shape[:3] + (1,)), size, mode="constant")
+        return uniform_filter(x, size, mode="constant") / inside
+
+    mean_l, mean_ab = box(lightness), box(ab)
+    slope = (box(lightness * ab) - mean_l * mean_ab) / (box(lightness ** 2) - mean_l ** 2 + eps)
+    offset = mean_ab - slope * mean_l
+    return box(slope) * lightness + box(offset)
+
+
+def test_guided_filter_follows_its_rule_and_loads_in_safe_mode(tmp_path):
+    rng = np.random.default_rng(5)
+    lightness = rng.uniform(0, 100, (2, 20, 28, 1))
+    ab = rng.uniform(-0.5, 0.5, (2, 20, 28, 2))
+    guided = models.with_guided_filter(colour_of(ab.astype(np.float32)), radius=2, eps=1.0)
+    x = (lightness / 50 - 1).astype(np.float32)
+    y = np.asarray(guided(x))
+    np.testing.assert_allclose(y, guided_reference(lightness, ab, 2, 1.0), atol=1e-5)
+    assert np.abs(y - ab).max() > 0.1  # noise that L does not explain is smoothed away
+    guided.save(tmp_path / "guided.keras")
+    loaded = keras.saving.load_model(tmp_path / "guided.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
+
+
+def test_guided_filter_keeps_a_colour_that_follows_l_and_smooths_one_over_flat_l():
+    lightness = np.tile(np.linspace(10, 90, 24), (1, 16, 1))[..., None]  # a ramp left to right
+    x = (lightness / 50 - 1).astype(np.float32)
+    follows = np.concatenate([0.004 * lightness - 0.2, -0.002 * lightness], axis=-1)
+    y = np.asarray(models.with_guided_filter(colour_of(follows.astype(np.float32)), 3, 1.0)(x))
+    np.testing.assert_allclose(y, follows, atol=2e-3)  # a straight line in L is kept (eps
+    # shrinks its slope by the window's variance of L over that plus eps: 2% here)
+    flat = np.zeros((1, 16, 24, 1), np.float32)  # L* 50 everywhere
+    stripes = np.zeros((1, 16, 24, 2), np.float32)
+    stripes[:, :, ::2] = 0.4
+    y = np.asarray(models.with_guided_filter(colour_of(stripes), 3, 1.0)(flat))
+    assert np.abs(y[:, 4:-4, 4:-4] - 0.2).max() < 0.02  # where L says nothing: the mean colour
+
+
+def test_guided_filter_takes_colour_off_the_wrong_side_of_an_edge_in_l_and_not_off_the_right():
+    lightness = np.full((1, 24, 24, 1), 30.0)
+    lightness[:, :12] = 80.0  # a bright sky above dark land: the edge between rows 11 and 12
+    sky = np.zeros((1, 24, 24, 2), np.float32)
+    sky[:, :13, :, 1] = -0.3  # blue bleeds one row into the land
+    x = (lightness / 50 - 1).astype(np.float32)
+    y = np.asarray(models.with_guided_filter(colour_of(sky), radius=4, eps=1.0)(x))
+    assert np.abs(y[:, 12, :, 1]).max() < 0.4 * 0.3  # the land's row at the edge loses most
+    np.testing.assert_allclose(y[:, :12, :, 1], -0.3, atol=1e-3)  # the sky keeps all its blue
+    blurred = np.asarray(keras.layers.AveragePooling2D(9, strides=1, padding="same")(sky))
+    assert blurred[:, 11, :, 1].max() > -0.25  # where a blur of the same size takes it
+
+
+def test_guided_filter_needs_a_radius_and_a_positive_eps():
+    with pytest.raises(ValueError, match="radius"):
+        models.with_guided_filter(pointwise_network(), 0, 1.0)
+    with pytest.raises(ValueError, match="eps"):
+        models.with_guided_filter(pointwise_network(), 2, 0.0)
+
+
 def test_help_answers_without_building_a_model(capsys, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("--help built a model")
