@@ -31,7 +31,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # photos MODEL_VIEW times larger (photos carry more detail per pixel than the landscapes; with
 # several scales, the views' colours are averaged), the detail of that mean colour at
 # MODEL_AGREED_OCTAVES octaves kept only as far as the networks and views agree on it
-# (ensemble.py --agreed-octaves; 0: off); with MODEL_CALIBRATE=1, its colours are
+# (ensemble.py --agreed-octaves; 0: off), its edges led onto L's by a guided filter of
+# MODEL_GUIDED_RADIUS px (--guided-radius; 0: off); with MODEL_CALIBRATE=1, its colours are
 # multiplied by the gain that fits the validation landscapes best (ensemble.py --calibrate),
 # one for each of MODEL_CHROMA_BANDS bands of their chroma (--chroma-bands).
 # The recipe is tools/variants.py's RECOMMENDED variant; the README's variants table says what
@@ -40,7 +41,8 @@ STUDY := --data $(DATA) --epochs $(EPOCHS) --seeds $(SEEDS) \
 # make model-sunset: the colorizer for photos taken in low, warm light (colorize.py --light
 # sunset), make model's recipe on landscapes mostly lit so: 6 in 10 under a sunset sky (half of
 # them glowing up to the zenith), the clear ones lit by alpenglow; its own landscapes, networks
-# and runs/model-sunset; its detail not thinned by agreement (measured so, before that).
+# and runs/model-sunset; its detail not thinned by agreement nor its edges guided (measured so,
+# before those).
 # (?= here, before the defaults below: a MODEL_* setting given on the command line or in the
 # environment still wins.)
 MODEL_LIGHT ?= any
@@ -51,6 +53,7 @@ MODEL_SUNSETS ?= 0.6
 MODEL_GOLDEN ?= 0.5
 MODEL_ALPENGLOW ?= 1
 MODEL_AGREED_OCTAVES ?= 0
+MODEL_GUIDED_RADIUS ?= 0
 else ifneq ($(MODEL_LIGHT),any)
 $(error MODEL_LIGHT is any or sunset, not $(MODEL_LIGHT))
 endif
@@ -73,6 +76,7 @@ MODEL_ALSO ?=
 MODEL_MEMBERS ?= 3
 MODEL_VIEW ?= 1 5/4 3/2 7/4
 MODEL_AGREED_OCTAVES ?= 4
+MODEL_GUIDED_RADIUS ?= 4
 MODEL_CALIBRATE ?= 1
 MODEL_CHROMA_BANDS ?= 12
 MODEL_SEEDS := $(shell seq 1 $(MODEL_MEMBERS))
@@ -161,7 +165,7 @@ model: setup $(MODEL_DATA)/meta.json
 			--runs $(MODEL_MEMBERS_DIR) --run also-s$$s --verbose 2 || exit 1;) \
 	done; \
 	$(PY) ensemble.py $(MODEL_RUNS) --view-scale $(MODEL_VIEW) \
-		--agreed-octaves $(MODEL_AGREED_OCTAVES) \
+		--agreed-octaves $(MODEL_AGREED_OCTAVES) --guided-radius $(MODEL_GUIDED_RADIUS) \
 		$(if $(filter 1,$(MODEL_CALIBRATE)),--calibrate $(MODEL_DATA) \
 			--chroma-bands $(MODEL_CHROMA_BANDS)) --out $(MODEL_OUT) && \
 	echo "make model finished in $$(( ($$(date +%s) - start) / 60 )) min: $(MODEL_OUT);" \

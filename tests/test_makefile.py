@@ -60,15 +60,27 @@ def test_sunset_light_renders_landscapes_mostly_lit_by_a_low_sun(tmp_path):
         (0.6, 0.5, 1.0, 1.0)
 
 
-def test_make_model_sunset_keeps_its_own_landscapes_networks_and_model():
-    plan = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "model-sunset",
+def make_plan(target):
+    """What `make -n target` would run."""
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", target,
                            f"PY={sys.executable}", "STAMP="],
                           check=True, capture_output=True, text=True).stdout
+
+
+def test_make_model_hands_its_colorizing_steps_to_ensemble_py():
+    plan = make_plan("model")
+    assert "--agreed-octaves 4 --guided-radius 4 " in plan
+    assert "--calibrate data/mountains-model --chroma-bands 12 " in plan
+
+
+def test_make_model_sunset_keeps_its_own_landscapes_networks_and_model():
+    plan = make_plan("model-sunset")
     model = colorize.LIGHT_MODELS["sunset"][0]  # where colorize.py --light sunset looks
     assert "--out data/mountains-model-sunset " in plan and "--sunsets 0.6 " in plan
     assert f"--runs {model}-members" in plan and f"--out {model} " in plan
     assert "data/mountains-model " not in plan and "runs/model-members" not in plan
     assert "colorize.py --light sunset your_photo.jpg" in plan
+    assert "--agreed-octaves 0 --guided-radius 0 " in plan  # as make model-sunset was measured
 
 
 def test_an_unknown_light_is_refused():

@@ -184,6 +184,7 @@ def test_make_model_trains_the_recommended_variant(light, name):
     assert settings["MODEL_CALIBRATE"] == str(int(recommended.calibrate))
     assert int(settings["MODEL_CHROMA_BANDS"]) == recommended.chroma_bands
     assert int(settings["MODEL_AGREED_OCTAVES"]) == recommended.agreed_octaves
+    assert int(settings["MODEL_GUIDED_RADIUS"]) == recommended.guided_radius
     assert list(map(fractions.Fraction, settings["MODEL_VIEW"].split())) == list(
         map(fractions.Fraction, recommended.view.split()))
     assert [tuple(recipe.split()) for recipe in [settings["MODEL_ALSO"]] if recipe] == list(

@@ -442,7 +442,7 @@ VARIANTS = {  # in the table's order
 
 BEFORE = "base"  # make demo's recipe
 # make model: the Makefile's MODEL_* settings are this one (tests/test_variants.py checks)
-RECOMMENDED = "chroma-calibrated-agreed-twilight-views"
+RECOMMENDED = "guided-chroma-calibrated-agreed-twilight-views"
 
 
 def build_data(variant, seed):
