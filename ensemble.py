@@ -54,8 +54,6 @@ import lab
 import recipe
 import runs
 
-
-
 # models.with_guided_filter's eps for --guided-eps, in L* units squared: chosen with the radius
 # on test landscapes (make model's networks, no photos), where 0.1 to 1 scored alike, 3 lower
 GUIDED_EPS = 1.0

@@ -309,26 +309,27 @@ def with_guided_filter(model, radius, eps, name=None):
     tree's edge. The networks paint from half resolution, and averaging networks and views
     softens their edges further, so colour bleeds across L's edges; the filter moves the colour's
     edges onto them. Built-in layers and ops only, so the saved model still loads in safe mode;
-    the box means are taken in float32 whatever the precision policy, and count only the pixels
-    inside the image at its borders.
+    every step is taken in float32 whatever the precision policy, and the box means count only
+    the pixels inside the image at its borders.
     """
     if radius < 1 or eps <= 0:
         raise ValueError(f"a guided filter needs a radius of 1 px or more and eps > 0, got "
                          f"{radius} and {eps}")
     inputs = keras.Input(shape=(None, None, 1), name="L")
     ab = model(inputs)
-    lightness = layers.Rescaling(50.0, offset=50.0, name="guide_lightness")(inputs)  # L*
-    box = layers.AveragePooling2D(2 * radius + 1, strides=1, padding="same", dtype="float32",
-                                  name="guide_box")
-    means = box(layers.Concatenate(name="guide_moments")(
+    exact = {"dtype": "float32"}  # L* squared needs float32's precision under any policy
+    lightness = layers.Rescaling(50.0, offset=50.0, name="guide_lightness", **exact)(inputs)  # L*
+    box = layers.AveragePooling2D(2 * radius + 1, strides=1, padding="same", name="guide_box",
+                                  **exact)
+    means = box(layers.Concatenate(name="guide_moments", **exact)(
         [lightness, ab, keras.ops.square(lightness), keras.ops.multiply(lightness, ab)]))
     mean_l, mean_ab = means[..., 0:1], means[..., 1:3]
     variance = keras.ops.relu(means[..., 3:4] - keras.ops.square(mean_l))  # >= 0 despite rounding
     slope = keras.ops.divide(means[..., 4:6] - keras.ops.multiply(mean_l, mean_ab),
                              variance + float(eps))
     offset = mean_ab - keras.ops.multiply(slope, mean_l)
-    fits = box(layers.Concatenate(name="guide_fits")([slope, offset]))
-    ab = layers.Add(name="ab_guided")([keras.ops.multiply(fits[..., 0:2], lightness),
+    fits = box(layers.Concatenate(name="guide_fits", **exact)([slope, offset]))
+    ab = layers.Add(name="ab_guided", **exact)([keras.ops.multiply(fits[..., 0:2], lightness),
                                        fits[..., 2:4]])
     return keras.Model(inputs, ab, name=name or f"{model.name}-guided")
 

@@ -275,6 +275,20 @@ def test_guided_filter_follows_its_rule_and_loads_in_safe_mode(tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(x)), y, atol=1e-6)
 
 
+def test_guided_filter_computes_in_float32_under_a_bfloat16_policy():
+    rng = np.random.default_rng(6)
+    lightness = rng.uniform(0, 100, (1, 16, 16, 1))
+    ab = rng.uniform(-0.5, 0.5, (1, 16, 16, 2))
+    network = colour_of(ab.astype(np.float32))  # built in float32, as saved members load
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        guided = models.with_guided_filter(network, radius=2, eps=1.0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    y = np.asarray(guided((lightness / 50 - 1).astype(np.float32)))
+    np.testing.assert_allclose(y, guided_reference(lightness, ab, 2, 1.0), atol=1e-4)
+
+
 def test_guided_filter_keeps_a_colour_that_follows_l_and_smooths_one_over_flat_l():
     lightness = np.tile(np.linspace(10, 90, 24), (1, 16, 1))[..., None]  # a ramp left to right
     x = (lightness / 50 - 1).astype(np.float32)
