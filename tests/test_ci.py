@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+LINUX_X86 = sys.platform == "linux" and platform.machine() == "x86_64"  # where the CPU build is
 
 
 def run_ci(tmp_path, ensurepip_missing):
@@ -63,7 +64,8 @@ def make_setup(tmp_path, failures, tries=3, installed=None):
         for name in installed:
             info = site / f"{name.replace('-', '_')}-2.21.0.dist-info"
             info.mkdir(parents=True)
-            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 2.21.0\n")
+            (info / "METADATA").write_text(
+                f"Metadata-Version: 2.1\nName: {name}\nVersion: 2.21.0\n")
         (fake_bin / "python").write_text(  # -S: no site-packages, only `site`
             f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" -S "$@"\n')
         (fake_bin / "python").chmod(0o755)
@@ -94,8 +96,6 @@ def test_setup_gives_up_after_its_tries_and_leaves_no_stamp(tmp_path):
     assert sum("requirements-dev.txt" in line for line in commands) == 2
     assert not (tmp_path / ".venv" / ".installed").exists()  # the next make tries again
 
-LINUX_X86 = sys.platform == "linux" and platform.machine() == "x86_64"
-
 
 @pytest.mark.parametrize("installed", [["tensorflow"], ["tensorflow", "tensorflow-cpu"]])
 def test_setup_replaces_a_full_tensorflow_with_the_cpu_build(tmp_path, installed):
@@ -116,7 +116,6 @@ def test_setup_leaves_an_environment_without_the_full_tensorflow_alone(tmp_path,
     status, output, commands = make_setup(tmp_path, failures=0, installed=installed)
     assert status == 0 and not any(line.startswith("uninstall") for line in commands)
     assert "Replacing" not in output
-
 
 
 def make_clean(folder):
