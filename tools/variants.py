@@ -169,6 +169,7 @@ CHROMA_CALIBRATED = dict(calibrate=True, chroma_bands=12)
 
 # make model-sunset: the Makefile's MODEL_* settings with MODEL_LIGHT=sunset are this one
 SUNSET_LIGHT = "sunset-light"
+SUNSET_LIGHTING = dict(sunsets=0.6, golden=0.5, alpenglow=1.0)  # its landscapes' options
 
 
 def with_calibrated(name, variant, kinds=("calibrated",)):
@@ -357,11 +358,11 @@ VARIANTS = {  # in the table's order
         "make model-sunset, for photos taken in low, warm light (colorize.py --light sunset): "
         "make model's recipe on landscapes 6 in 10 under a sunset sky, half of them golden up to "
         "the zenith, the clear ones lit by alpenglow (dataset.py --sunsets 0.6 --golden 0.5 "
-        "--alpenglow 1)", sunsets=0.6, golden=0.5, alpenglow=1.0, **CHROMA_CALIBRATED),
+        "--alpenglow 1)", **SUNSET_LIGHTING, **CHROMA_CALIBRATED),
     "guided-sunset-light": make_model_variant(
         "sunset-light with the colour's edges led onto L's by make model's guided filter, the "
-        "gains fitted after it (ensemble.py --guided-radius 4)", sunsets=0.6, golden=0.5,
-        alpenglow=1.0, guided_radius=4, **CHROMA_CALIBRATED),
+        "gains fitted after it (ensemble.py --guided-radius 4)", guided_radius=4,
+        **SUNSET_LIGHTING, **CHROMA_CALIBRATED),
     **batch_variants(16),
     **batch_variants(64),
     **batch_variants(64, scale_learning_rate=True),
