@@ -7,12 +7,14 @@
 It prints the plan and how long it will take before it starts, runs each training
 as its own train.py process (so one run's memory is freed before the next), and
 resumes where it stopped: finished runs are skipped, a killed run continues at its
-last finished epoch. At the end evaluate.py scores all runs on the test split (and
+last finished epoch, and runs trained on landscapes that a newer generator draws otherwise are
+trained again. At the end evaluate.py scores all runs on the test split (and
 on a folder of real photos, when --photos exists) and rewrites the README's results.
 """
 
 import argparse
 import dataclasses
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +35,7 @@ CALIBRATION_STEPS = 4
 # Real epochs are slower than the calibration's bare train_on_batch steps (data pipeline,
 # validation, checkpoints): the full study of 2026-11-26 took 112 min against 94 estimated.
 EPOCH_OVERHEAD = 1.2
+STATUS_NOTES = {"partial": " (resumes)", "stale": " (trained on another dataset: trains again)"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +83,10 @@ def planned_runs(config):
     return plan
 
 
-def run_status(runs_dir, run):
-    """'finished', 'partial' (resumable), or 'new', read from the run's config.json."""
+def run_status(runs_dir, run, checksum):
+    """'finished', 'partial' (resumable), 'new', or 'stale' (trained on another dataset than
+    the one whose checksum is given: neither resumable nor comparable with the others), read
+    from the run's config.json."""
     folder = Path(runs_dir) / run["run"]
     if not (folder / runs.CONFIG_FILE).is_file():
         return "new"
@@ -93,10 +98,38 @@ def run_status(runs_dir, run):
         raise SystemExit(f"study.py: {folder} was started with {config.get('epochs')}"
                          f" epochs, the plan says {run['epochs']}; pass the same --epochs, "
                          "another --runs folder, or delete that run")
+    if config.get("dataset_checksum") != checksum:
+        return "stale"
     return "finished" if config.get("status") == "finished" else "partial"
 
 
+def stale_runs(plan, config, meta):
+    """The planned runs trained on other landscapes than --data holds now, to train again.
+
+    A newer generator draws the built-in landscapes differently (build_dataset renders them
+    again), and runs trained on the old ones can be neither resumed nor evaluated beside the
+    new ones; make model drops its networks in that case too. A dataset of photos that changed
+    under its runs is the user's own doing: its runs are refused, not deleted.
+    """
+    stale = [run for run in plan if run["status"] == "stale"]
+    if stale and meta.get("source") != "synthetic":
+        names = ", ".join(run["run"] for run in stale)
+        raise SystemExit(f"study.py: {names} in {config.runs} were trained on another dataset "
+                         f"than {config.data} holds now; delete them or pass another --runs")
+    return stale
+
+
+def remove_stale_runs(stale, config):
+    for run in stale:
+        print(f"{Path(config.runs) / run['run']}: trained on other landscapes than "
+              f"{config.data} holds now; training it again")
+        shutil.rmtree(Path(config.runs) / run["run"])
+        run["status"] = "new"
+
+
 def finished_epochs(runs_dir, run):
+    if run["status"] == "stale":  # trained again from the start
+        return 0
     return len(runs.read_history(Path(runs_dir) / run["run"]))
 
 
@@ -168,8 +201,7 @@ def print_plan(plan, speeds, total, meta):
               f"measured {speed:6.1f} training images/s")
     for run in plan:
         note = ("done" if run["status"] == "finished"
-                else f"~{run['estimate'] / 60:5.1f} min" + (" (resumes)" if run["status"] ==
-                                                            "partial" else ""))
+                else f"~{run['estimate'] / 60:5.1f} min" + STATUS_NOTES.get(run["status"], ""))
         print(f"  {run['run']:28s} {run['epochs']:3d} epochs  {note}")
     print(f"estimated time for the training left: {total / 3600:.1f} h "
           f"({total / 60:.0f} min), plus a few minutes of evaluation")
@@ -282,11 +314,13 @@ def main(argv=None):
         raise SystemExit(f"study.py: {error}")
     plan = planned_runs(config)
     for run in plan:
-        run["status"] = run_status(config.runs, run)
+        run["status"] = run_status(config.runs, run, meta["checksum"])
+    stale = stale_runs(plan, config, meta)
     total, speeds = estimate_seconds(plan, meta, config)
     print_plan(plan, speeds, total, meta)
     if config.plan_only:
         return 0
+    remove_stale_runs(stale, config)
     started = time.perf_counter()
     todo = [run for run in plan if run["status"] != "finished"]
     for number, run in enumerate(todo, 1):

@@ -40,7 +40,21 @@ def test_a_run_started_with_other_epochs_is_refused(tmp_path):
     (tmp_path / run["run"]).mkdir()
     (tmp_path / run["run"] / "config.json").write_text(json.dumps({"epochs": 4}))
     with pytest.raises(SystemExit, match="4 epochs"):
-        study.run_status(tmp_path, run)
+        study.run_status(tmp_path, run, "checksum")
+
+
+def test_runs_on_another_dataset_of_photos_are_refused_not_deleted(tmp_path):
+    run = {"run": "unet-seed-mse-s0", "epochs": 4}
+    (tmp_path / run["run"]).mkdir()
+    config = {"epochs": 4, "status": "finished", "dataset_checksum": "old"}
+    (tmp_path / run["run"] / "config.json").write_text(json.dumps(config))
+    assert study.run_status(tmp_path, run, "old") == "finished"
+    run["status"] = study.run_status(tmp_path, run, "new")
+    assert run["status"] == "stale"
+    options = study.parse_args(["--data", str(tmp_path / "photos"), "--runs", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unet-seed-mse-s0 .* another dataset"):
+        study.stale_runs([run], options, {"source": "images", "checksum": "new"})
+    assert (tmp_path / run["run"] / "config.json").is_file()
 
 
 def test_study_trains_evaluates_and_skips_finished_runs_on_rerun(tiny_data, tmp_path):
@@ -62,6 +76,30 @@ def test_study_trains_evaluates_and_skips_finished_runs_on_rerun(tiny_data, tmp_
     assert "done" in second.stdout
     assert "run 1/" not in second.stdout
     assert model.stat().st_mtime_ns == stamp
+
+
+def test_runs_on_landscapes_drawn_otherwise_since_are_trained_again(tmp_path):
+    data = tmp_path / "data"
+    render = [sys.executable, str(ROOT / "dataset.py"), "--synthetic", "40", "--size", "32",
+              "--out", str(data), "--workers", "1"]
+    subprocess.run(render, check=True, capture_output=True)
+    command = [sys.executable, str(ROOT / "study.py"), "--data", str(data), "--models", "unet",
+               "--presets", "seed", "--seeds", "1", "--epochs", "1", "--runs",
+               str(tmp_path / "runs"), "--out", str(tmp_path / "results"), "--photos",
+               str(tmp_path / "none"), "--no-readme"]
+    assert subprocess.run(command, capture_output=True, cwd=tmp_path).returncode == 0
+    config = tmp_path / "runs" / "unet-seed-mse-s0" / "config.json"
+    before = json.loads(config.read_text())["dataset_checksum"]
+    subprocess.run([*render, "--seed", "1"], check=True, capture_output=True)  # other landscapes
+
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "trains again" in again.stdout and "training it again" in again.stdout
+    after = json.loads(config.read_text())
+    meta = json.loads((data / "meta.json").read_text())
+    assert after["dataset_checksum"] == meta["checksum"] != before
+    assert after["status"] == "finished"
+    assert (tmp_path / "results" / "metrics.csv").is_file()
 
 
 def test_a_dataset_of_another_generator_is_rendered_again_as_it_was_asked_for(tmp_path, capsys):
