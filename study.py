@@ -298,8 +298,9 @@ def parse_args(argv=None):
     parser.add_argument("--plan-only", action="store_true",
                         help="print the plan and the time estimate, then stop")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or args.epochs < 0 or args.synthetic < 1:
-        parser.error("--seeds and --synthetic must be at least 1, --epochs 0 or more")
+    if min(args.seeds, args.synthetic, args.size, args.batch_size) < 1 or args.epochs < 0:
+        parser.error("--seeds, --synthetic, --size and --batch-size must be at least 1, "
+                     "--epochs 0 or more")
     return StudyConfig(**{key: tuple(value) if isinstance(value, list) else value
                            for key, value in vars(args).items()})
 

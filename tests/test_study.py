@@ -137,6 +137,14 @@ def test_an_unknown_loss_is_a_usage_error():
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("option", ["--seeds", "--synthetic", "--size", "--batch-size"])
+def test_a_count_below_one_is_a_usage_error_before_tensorflow_loads(option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        study.parse_args([option, "0"])
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err
+
+
 def test_run_names_are_train_pys_default_names():
     plan = study.planned_runs(study.parse_args(["--loss", "classification", "--seeds", "2"]))
     for run in plan:
