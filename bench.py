@@ -488,7 +488,7 @@ def photo_size(text):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
-    parser.add_argument("what", nargs="*", choices=[[], *BENCHMARKS], metavar="WHAT",
+    parser.add_argument("what", nargs="*", metavar="WHAT",
                         help=f"benchmarks to run, of: {', '.join(BENCHMARKS)} "
                              "(default: all but levers)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats per figure")
@@ -514,6 +514,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.rounds < 1:
         parser.error("--repeats and --rounds must be at least 1")
+    unknown = [name for name in args.what if name not in BENCHMARKS]
+    if unknown:  # checked here: argparse's choices would list its empty default among them
+        parser.error(f"unknown benchmark {unknown[0]!r} (choose from {', '.join(BENCHMARKS)})")
     return args
 
 

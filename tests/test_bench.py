@@ -75,6 +75,15 @@ def test_forced_bfloat16_is_measured_against_the_bfloat16_ceiling_where_auto_pic
     assert all(row["share"] > 0 for row in figures["training"])
 
 
+def test_an_unknown_benchmark_is_a_usage_error_that_lists_the_benchmarks(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["train", "bogus"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "'bogus'" in error and ", ".join(bench.BENCHMARKS) in error and "[]" not in error
+    assert bench.parse_args([]).what == []
+
+
 def test_a_failing_lever_shows_the_childs_error(capsys):
     with pytest.raises(SystemExit, match="lever 'float32' failed"):
         bench.run_lever("float32", ["no-such-preset"], 1)
