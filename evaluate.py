@@ -457,6 +457,13 @@ def figure_folder(images, out, readme, update_readme, photos):
     return Path(out) / "figures"
 
 
+def readme_markers(photos):
+    """The markers of the block --update-readme rewrites: the real-photos block with --photos."""
+    if photos is not None:
+        return report.PHOTOS_README_START, report.PHOTOS_README_END
+    return report.README_START, report.README_END
+
+
 def write_readme_block(readme, photos, count, results, figure_paths, plots, summary):
     """The README's results block (or, for photos, its real-photo block), links made relative;
     summary: the summary.md written beside the tables, which the results block points to."""
@@ -473,13 +480,11 @@ def write_readme_block(readme, photos, count, results, figure_paths, plots, summ
             [from_readme(p) for p in figure_paths],
             from_readme(credits) if credits.is_file() else None,
             [(t, from_readme(p)) for t, p in plots])
-        changed = report.update_readme(readme, block, report.PHOTOS_README_START,
-                                       report.PHOTOS_README_END)
     else:
         block = report.readme_block(rows, comparisons, source, from_readme(summary),
                                     [from_readme(p) for p in figure_paths],
                                     [(t, from_readme(p)) for t, p in plots], trained)
-        changed = report.update_readme(readme, block)
+    changed = report.update_readme(readme, block, *readme_markers(photos))
     print(f"{readme}: {'real-photo' if photos else 'results'} block "
           f"{'updated' if changed else 'unchanged'}")
 
@@ -539,6 +544,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.update_readme:  # before scoring: a wrong --readme must not leave the tables written
+        report.check_readme(args.readme, *readme_markers(args.photos))
     folders = find_runs(args.runs)
     if args.photos is not None:
         images = load_photos(args.photos, photo_size(folders, args.size), args.whole_frames)

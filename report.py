@@ -201,15 +201,26 @@ def photos_readme_block(rows, comparisons, count, source, trained="", figure_pat
     return "\n".join(lines).rstrip("\n")
 
 
-def update_readme(path, block, start_marker=README_START, end_marker=README_END):
-    """Replace what lies between the two markers; everything else stays byte for byte."""
+def check_readme(path, start_marker=README_START, end_marker=README_END):
+    """The README's text, once it is known to hold both markers in order: evaluate.py checks
+    this before scoring, so that a wrong --readme stops it before it writes anything."""
     path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such README (its block cannot be rewritten)")
     text = path.read_text()
     start = text.find(start_marker)
     end = text.find(end_marker)
     if start < 0 or end < start:
         raise SystemExit(f"{path}: needs the markers {start_marker} and {end_marker}, in order")
-    head = text[:start + len(start_marker)]
+    return text
+
+
+def update_readme(path, block, start_marker=README_START, end_marker=README_END):
+    """Replace what lies between the two markers; everything else stays byte for byte."""
+    path = Path(path)
+    text = check_readme(path, start_marker, end_marker)
+    head = text[:text.find(start_marker) + len(start_marker)]
+    end = text.find(end_marker)
     new = head + "\n" + block + "\n" + text[end:]
     if new != text:
         files.write_bytes_atomic(path, new.encode())

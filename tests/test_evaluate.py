@@ -407,6 +407,33 @@ def test_whole_frames_need_photos_and_leave_the_readme_alone(extra):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("photos", [False, True])
+def test_update_readme_refuses_a_missing_readme_before_writing_anything(project, tmp_path,
+                                                                         photos):
+    argv = bad_setup(project, tmp_path, lambda f: None)
+    if photos:
+        write_photos(tmp_path / "photos")
+        argv += ["--photos", str(tmp_path / "photos")]
+    missing = tmp_path / "MISSING.md"
+    with pytest.raises(SystemExit, match=f"{missing}: no such README"):
+        evaluate.main(argv + ["--update-readme", "--readme", str(missing)])
+    assert not (tmp_path / "out").exists() and not (tmp_path / "images").exists()
+
+
+def test_update_readme_with_photos_refuses_a_readme_without_their_markers_before_writing(
+        project, tmp_path):
+    """The results markers are not enough: --photos rewrites the real-photos block."""
+    write_photos(tmp_path / "photos")
+    readme = tmp_path / "README.md"
+    before = write_readme(readme)
+    argv = bad_setup(project, tmp_path, lambda f: None)
+    with pytest.raises(SystemExit, match=f"needs the markers {report.PHOTOS_README_START}"):
+        evaluate.main(argv + ["--photos", str(tmp_path / "photos"), "--update-readme",
+                              "--readme", str(readme)])
+    assert not (tmp_path / "out").exists() and not (tmp_path / "images").exists()
+    assert readme.read_text() == before
+
+
 def test_photos_refuse_a_run_of_another_image_size(project, tmp_path):
     write_photos(tmp_path / "photos")
     argv = bad_setup(project, tmp_path, lambda f: edit_config(f, image_size=64))
