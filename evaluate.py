@@ -353,7 +353,7 @@ def load_photos(folder, size, whole_frames=False):
 
 def photo_size(folders, requested):
     """The runs' common image size (or --size): photos are prepared at the size models saw."""
-    if requested:
+    if requested is not None:
         return requested
     sizes = []
     for folder in folders:
@@ -534,6 +534,8 @@ def parse_args(argv=None):
         parser.error("--figures must be 0 or more")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.size is not None and args.size < 1:
+        parser.error("--size must be a positive number of pixels")
     if args.bootstrap < 100:
         parser.error("--bootstrap must be at least 100")
     if args.whole_frames and (args.photos is None or args.update_readme):

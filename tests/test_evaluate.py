@@ -407,6 +407,13 @@ def test_whole_frames_need_photos_and_leave_the_readme_alone(extra):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_photos_refuse_a_size_below_one_pixel_naming_size(size, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_args(["--photos", "photos", "--size", size])
+    assert exit_info.value.code == 2 and "--size must be a positive" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("photos", [False, True])
 def test_update_readme_refuses_a_missing_readme_before_writing_anything(project, tmp_path,
                                                                          photos):
