@@ -18,6 +18,7 @@ replaces an input. A bad file is reported and skipped, and the exit status is 1 
 import argparse
 import functools
 import sys
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -92,7 +93,13 @@ def read_model_config(model_path):
 
 
 def load_model(model_path):
-    """Load once per run; Keras is imported here so that --help and argument errors stay instant."""
+    """Load once per run; Keras is imported here so that --help and argument errors stay instant.
+
+    A .keras file is a zip archive: one cut short or of another kind is named as such, where
+    Keras would say "File not found" or give advice about TFSMLayer.
+    """
+    if not zipfile.is_zipfile(model_path):
+        raise SystemExit(f"{model_path} is not a Keras model file (.keras zip archive)")
     import keras
 
     try:

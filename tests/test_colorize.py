@@ -3,6 +3,7 @@ dark -> blue) in a few seconds, then colorizes photos in every mode the tool pro
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -336,6 +337,19 @@ def test_missing_model_names_the_train_command(tmp_path):
     Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
     with pytest.raises(SystemExit, match="make model"):
         colorize.main(["--model", str(tmp_path / "runs" / "none"), str(tmp_path / "a.png")])
+
+
+@pytest.mark.parametrize("cut", [lambda data: data[:len(data) // 2],
+                                 lambda data: b"not a model, a text file\n"])
+def test_a_model_file_cut_short_or_not_keras_is_named_as_such(run_folder, tmp_path, cut):
+    shutil.copytree(run_folder, tmp_path / "run")
+    model = tmp_path / "run" / "model.keras"
+    model.write_bytes(cut(model.read_bytes()))
+    Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
+    with pytest.raises(SystemExit, match=f"^{re.escape(str(model))} is not a Keras model file"):
+        colorize.main(["--model", str(model), str(tmp_path / "a.png"), "--out",
+                       str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
 
 
 def test_without_model_it_uses_the_make_model_run(run_folder, tmp_path, monkeypatch):
