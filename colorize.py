@@ -381,7 +381,8 @@ def colorize_file(network, source, output, pair, image_format, render_size, stri
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("inputs", nargs="+", help="photos and folders (walked recursively)")
     parser.add_argument("--model", default=None,
                         help="a model.keras, or a run folder holding one (default: "

@@ -364,6 +364,13 @@ def test_out_that_is_a_file_is_refused_before_the_model_loads(run_folder, tmp_pa
     assert (tmp_path / "taken").read_text() == "a file, not a folder"
 
 
+def test_help_shows_the_side_by_side_default(capsys):
+    with pytest.raises(SystemExit):
+        colorize.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "colorized version (default: False)" in help_text
+
+
 def test_without_model_it_uses_the_make_model_run(run_folder, tmp_path, monkeypatch):
     Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
     monkeypatch.chdir(tmp_path)  # a fresh checkout: no runs/model yet
