@@ -131,8 +131,14 @@ def parse_args(argv=None):
     if args.distribute != "none" and (args.xla or args.steps_per_execution > 1):
         parser.error("--xla and --steps-per-execution are model.fit's: distributed.py's own "
                      "loop would ignore them (use them with --distribute none)")
+    if not 0 <= args.seed <= 2**32 - 1:
+        parser.error("--seed must be in 0..2**32-1 (Keras' seed range)")
+    if args.runs.exists() and not args.runs.is_dir():
+        parser.error(f"--runs {args.runs} is a file, not a folder of run folders")
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
+    if args.run in ("", ".", "..") or Path(args.run).name != args.run:
+        parser.error(f"--run {args.run!r} must be a plain folder name: it goes inside --runs")
     return recipe.TrainConfig(**vars(args))
 
 

@@ -232,6 +232,35 @@ def test_steps_per_execution_below_one_is_a_usage_error(value, capsys):
     assert "--steps-per-execution must be at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_a_seed_keras_cannot_take_is_a_usage_error_before_the_run_folder_is_made(
+        seed, ramp_data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(train_args(ramp_data, tmp_path / "runs", "--epochs", "1", "--seed", seed))
+    assert exit_info.value.code == 2 and "--seed must be in 0..2**32-1" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_runs_naming_a_file_is_a_usage_error(ramp_data, tmp_path, capsys):
+    runs = tmp_path / "runs.txt"
+    runs.write_text("not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(train_args(ramp_data, runs, "--epochs", "1"))
+    assert exit_info.value.code == 2 and f"--runs {runs} is a file" in capsys.readouterr().err
+    assert runs.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("run", ["../escaped", "..", ".", "inner/run"])
+def test_a_run_name_that_is_not_a_plain_folder_name_is_a_usage_error(run, ramp_data, tmp_path,
+                                                                     capsys):
+    runs = tmp_path / "runs" / "inside"
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(train_args(ramp_data, runs, "--epochs", "1", "--batch-size", "16",
+                              "--run", run))
+    assert exit_info.value.code == 2 and "must be a plain folder name" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_both_training_paths_take_the_augmentation_from_the_config():
     config = train.parse_args(["--model", "unet", "--no-flip", "--tone", "0.3", "--hue", "10",
                                "--sharpen", "0.5", "--seed", "4"])
