@@ -472,6 +472,8 @@ def parse_args(argv=None):
         parser.error("--size must be at least 8")
     if args.synthetic is not None and args.synthetic < 1:
         parser.error("--synthetic must be at least 1")
+    if args.seed < 0:
+        parser.error("--seed must be 0 or positive")
     if args.zoom < 1 or args.fine < 1:
         parser.error("--zoom and --fine must be at least 1")
     if args.zoom > 1 and args.fine > 1:

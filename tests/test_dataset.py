@@ -789,6 +789,14 @@ def test_zoom_or_fine_below_one_or_both_above_it_is_refused_by_the_cli(tmp_path,
     assert not (tmp_path / "ds").exists()
 
 
+def test_a_negative_seed_is_refused_by_the_cli(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        dataset.main(["--synthetic", "2", "--size", "16", "--seed", "-1",
+                      "--out", str(tmp_path / "ds")])
+    assert exit_info.value.code == 2 and "--seed must be 0 or positive" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
 def test_photo_dataset_passes_the_generator_check(tmp_path):
     good_photos(tmp_path / "src")
     meta = build(tmp_path / "src", tmp_path / "ds")
