@@ -179,6 +179,17 @@ def read_calibration_split(folder):
     return lightness, ab
 
 
+def load_member(folder):
+    """A member's network, or an EnsembleError naming the member whose model.keras Keras cannot
+    load (cut short, foreign): said in one line before anything is written to --out."""
+    import keras
+
+    try:
+        return keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
+    except Exception as error:  # any failure to load is a broken member, reported with its cause
+        raise EnsembleError(f"{folder}: its {runs.MODEL_FILE} cannot be read ({error})") from None
+
+
 def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=1,
                    agreed_octaves=0, guided_radius=0, guided_eps=GUIDED_EPS):
     """Build and save the average of the members, seen at view_scales, its detail at
@@ -192,12 +203,9 @@ def write_ensemble(folders, out, view_scales=(1,), calibrate=None, chroma_bands=
         record.update(guided_radius=guided_radius, guided_eps=guided_eps)
     check_out(out)
     split = read_calibration_split(calibrate) if calibrate is not None else None
-    import keras
-
     import models  # Keras loads here, so that --help and argument errors stay instant
 
-    members = [keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
-               for folder in folders]
+    members = [load_member(folder) for folder in folders]
     name = f"ensemble-{Path(out).name}"
     if agreed_octaves:
         model = models.agreed_average(members, view_scales, agreed_octaves, name=name)

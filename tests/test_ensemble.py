@@ -3,6 +3,7 @@ and refuses members that cannot be averaged."""
 
 import fractions
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,16 @@ def test_members_that_cannot_be_averaged_are_refused(tmp_path, problem, message)
                          image_size=64 if problem == "other size" else 32,
                          status="running" if problem == "unfinished" else "finished")
     with pytest.raises(SystemExit, match=message):
+        ensemble.main([str(first), str(second), "--out", str(tmp_path / "model")])
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_member_whose_model_is_cut_short_is_named_and_nothing_is_written(tmp_path):
+    first, second = (make_member(tmp_path / name, seed) for name, seed in (("a", 1), ("b", 2)))
+    model = second / "model.keras"
+    model.write_bytes(model.read_bytes()[:100])
+    with pytest.raises(SystemExit, match=f"^ensemble.py: {re.escape(str(second))}: its "
+                                         "model.keras cannot be read"):
         ensemble.main([str(first), str(second), "--out", str(tmp_path / "model")])
     assert not (tmp_path / "model").exists()
 
