@@ -478,6 +478,13 @@ def parse_args(argv=None):
     for name in ("max_images", "workers", "max_bytes", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("min_size", "retries", "max_redirects", "backoff", "host_delay"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must be 0 or more")
+    if args.near_dup_threshold < -1:
+        parser.error("--near-dup-threshold must be -1 (off) or 0 or more")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out} is a file, not a folder for photos and manifest.jsonl")
     if args.search_url and "{query}" not in args.search_url:
         parser.error("--search-url must contain {query}")
     if args.timeout <= 0 or args.oversample < 1:

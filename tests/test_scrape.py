@@ -429,6 +429,36 @@ def test_options_of_the_other_kind_of_engine_are_refused(tmp_path, capsys, engin
     assert not (tmp_path / "raw").exists()
 
 
+@pytest.mark.parametrize("option, value, refused", [
+    ("--retries", "-1", "--retries must be 0 or more"),
+    ("--min-size", "-1", "--min-size must be 0 or more"),
+    ("--max-redirects", "-1", "--max-redirects must be 0 or more"),
+    ("--backoff", "-0.5", "--backoff must be 0 or more"),
+    ("--host-delay", "-0.5", "--host-delay must be 0 or more"),
+    ("--near-dup-threshold", "-2", "--near-dup-threshold must be -1 (off) or 0 or more")])
+def test_negative_counts_sizes_and_delays_are_usage_errors(capsys, option, value, refused):
+    with pytest.raises(SystemExit) as stop:
+        scrape.parse_args(["--query", "x", option, value])
+    assert stop.value.code == 2 and refused in capsys.readouterr().err
+
+
+def test_zero_counts_and_delays_and_near_dup_detection_off_are_accepted():
+    args = scrape.parse_args(["--query", "x", "--retries", "0", "--min-size", "0",
+                              "--max-redirects", "0", "--backoff", "0", "--host-delay", "0",
+                              "--near-dup-threshold", "-1"])
+    assert (args.retries, args.max_redirects, args.near_dup_threshold) == (0, 0, -1)
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_search(tmp_path, capsys):
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    with pytest.raises(SystemExit) as stop:
+        scrape.main(["--engine", "commons", "--api-url", "http://127.0.0.1:9/api",
+                     "--query", "x", "--out", str(out)])
+    assert stop.value.code == 2 and f"--out {out} is a file" in capsys.readouterr().err
+    assert out.read_text() == "mine"
+
+
 def test_engine_file_with_file_url_is_refused(tmp_path):
     engine = tmp_path / "engine.json"
     engine.write_text(json.dumps({"name": "x", "search_url": "file:///tmp/{query}", "tile": "a"}))
