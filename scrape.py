@@ -478,7 +478,8 @@ def parse_args(argv=None):
     for name in ("max_images", "workers", "max_bytes", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("min_size", "retries", "max_redirects", "backoff", "host_delay"):
+    for name in ("min_size", "retries", "max_redirects", "backoff", "host_delay",
+                 "scroll_pause", "patience", "preview_timeout"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must be 0 or more")
     if args.near_dup_threshold < -1:

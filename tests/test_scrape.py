@@ -435,6 +435,9 @@ def test_options_of_the_other_kind_of_engine_are_refused(tmp_path, capsys, engin
     ("--max-redirects", "-1", "--max-redirects must be 0 or more"),
     ("--backoff", "-0.5", "--backoff must be 0 or more"),
     ("--host-delay", "-0.5", "--host-delay must be 0 or more"),
+    ("--scroll-pause", "-1", "--scroll-pause must be 0 or more"),
+    ("--patience", "-1", "--patience must be 0 or more"),
+    ("--preview-timeout", "-1", "--preview-timeout must be 0 or more"),
     ("--near-dup-threshold", "-2", "--near-dup-threshold must be -1 (off) or 0 or more")])
 def test_negative_counts_sizes_and_delays_are_usage_errors(capsys, option, value, refused):
     with pytest.raises(SystemExit) as stop:
