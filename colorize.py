@@ -18,7 +18,6 @@ replaces an input. A bad file is reported and skipped, and the exit status is 1 
 import argparse
 import functools
 import sys
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -93,19 +92,13 @@ def read_model_config(model_path):
 
 
 def load_model(model_path):
-    """Load once per run; Keras is imported here so that --help and argument errors stay instant.
-
-    A .keras file is a zip archive: one cut short or of another kind is named as such, where
-    Keras would say "File not found" or give advice about TFSMLayer.
-    """
-    if not zipfile.is_zipfile(model_path):
-        raise SystemExit(f"{model_path} is not a Keras model file (.keras zip archive)")
-    import keras
+    """Load once per run; Keras is imported here so that --help and argument errors stay instant."""
+    import models
 
     try:
-        return keras.saving.load_model(model_path, compile=False)
-    except Exception as error:  # a broken or foreign file: say which one, not a stack trace
-        raise SystemExit(f"cannot load the model {model_path}: {error}") from error
+        return models.load_saved(model_path)
+    except models.SavedModelError as error:
+        raise SystemExit(str(error)) from None
 
 
 class ShapeTracedModel:

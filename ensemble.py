@@ -181,12 +181,12 @@ def read_calibration_split(folder):
 
 def load_member(folder):
     """A member's network, or an EnsembleError naming the member whose model.keras Keras cannot
-    load (cut short, foreign): said in one line before anything is written to --out."""
-    import keras
+    load: said in one line before anything is written to --out."""
+    import models
 
     try:
-        return keras.saving.load_model(Path(folder) / runs.MODEL_FILE, compile=False)
-    except Exception as error:  # any failure to load is a broken member, reported with its cause
+        return models.load_saved(Path(folder) / runs.MODEL_FILE)
+    except models.SavedModelError as error:
         raise EnsembleError(f"{folder}: its {runs.MODEL_FILE} cannot be read ({error})") from None
 
 

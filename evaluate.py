@@ -213,11 +213,11 @@ def group_labels(keys):
 
 
 def load_model(folder, config):
-    import keras
+    import models  # Keras loads here, so that --help and argument errors stay instant
 
     try:
-        return keras.saving.load_model(folder / runs.MODEL_FILE, compile=False)
-    except Exception as exc:  # any failure to load is a bad run, reported with its cause
+        return models.load_saved(folder / runs.MODEL_FILE)
+    except models.SavedModelError as exc:  # a bad run, reported with its cause
         raise RunError(f"run {config['run_name']}: cannot load model.keras ({exc})") from exc
 
 

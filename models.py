@@ -35,6 +35,7 @@ import argparse
 import fractions
 import math
 import sys
+import zipfile
 
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import keras
@@ -255,6 +256,22 @@ def build_model(name, preset="seed", width=1.0, input_shape=INPUT_SHAPE, head="r
         outputs = ab_classes.classification_head(
             features, num_bins, downsample=ab_classes.TARGET_STRIDE // feature_scale)
     return keras.Model(inputs, outputs, name=f"{name}-{preset}")
+
+
+class SavedModelError(Exception):
+    """A model.keras that Keras cannot load (missing, cut short, of another kind)."""
+
+
+def load_saved(path):
+    """A saved model.keras, uncompiled (colorizing and averaging need no optimizer), or a
+    SavedModelError that names the file: a cut-short or foreign file is said to be one, where
+    Keras would say "File not found" or give advice about TFSMLayer."""
+    if not zipfile.is_zipfile(path):
+        raise SavedModelError(f"{path} is not a Keras model file (.keras zip archive)")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # whatever Keras raises for a broken file, with its cause
+        raise SavedModelError(f"cannot load {path}: {error}") from error
 
 
 def average_of(members, name="ensemble"):
