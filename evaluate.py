@@ -107,7 +107,7 @@ def check_run(folder, config, image_size, checksum=None):
     if image_size % stride:
         raise RunError(f"run {name}: image size {image_size} is not a multiple of the model's "
                        f"stride {stride}")
-    if checksum is not None and config.get("dataset_checksum") != checksum:
+    if checksum is not None and not runs.trained_on(config, checksum):
         raise RunError(f"run {name}: trained on another dataset (checksum "
                        f"{str(config.get('dataset_checksum'))[:12]}, this one {checksum[:12]}); "
                        f"evaluate it with --data {config.get('data', '<its dataset>')}")

@@ -139,6 +139,12 @@ def changed_arguments(config, arguments):
                   and (key in old or arguments.get(key)))
 
 
+def trained_on(config, checksum):
+    """Whether a run's config.json says it was trained on the dataset with this checksum: what
+    train.py (resume), study.py (train again) and evaluate.py (refuse) each ask."""
+    return config.get("dataset_checksum") == checksum
+
+
 def open_run_dir(run_dir, arguments, meta, **facts):
     """Create or reopen a run folder; refuse one made with other arguments or another dataset.
 
@@ -161,7 +167,7 @@ def open_run_dir(run_dir, arguments, meta, **facts):
             raise SystemExit(f"train.py: {run_dir} was started with other arguments ({details}); "
                              "use the original arguments to resume, another --run name, or "
                              "delete the folder")
-        if config.get("dataset_checksum") != meta["checksum"]:
+        if not trained_on(config, meta["checksum"]):
             raise SystemExit(f"train.py: {run_dir} was trained on a dataset with checksum "
                              f"{config.get('dataset_checksum')}, but {arguments['data']} now has "
                              f"{meta['checksum']}; train into a new run folder")

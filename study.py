@@ -98,7 +98,7 @@ def run_status(runs_dir, run, checksum):
         raise SystemExit(f"study.py: {folder} was started with {config.get('epochs')}"
                          f" epochs, the plan says {run['epochs']}; pass the same --epochs, "
                          "another --runs folder, or delete that run")
-    if config.get("dataset_checksum") != checksum:
+    if not runs.trained_on(config, checksum):
         return "stale"
     return "finished" if config.get("status") == "finished" else "partial"
 
