@@ -94,12 +94,12 @@ def run_status(runs_dir, run, checksum):
         config = runs.read_run(folder)
     except runs.RunError as error:
         raise SystemExit(f"study.py: {error}") from None
+    if not runs.trained_on(config, checksum):
+        return "stale"  # trained again from the start, so its old --epochs do not matter
     if config.get("epochs") != run["epochs"]:
         raise SystemExit(f"study.py: {folder} was started with {config.get('epochs')}"
                          f" epochs, the plan says {run['epochs']}; pass the same --epochs, "
                          "another --runs folder, or delete that run")
-    if not runs.trained_on(config, checksum):
-        return "stale"
     return "finished" if config.get("status") == "finished" else "partial"
 
 

@@ -38,9 +38,18 @@ def test_epochs_override_every_preset():
 def test_a_run_started_with_other_epochs_is_refused(tmp_path):
     run = {"run": "unet-seed-mse-s0", "epochs": 5}
     (tmp_path / run["run"]).mkdir()
-    (tmp_path / run["run"] / "config.json").write_text(json.dumps({"epochs": 4}))
+    config = {"epochs": 4, "dataset_checksum": "checksum"}
+    (tmp_path / run["run"] / "config.json").write_text(json.dumps(config))
     with pytest.raises(SystemExit, match="4 epochs"):
         study.run_status(tmp_path, run, "checksum")
+
+
+def test_a_stale_run_started_with_other_epochs_is_trained_again_not_refused(tmp_path):
+    run = {"run": "unet-seed-mse-s0", "epochs": 5}
+    (tmp_path / run["run"]).mkdir()
+    config = {"epochs": 4, "dataset_checksum": "old"}
+    (tmp_path / run["run"] / "config.json").write_text(json.dumps(config))
+    assert study.run_status(tmp_path, run, "new") == "stale"
 
 
 def test_runs_on_another_dataset_of_photos_are_refused_not_deleted(tmp_path):
