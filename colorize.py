@@ -417,8 +417,9 @@ def main(argv=None):
     image_size, stride = read_model_config(model_path)
     render_size = args.render_size or image_size
     out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():  # before the model loads, not once per photo
-        raise SystemExit(f"--out {out_dir}: exists and is not a folder")
+    refusal = files.not_a_folder("--out", out_dir, "a folder for the colorized photos")
+    if refusal:  # before the model loads, not once per photo
+        raise SystemExit(refusal)
     inputs = collect_inputs(args.inputs, out_dir)
     if not inputs:
         raise SystemExit(f"no photos found in {' '.join(args.inputs)}")

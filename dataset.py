@@ -111,8 +111,9 @@ def check_out(out, source=None):
     the photo folder `source` (`--images data/raw --out data/raw` would erase the photos).
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DatasetError(f"--out {out} is a file, not a dataset folder")
+    refusal = files.not_a_folder("--out", out, "a dataset folder")
+    if refusal:
+        raise DatasetError(refusal)
     if source is not None:
         out_path, source_path = out.resolve(), Path(source).resolve()
         if out_path == source_path or out_path.is_relative_to(source_path):

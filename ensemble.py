@@ -75,7 +75,10 @@ def check_out(out):
     """Refuse an --out that the ensemble would replace but that is not an earlier ensemble (a
     config.json listing "members"), so that no trained run or other folder is lost to it."""
     out = Path(out)
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+    refusal = files.not_a_folder("--out", out, "an ensemble's run folder")
+    if refusal:
+        raise EnsembleError(refusal)
+    if not out.exists() or not any(out.iterdir()):
         return
     try:
         config = runs.read_run(out)

@@ -169,3 +169,26 @@ def remove_leftovers(out):
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def file_in_the_way(path):
+    """The first of `path` and its parents that exists and is not a folder, or None.
+
+    A folder cannot be made there, and the scripts would find out only when they first write
+    into it (after the model loads, after every run trained): they ask before their work."""
+    path = Path(path)
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def not_a_folder(option, path, purpose):
+    """The refusal of an output option whose folder cannot be made ("--out x is a file, not
+    a folder for ..."), or None where it can."""
+    blocker = file_in_the_way(path)
+    if blocker is None:
+        return None
+    if blocker == Path(path):
+        return f"{option} {path} is a file, not {purpose}"
+    return f"{option} {path} cannot be {purpose}: {blocker} is a file"

@@ -24,6 +24,7 @@ from pathlib import Path
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
 import cli
+import files
 import recipe
 
 
@@ -133,8 +134,9 @@ def parse_args(argv=None):
                      "loop would ignore them (use them with --distribute none)")
     if not 0 <= args.seed <= 2**32 - 1:
         parser.error("--seed must be in 0..2**32-1 (Keras' seed range)")
-    if args.runs.exists() and not args.runs.is_dir():
-        parser.error(f"--runs {args.runs} is a file, not a folder of run folders")
+    refusal = files.not_a_folder("--runs", args.runs, "a folder of run folders")
+    if refusal:
+        parser.error(refusal)
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
     if args.run in ("", ".", "..") or Path(args.run).name != args.run:

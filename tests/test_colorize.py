@@ -352,15 +352,18 @@ def test_a_model_file_cut_short_or_not_keras_is_named_as_such(run_folder, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-def test_out_that_is_a_file_is_refused_before_the_model_loads(run_folder, tmp_path):
+@pytest.mark.parametrize("out, message", [("taken", "taken is a file, not a folder"),
+                                          ("taken/sub", "taken/sub cannot be a folder .*taken is")])
+def test_out_that_is_or_runs_through_a_file_is_refused_before_the_model_loads(
+        run_folder, tmp_path, out, message):
     # model.keras is not loadable here: the --out message shows the check comes first
     shutil.copytree(run_folder, tmp_path / "run")
     (tmp_path / "run" / "model.keras").write_text("not a model")
     Image.fromarray(gray_picture(40, 30)).save(tmp_path / "a.png")
     (tmp_path / "taken").write_text("a file, not a folder")
-    with pytest.raises(SystemExit, match="--out .*taken: exists and is not a folder"):
+    with pytest.raises(SystemExit, match=f"--out .*{message}"):
         colorize.main(["--model", str(tmp_path / "run"), str(tmp_path / "a.png"), "--out",
-                       str(tmp_path / "taken")])
+                       str(tmp_path / out)])
     assert (tmp_path / "taken").read_text() == "a file, not a folder"
 
 

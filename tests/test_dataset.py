@@ -639,12 +639,14 @@ def test_a_photo_folder_inside_the_dataset_folder_is_refused(tmp_path):
     assert contents(tmp_path / "ds") == before
 
 
-def test_an_out_that_is_a_file_is_refused_and_kept(tmp_path):
+@pytest.mark.parametrize("inside", ["", "ds"])
+def test_an_out_that_is_or_is_inside_a_file_is_refused_and_kept(tmp_path, inside):
     target = tmp_path / "notes.txt"
     target.write_text("keep me")
     with pytest.raises(SystemExit) as exit_info:
-        dataset.main(["--synthetic", "3", "--size", "16", "--workers", "1", "--out", str(target)])
-    assert "is a file" in str(exit_info.value.code)
+        dataset.main(["--synthetic", "3", "--size", "16", "--workers", "1", "--out",
+                      str(target / inside)])
+    assert f"{target} is a file" in str(exit_info.value.code)
     assert target.read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 

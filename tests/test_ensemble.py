@@ -127,6 +127,14 @@ def test_out_that_is_not_an_ensemble_is_refused_and_kept(tmp_path, kind):
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
+def test_out_inside_a_file_is_refused_before_the_members_load(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="notes.txt is a file"):
+        ensemble.main([str(make_member(tmp_path / "m1", 1)), "--view-scale", "5/4", "--out",
+                       str(tmp_path / "notes.txt" / "model")])
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_an_earlier_ensemble_is_replaced_as_one_unit(tmp_path, monkeypatch):
     members = [make_member(tmp_path / f"m{seed}", seed) for seed in (1, 2, 3)]
     out = tmp_path / "model"

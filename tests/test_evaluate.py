@@ -407,6 +407,17 @@ def test_whole_frames_need_photos_and_leave_the_readme_alone(extra):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("option", ["--out", "--images"])
+@pytest.mark.parametrize("inside", ["", "figures"])
+def test_an_output_folder_that_is_or_is_inside_a_file_is_a_usage_error(tmp_path, capsys, option,
+                                                                        inside):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_args([option, str(tmp_path / "notes.txt" / inside)])
+    assert exit_info.value.code == 2
+    assert f"{tmp_path / 'notes.txt'} is a file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("size", ["0", "-5"])
 def test_photos_refuse_a_size_below_one_pixel_naming_size(size, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -116,3 +116,14 @@ def test_atomic_dir_through_a_symlink_rebuilds_the_target_and_keeps_the_link(tmp
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "disk"]
     assert [p.name for p in target.parent.iterdir()] == ["dataset"]
+
+
+def test_not_a_folder_names_the_file_in_the_way_of_a_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert files.not_a_folder("--out", tmp_path / "new" / "deeper", "a folder") is None
+    assert files.not_a_folder("--out", tmp_path, "a folder") is None
+    assert (files.not_a_folder("--out", tmp_path / "notes.txt", "a folder of runs")
+            == f"--out {tmp_path / 'notes.txt'} is a file, not a folder of runs")
+    assert (files.not_a_folder("--runs", tmp_path / "notes.txt" / "a" / "b", "a folder")
+            == f"--runs {tmp_path / 'notes.txt' / 'a' / 'b'} cannot be a folder: "
+               f"{tmp_path / 'notes.txt'} is a file")

@@ -452,13 +452,16 @@ def test_zero_counts_and_delays_and_near_dup_detection_off_are_accepted():
     assert (args.retries, args.max_redirects, args.near_dup_threshold) == (0, 0, -1)
 
 
-def test_an_out_that_is_a_file_is_refused_before_any_search(tmp_path, capsys):
+@pytest.mark.parametrize("inside", ["", "photos"])
+def test_an_out_that_is_or_is_inside_a_file_is_refused_before_any_search(tmp_path, capsys, inside):
     out = tmp_path / "notes.txt"
     out.write_text("mine")
     with pytest.raises(SystemExit) as stop:
         scrape.main(["--engine", "commons", "--api-url", "http://127.0.0.1:9/api",
-                     "--query", "x", "--out", str(out)])
-    assert stop.value.code == 2 and f"--out {out} is a file" in capsys.readouterr().err
+                     "--query", "x", "--out", str(out / inside)])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and f"--out {out / inside} " in error
+    assert f"{out} is a file" in error
     assert out.read_text() == "mine"
 
 

@@ -155,6 +155,16 @@ def test_a_count_below_one_is_a_usage_error_before_tensorflow_loads(option, caps
     assert option in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--runs", "--out", "--images"])
+def test_an_output_folder_inside_a_file_is_a_usage_error_before_training(tmp_path, capsys,
+                                                                         option):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_info:
+        study.parse_args([option, str(tmp_path / "notes.txt" / "study")])
+    assert exit_info.value.code == 2
+    assert f"{tmp_path / 'notes.txt'} is a file" in capsys.readouterr().err
+
+
 def test_run_names_are_train_pys_default_names():
     plan = study.planned_runs(study.parse_args(["--loss", "classification", "--seeds", "2"]))
     for run in plan:

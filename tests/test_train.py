@@ -241,12 +241,15 @@ def test_a_seed_keras_cannot_take_is_a_usage_error_before_the_run_folder_is_made
     assert not (tmp_path / "runs").exists()
 
 
-def test_runs_naming_a_file_is_a_usage_error(ramp_data, tmp_path, capsys):
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_runs_naming_or_inside_a_file_is_a_usage_error(ramp_data, tmp_path, capsys, inside):
     runs = tmp_path / "runs.txt"
     runs.write_text("not a folder")
     with pytest.raises(SystemExit) as exit_info:
-        train.main(train_args(ramp_data, runs, "--epochs", "1"))
-    assert exit_info.value.code == 2 and f"--runs {runs} is a file" in capsys.readouterr().err
+        train.main(train_args(ramp_data, runs / inside, "--epochs", "1"))
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"--runs {runs / inside} " in error
+    assert f"{runs} is a file" in error
     assert runs.read_text() == "not a folder"
 
 
