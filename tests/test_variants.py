@@ -240,6 +240,19 @@ def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_p
     assert scored == ["base", "zoom"]  # base first: the others are paired with it
 
 
+@pytest.mark.parametrize("readme", [None, "no markers here\n"])
+def test_update_readme_refuses_a_readme_it_cannot_rewrite_before_training(tmp_path, monkeypatch,
+                                                                          readme):
+    trained = []
+    monkeypatch.setattr(variants, "HERE", tmp_path)
+    monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: trained.append(name))
+    if readme is not None:
+        (tmp_path / "README.md").write_text(readme)
+    with pytest.raises(SystemExit, match="README.md: (no such README|needs the markers)"):
+        variants.main(["--only", "base", "--update-readme"])
+    assert trained == []
+
+
 def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match="scoring no-such-variant failed"):
         variants.score("no-such-variant", tmp_path)

@@ -794,6 +794,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    readme = HERE / "README.md"
+    if args.update_readme:  # before hours of training, not after
+        report.check_readme(readme, README_START, README_END)
     names = [name for name in VARIANTS if not args.only or name in args.only]  # base first
     rows = []
     for name in names:
@@ -814,8 +817,8 @@ def main(argv=None):
     files.write_text_atomic(out, text + "\n")
     print(text)
     if args.update_readme:
-        readme = HERE / "README.md"
-        report.update_readme(readme, "\n" + merged_table(readme.read_text(), rows) + "\n",
+        text = report.check_readme(readme, README_START, README_END)
+        report.update_readme(readme, "\n" + merged_table(text, rows) + "\n",
                              README_START, README_END)
         before_after_figure(HERE / FIGURE, args.photos, BEFORE, RECOMMENDED)
         print(f"wrote the README's variants table and {FIGURE}")
