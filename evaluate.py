@@ -254,10 +254,11 @@ def model_predictor(model, stride=None):
         output = model(encoded, training=False)  # eager: no retracing per shape
         return keras.ops.convert_to_numpy(output).astype(np.float32)
 
-    if stride is not None:
+    if stride is not None:  # whole frames come in a few shapes: each traced once it repeats
         import colorize
 
-        return lambda lightness: np.stack([colorize.padded_prediction(network, image[..., 0],
+        traced = colorize.ShapeTracedModel(model)
+        return lambda lightness: np.stack([colorize.padded_prediction(traced, image[..., 0],
                                                                       stride)
                                            for image in lightness])
     return lambda lightness: lab.decode_ab(network(lab.encode_l(lightness)))

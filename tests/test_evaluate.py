@@ -13,6 +13,7 @@ from keras import layers
 from PIL import Image
 
 import ab_classes
+import colorize
 import evaluate
 import figures
 import helpers
@@ -389,6 +390,17 @@ def test_whole_frames_are_scored_whole_padded_to_the_models_stride(project, tmp_
         whole = metrics.score_batch(lightness[None], ab[None], np.zeros_like(ab)[None])["auc"]
         assert gray[photo_id] == pytest.approx(float(whole[0]), abs=1e-5)
     assert {row["name"] for row in rows} >= {"unet-seed-mse-s0", "unet-seed-mse-s1"}
+    # the second and third photos share the first one's shape: traced graphs score them, and
+    # they must score as the model run eagerly, one operation at a time, does
+    model = keras.saving.load_model(runs / "unet-seed-mse-s0" / "model.keras")
+    run = {row["image_id"]: float(row["auc"]) for row in rows
+           if row["name"] == "unet-seed-mse-s0"}
+    for frame, photo_id in zip(frames, ids):
+        lightness, ab = lab.split_lab(lab.rgb_to_lab(frame))
+        eager = colorize.padded_prediction(lambda x: model(x, training=False),
+                                           lightness[..., 0], 4)
+        auc = metrics.score_batch(lightness[None], ab[None], eager[None])["auc"]
+        assert run[photo_id] == pytest.approx(float(auc[0]), abs=1e-5)
     assert "whole (shorter side 32 px)" in (tmp_path / "out" / "summary.md").read_text()
     width, height = png_size(tmp_path / "figures" / "Photo_1.png")
 
