@@ -2,6 +2,8 @@
 
 import argparse
 
+import files
+
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Appends an option's default to its help, unless the help already says it or there is
@@ -34,3 +36,12 @@ def positive(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
     return value
+
+
+def check_output_folders(parser, *folders):
+    """A usage error for the first (option, path, purpose) whose folder cannot be made (a file,
+    or a path through one), before any work; a path of None (a default chosen later) passes."""
+    for option, path, purpose in folders:
+        refusal = path is not None and files.not_a_folder(option, path, purpose)
+        if refusal:
+            parser.error(refusal)

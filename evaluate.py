@@ -59,7 +59,6 @@ import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import dataset
 import figures
-import files
 import lab
 import metrics
 import photos
@@ -540,11 +539,8 @@ def parse_args(argv=None):
         parser.error("--size must be a positive number of pixels")
     if args.bootstrap < 100:
         parser.error("--bootstrap must be at least 100")
-    for option, folder, purpose in (("--out", args.out, "a folder for the tables"),
-                                    ("--images", args.images, "a folder for the figures")):
-        refusal = folder is not None and files.not_a_folder(option, folder, purpose)
-        if refusal:
-            parser.error(refusal)
+    cli.check_output_folders(parser, ("--out", args.out, "a folder for the tables"),
+                             ("--images", args.images, "a folder for the figures"))
     if args.whole_frames and (args.photos is None or args.update_readme):
         parser.error("--whole-frames scores --photos and writes no README block (its blocks "
                      "score centre squares)")

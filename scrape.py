@@ -36,7 +36,6 @@ from tqdm import tqdm
 import apis
 import cli
 import download
-import files
 
 INSTALL_HINT = "sudo apt-get install chromium chromium-driver"
 # Chromium as root on a machine without (or with a closed) network: no sandbox, no GPU, and none
@@ -485,9 +484,8 @@ def parse_args(argv=None):
             parser.error(f"--{name.replace('_', '-')} must be 0 or more")
     if args.near_dup_threshold < -1:
         parser.error("--near-dup-threshold must be -1 (off) or 0 or more")
-    refusal = files.not_a_folder("--out", args.out, "a folder for photos and manifest.jsonl")
-    if refusal:
-        parser.error(refusal)
+    cli.check_output_folders(parser,
+                             ("--out", args.out, "a folder for photos and manifest.jsonl"))
     if args.search_url and "{query}" not in args.search_url:
         parser.error("--search-url must contain {query}")
     if args.timeout <= 0 or args.oversample < 1:

@@ -23,7 +23,6 @@ from pathlib import Path
 import cli
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 import dataset
-import files
 import recipe
 import runs
 import train
@@ -302,12 +301,9 @@ def parse_args(argv=None):
     if min(args.seeds, args.synthetic, args.size, args.batch_size) < 1 or args.epochs < 0:
         parser.error("--seeds, --synthetic, --size and --batch-size must be at least 1, "
                      "--epochs 0 or more")
-    for option, folder, purpose in (("--runs", args.runs, "a folder of run folders"),
-                                    ("--out", args.out, "a folder for evaluate.py's tables"),
-                                    ("--images", args.images, "a folder for the figures")):
-        refusal = folder is not None and files.not_a_folder(option, folder, purpose)
-        if refusal:  # before hours of training, not when evaluate.py first writes
-            parser.error(refusal)
+    cli.check_output_folders(parser, ("--runs", args.runs, "a folder of run folders"),
+                             ("--out", args.out, "a folder for evaluate.py's tables"),
+                             ("--images", args.images, "a folder for the figures"))
     return StudyConfig(**{key: tuple(value) if isinstance(value, list) else value
                            for key, value in vars(args).items()})
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import cpu  # noqa: F401  (TensorFlow's CPU settings: before TensorFlow loads)
 
 import cli
-import files
 import recipe
 
 
@@ -134,9 +133,7 @@ def parse_args(argv=None):
                      "loop would ignore them (use them with --distribute none)")
     if not 0 <= args.seed <= 2**32 - 1:
         parser.error("--seed must be in 0..2**32-1 (Keras' seed range)")
-    refusal = files.not_a_folder("--runs", args.runs, "a folder of run folders")
-    if refusal:
-        parser.error(refusal)
+    cli.check_output_folders(parser, ("--runs", args.runs, "a folder of run folders"))
     if args.run is None:
         args.run = f"{args.model}-{args.preset}-{args.loss}-s{args.seed}"
     if args.run in ("", ".", "..") or Path(args.run).name != args.run:
