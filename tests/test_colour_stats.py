@@ -43,3 +43,21 @@ def test_view_scales_report_each_folders_detail_as_the_network_sees_it(tmp_path,
 def test_a_missing_folder_is_a_clear_exit(tmp_path):
     with pytest.raises(SystemExit, match="missing: no such folder"):
         colour_stats.main([str(tmp_path / "missing")])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--synthetic", "2", "--size", "0"], "--size must be at least 4"),
+    (["--synthetic", "2", "--size", "3"], "--size must be at least 4"),
+    (["--synthetic", "2", "--seed", "-1"], "--seed must be 0 or positive"),
+    (["FOLDER", "--size", "32", "--synthetic", "-2"], "--synthetic must be 0 or more"),
+])
+def test_sizes_seeds_and_counts_the_landscapes_cannot_take_are_usage_errors(arguments, message,
+                                                                            tmp_path, capsys):
+    """They were tracebacks from the renderer or numpy; a negative --synthetic beside a folder
+    was silently taken as none."""
+    Image.fromarray(np.full((40, 40, 3), (90, 120, 200), np.uint8)).save(tmp_path / "p.png")
+    arguments = [str(tmp_path) if argument == "FOLDER" else argument for argument in arguments]
+    with pytest.raises(SystemExit) as exit_info:
+        colour_stats.main(arguments)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

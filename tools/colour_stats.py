@@ -114,8 +114,14 @@ def parse_args(argv=None):
                         metavar="P/Q", help="also the folders' detail per pixel when shown "
                                             "this much larger (ensemble.py --view-scale)")
     args = parser.parse_args(argv)
-    if not args.folders and args.synthetic <= 0:
+    if args.synthetic < 0:
+        parser.error("--synthetic must be 0 or more")
+    if not args.folders and args.synthetic == 0:
         parser.error("give at least one folder or --synthetic N")
+    if args.size < 4:
+        parser.error("--size must be at least 4")  # the landscapes' least (render_landscape)
+    if args.seed < 0:
+        parser.error("--seed must be 0 or positive")
     return args
 
 
