@@ -40,9 +40,26 @@ def test_view_scales_report_each_folders_detail_as_the_network_sees_it(tmp_path,
     assert np.isclose(float(detail_row.split()[-1]), seen["1"], atol=0.01)
 
 
-def test_a_missing_folder_is_a_clear_exit(tmp_path):
-    with pytest.raises(SystemExit, match="missing: no such folder"):
-        colour_stats.main([str(tmp_path / "missing")])
+@pytest.mark.parametrize("missing", ["missing", "p.png"])
+def test_a_folder_that_is_not_there_is_refused_before_any_folder_is_read(tmp_path, capsys,
+                                                                         missing):
+    """A missing second folder (or a photo given for a folder) was found only after the first
+    folder had been read and measured."""
+    Image.fromarray(np.full((40, 40, 3), (90, 120, 200), np.uint8)).save(tmp_path / "p.png")
+    with pytest.raises(SystemExit) as exit_info:
+        colour_stats.main([str(tmp_path), str(tmp_path / missing), "--size", "32"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert f"{tmp_path / missing}: no such folder of photos" in captured.err
+    assert "decoding photos" not in captured.err and captured.out == ""
+
+
+def test_view_scales_without_a_folder_are_a_usage_error(capsys):
+    """They measure the folders' photos alone: with --synthetic alone they printed nothing."""
+    with pytest.raises(SystemExit) as exit_info:
+        colour_stats.main(["--synthetic", "2", "--size", "8", "--view-scales", "5/4"])
+    assert exit_info.value.code == 2
+    assert "--view-scales measures the folders' photos" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("arguments, message", [

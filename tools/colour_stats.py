@@ -122,6 +122,11 @@ def parse_args(argv=None):
         parser.error("--size must be at least 4")  # the landscapes' least (render_landscape)
     if args.seed < 0:
         parser.error("--seed must be 0 or positive")
+    if args.view_scales and not args.folders:
+        parser.error("--view-scales measures the folders' photos: give at least one folder")
+    for folder in args.folders:  # all of them before the first is read
+        if not Path(folder).is_dir():
+            parser.error(f"{folder}: no such folder of photos")
     return args
 
 
