@@ -51,6 +51,22 @@ def test_a_licence_outside_the_allowed_list_is_refused():
         attribution.licence_of("All rights reserved - Someone")
 
 
+@pytest.mark.parametrize("tsv, message", [
+    ("# labelled by eye\nfile\tlight\nsrc02_001.jpg\tsunset\n", "no column file, repository"),
+    ("file\trepository\tpath\tcommit\tlicence\n", "names no photo"),
+    ("file\trepository\tpath\tcommit\tlicence\na.jpg\tr/x\tp\n", "line 2 has fewer than 5"),
+])
+def test_a_tsv_that_is_no_provenance_record_is_refused_and_writes_nothing(tmp_path, tsv,
+                                                                        message):
+    """Another TSV at --tsv wrote an empty table over --out (a header alone), or ended in a
+    KeyError or TypeError."""
+    (tmp_path / "record.tsv").write_text(tsv)
+    out = tmp_path / "ATTRIBUTION.md"
+    with pytest.raises(SystemExit, match=message):
+        attribution.main(["--tsv", str(tmp_path / "record.tsv"), "--out", str(out)])
+    assert not out.exists()
+
+
 def test_figures_of_real_photos_are_headed_with_their_credit():
     credits = evaluate.photo_credits(PHOTOS)
     assert credits["src05_001.jpg"] == "Andrew Ridley, CC-BY-SA-4.0"

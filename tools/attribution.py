@@ -29,6 +29,7 @@ LICENCES = {
     "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
     "Unsplash": "https://unsplash.com/license",
 }
+COLUMNS = ("file", "repository", "path", "commit", "licence")  # ATTRIBUTION.tsv's
 NOTE_PATTERNS = [("CC-BY-SA-4.0", r"CC-BY-SA-4\.0"), ("CC-BY-SA-3.0", r"CC-BY-SA-3\.0"),
                  ("CC-BY-4.0", r"CC-BY-4\.0"), ("CC0-1.0", r"\bCC0\b"), ("Unsplash", r"Unsplash")]
 HEADER = """# Real mountain photos: evaluation only
@@ -76,10 +77,30 @@ def original_page(note):
     return f"https://unsplash.com/photos/{match[1].split()[-1]}"
 
 
+def read_records(tsv_path):
+    """The rows of ATTRIBUTION.tsv as {column: cell}; ValueError for a file that is not such a
+    record (another TSV at --tsv wrote an empty table over ATTRIBUTION.md, or failed on a
+    KeyError or a TypeError)."""
+    with open(tsv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"no column {', '.join(missing)}: not a provenance record (its "
+                             f"columns: {', '.join(COLUMNS)})")
+        records = []
+        for record in reader:
+            if None in record.values():
+                raise ValueError(f"line {reader.line_num} has fewer than {len(COLUMNS)} "
+                                 "tab-separated cells")
+            records.append(record)
+    if not records:
+        raise ValueError("names no photo")
+    return records
+
+
 def attribution_rows(tsv_path):
     """[(file, author, licence, licence URL, source)] for every row of ATTRIBUTION.tsv."""
-    with open(tsv_path, newline="", encoding="utf-8") as f:
-        records = list(csv.DictReader(f, delimiter="\t"))
+    records = read_records(tsv_path)
     rows = []
     for record in records:
         note = record["licence"]
