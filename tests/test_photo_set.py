@@ -67,6 +67,19 @@ def test_a_tsv_that_is_no_provenance_record_is_refused_and_writes_nothing(tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize("out", ["folder", "file.md/ATTRIBUTION.md"])
+def test_an_out_that_cannot_be_a_file_is_a_usage_error(tmp_path, capsys, out):
+    """A folder at --out, or a file on its way, was an OSError traceback after the table was
+    made (and --check called a folder out of date)."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.md").write_text("a file\n")
+    for check in ([], ["--check"]):
+        with pytest.raises(SystemExit) as exit_info:
+            attribution.main(["--out", str(tmp_path / out), *check])
+        assert exit_info.value.code == 2
+        assert f"--out {tmp_path / out.split('/')[0]} is a f" in capsys.readouterr().err
+
+
 def test_figures_of_real_photos_are_headed_with_their_credit():
     credits = evaluate.photo_credits(PHOTOS)
     assert credits["src05_001.jpg"] == "Andrew Ridley, CC-BY-SA-4.0"

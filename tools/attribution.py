@@ -129,7 +129,13 @@ def parse_args(argv=None):
                         help="the attribution table to write")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if --out differs from what --tsv gives")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder, not a file for the attribution table")
+    refusal = files.not_a_folder("--out", args.out.parent, "a folder for the attribution table")
+    if refusal:
+        parser.error(refusal)
+    return args
 
 
 def main(argv=None):
