@@ -71,3 +71,29 @@ def test_main_reports_each_runs_accuracy_and_each_photos_sky(tmp_path, capsys):
     still_training = helpers.make_member(tmp_path / "run3", seed=3, status="running")
     with pytest.raises(SystemExit, match="run3: not a finished run"):
         sky_probe.main([str(still_training), "--data", str(tmp_path / "data")])
+
+
+def test_an_ensemble_is_refused_with_the_run_checks_before_any_run_is_probed(tmp_path,
+                                                                             monkeypatch):
+    """An ensemble given after a network was found only once that network had been probed (and
+    the ensemble loaded)."""
+    import ensemble
+
+    dataset.build_synthetic(40, 16, 1, tmp_path / "data", workers=1)
+    members = [helpers.make_member(tmp_path / f"run{seed}", seed=seed) for seed in (1, 2)]
+    assert ensemble.main([*map(str, members), "--out", str(tmp_path / "ensemble")]) == 0
+    photo_dir = tmp_path / "photos"
+    photo_dir.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, (24, 30, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photo_dir / "p0.png")
+    probed, probe_run = [], sky_probe.probe_run
+
+    def recorded(folder, *rest):
+        probed.append(folder)
+        return probe_run(folder, *rest)
+
+    monkeypatch.setattr(sky_probe, "probe_run", recorded)
+    with pytest.raises(SystemExit, match="ensemble"):
+        sky_probe.main([str(members[0]), str(tmp_path / "ensemble"), "--data",
+                        str(tmp_path / "data"), "--photos", str(photo_dir)])
+    assert probed == []

@@ -43,6 +43,19 @@ def sky_labels(meta, split):
     return np.array([mountains.SKIES.index(scene.sky) for scene in scenes])
 
 
+def check_run(folder):
+    """Refuse a folder that is not a finished run of a single network before any run is probed:
+    an ensemble's network holds its members', whose features are theirs (ensemble.py records
+    them in its config.json)."""
+    try:
+        config = runs.read_finished_run(folder)
+    except runs.RunError as error:
+        raise SystemExit(f"sky_probe.py: {error}") from None
+    if "members" in config:
+        raise SystemExit(f"sky_probe.py: {folder} is an ensemble of {len(config['members'])} "
+                         "runs (ensemble.py); probe its members' run folders one by one")
+
+
 def pooled_feature_model(model):
     """L/50-1 in, every layer's activations averaged over the image out, side by side."""
     import keras
@@ -145,10 +158,7 @@ def main(argv=None):
     except dataset.DatasetError as error:
         raise SystemExit(f"sky_probe.py: {error}") from None
     for folder in args.runs:
-        try:
-            runs.read_finished_run(folder)
-        except runs.RunError as error:
-            raise SystemExit(f"sky_probe.py: {error}") from None
+        check_run(folder)
     photos = evaluate.load_photos(args.photos, int(meta["size"]))  # as the landscapes are
     results = [probe_run(folder, train, val, photos.lightness)
                for folder in args.runs]
