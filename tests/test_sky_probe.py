@@ -1,6 +1,8 @@
 """tools/sky_probe.py: the generator's sky kind of each landscape, and a linear probe of a
 network's pooled features that names it."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -97,3 +99,15 @@ def test_an_ensemble_is_refused_with_the_run_checks_before_any_run_is_probed(tmp
         sky_probe.main([str(members[0]), str(tmp_path / "ensemble"), "--data",
                         str(tmp_path / "data"), "--photos", str(photo_dir)])
     assert probed == []
+
+
+@pytest.mark.parametrize("fractions, split", [((1.0, 0.0, 0.0), "val"),
+                                              ((0.0, 1.0, 0.0), "train")])
+def test_landscapes_with_an_empty_split_are_a_clear_exit(tmp_path, fractions, split):
+    """dataset.py --split 1 0 0 leaves val empty: the probe was a ValueError traceback from
+    np.concatenate once the network had loaded."""
+    dataset.build_synthetic(10, 16, 1, tmp_path / "data", workers=1, fractions=fractions)
+    run = helpers.make_member(tmp_path / "run1", seed=1)
+    with pytest.raises(SystemExit, match=f"data: its {split} split is empty"):
+        sky_probe.main([str(run), "--data", str(tmp_path / "data"),
+                        "--photos", str(Path(__file__).resolve().parent.parent / "photos")])

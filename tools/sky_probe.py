@@ -43,6 +43,17 @@ def sky_labels(meta, split):
     return np.array([mountains.SKIES.index(scene.sky) for scene in scenes])
 
 
+def labelled_split(data, meta, split):
+    """(L, sky labels) of a split of the built-in landscapes at `data`; an empty one is refused
+    before any network loads (dataset.py --split can leave train or val empty, and the probe
+    learns on the one and is scored on the other)."""
+    lightness = dataset.load_split(data, split)[0]
+    if len(lightness) == 0:
+        raise SystemExit(f"sky_probe.py: --data {data}: its {split} split is empty; the probe "
+                         "learns on train and is scored on val")
+    return lightness, sky_labels(meta, split)
+
+
 def check_run(folder):
     """Refuse a folder that is not a finished run of a single network before any run is probed:
     an ensemble's network holds its members', whose features are theirs (ensemble.py records
@@ -153,8 +164,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         meta = dataset.read_meta(args.data)
-        train = (dataset.load_split(args.data, "train")[0], sky_labels(meta, "train"))
-        val = (dataset.load_split(args.data, "val")[0], sky_labels(meta, "val"))
+        train, val = (labelled_split(args.data, meta, split) for split in ("train", "val"))
     except dataset.DatasetError as error:
         raise SystemExit(f"sky_probe.py: {error}") from None
     for folder in args.runs:
