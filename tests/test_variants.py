@@ -243,14 +243,31 @@ def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_p
 @pytest.mark.parametrize("readme", [None, "no markers here\n"])
 def test_update_readme_refuses_a_readme_it_cannot_rewrite_before_training(tmp_path, monkeypatch,
                                                                           readme):
-    trained = []
+    trained, photos = [], variants.HERE / "photos"
     monkeypatch.setattr(variants, "HERE", tmp_path)
     monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: trained.append(name))
     if readme is not None:
         (tmp_path / "README.md").write_text(readme)
     with pytest.raises(SystemExit, match="README.md: (no such README|needs the markers)"):
-        variants.main(["--only", "base", "--update-readme"])
+        variants.main(["--only", "base", "--update-readme", "--photos", str(photos)])
     assert trained == []
+
+
+@pytest.mark.parametrize("photos", ["missing", "empty", "photo.jpg"])
+def test_photos_that_cannot_be_scored_are_refused_before_training(tmp_path, monkeypatch, capsys,
+                                                                  photos):
+    """A missing, empty or file --photos was found by evaluate.py only after every variant had
+    trained (with --no-train, it was never found)."""
+    trained = []
+    monkeypatch.setattr(variants, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: trained.append(name))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "photo.jpg").write_bytes(b"not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        variants.main(["--only", "base", "--photos", str(tmp_path / photos)])
+    assert exit_info.value.code == 2
+    assert f"--photos {tmp_path / photos}: no " in capsys.readouterr().err
+    assert trained == [] and not (tmp_path / "results").exists()
 
 
 def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):

@@ -768,6 +768,18 @@ def update_light_block(readme, photos):
     print(f"wrote the README's table by light and {LIGHT_FIGURE}")
 
 
+def photos_refusal(folder):
+    """Why evaluate.py could score no photo in `folder`, or None: found before the variants
+    train for hours, not by evaluate.py after them."""
+    import photos  # the module; elsewhere here `photos` is a folder of them
+
+    if not folder.is_dir():
+        return f"--photos {folder}: no such folder of photos"
+    if not photos.list_photos(folder):
+        return f"--photos {folder}: no photos there ({', '.join(photos.IMAGE_SUFFIXES)})"
+    return None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
@@ -789,6 +801,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    refusal = photos_refusal(args.photos)
+    if refusal:
+        parser.error(refusal)
     return args
 
 
