@@ -270,6 +270,23 @@ def test_photos_that_cannot_be_scored_are_refused_before_training(tmp_path, monk
     assert trained == [] and not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("arguments", [["--only", "zoom"], ["--no-train"]])
+def test_update_readme_refuses_a_figure_run_it_will_not_train_before_any_work(tmp_path,
+                                                                           monkeypatch,
+                                                                           arguments):
+    """The figure's runs (base's and make model's) were looked for after every variant had
+    trained and been scored, and after table.md and the README's table were written."""
+    trained, photos = [], variants.HERE / "photos"
+    monkeypatch.setattr(variants, "HERE", tmp_path)
+    monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: trained.append(name))
+    readme = f"{variants.README_START}\n{variants.README_END}\n"
+    (tmp_path / "README.md").write_text(readme)
+    with pytest.raises(SystemExit, match="base has no finished run to draw"):
+        variants.main([*arguments, "--update-readme", "--photos", str(photos)])
+    assert trained == [] and not (tmp_path / variants.RESULTS).exists()
+    assert (tmp_path / "README.md").read_text() == readme
+
+
 def test_a_failing_evaluation_is_a_clear_exit_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match="scoring no-such-variant failed"):
         variants.score("no-such-variant", tmp_path)

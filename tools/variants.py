@@ -598,6 +598,15 @@ def first_run(name, root=None):
     return folders[0]
 
 
+def check_figure_runs(names, no_train):
+    """--update-readme draws FIGURE from the first runs of BEFORE and RECOMMENDED: one that this
+    call does not train must be there already (first_run), or every variant would be trained
+    and scored, and the README's table rewritten, before the figure failed."""
+    for name in (BEFORE, RECOMMENDED):
+        if no_train or name not in names:
+            first_run(name)
+
+
 def is_finished(folder):
     try:
         runs.read_finished_run(folder)
@@ -810,9 +819,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     readme = HERE / "README.md"
+    names = [name for name in VARIANTS if not args.only or name in args.only]  # base first
     if args.update_readme:  # before hours of training, not after
         report.check_readme(readme, README_START, README_END)
-    names = [name for name in VARIANTS if not args.only or name in args.only]  # base first
+        check_figure_runs(names, args.no_train)
     rows = []
     for name in names:
         variant = VARIANTS[name]
