@@ -11,12 +11,24 @@ missing_packages() {
     command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s ' "${pair#*:}"
   done
 }
-major() { "$@" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9.]+' | head -1 | cut -d. -f1; }
+# The major version a command prints, or nothing (a failing command must not end the script
+# unexplained under set -e and pipefail).
+major() {
+  { "$@" --version 2>/dev/null || true; } | { grep -oE '[0-9]+\.[0-9.]+' || true; } | head -1 |
+    cut -d. -f1
+}
+no_version() {
+  echo "$1 --version gives no version number ($(command -v "$1")); reinstall it with:" \
+       "sudo apt-get install --reinstall chromium chromium-driver" >&2
+  exit 1
+}
 check_versions() {
   # chromedriver only drives the Chromium of its own major version.
   local browser driver
   browser=$(major chromium); driver=$(major chromedriver)
-  if [ -n "$browser" ] && [ -n "$driver" ] && [ "$browser" != "$driver" ]; then
+  [ -n "$browser" ] || no_version chromium
+  [ -n "$driver" ] || no_version chromedriver
+  if [ "$browser" != "$driver" ]; then
     echo "chromium $browser and chromedriver $driver differ; install matching packages with:" \
          "sudo apt-get install chromium chromium-driver" >&2
     exit 1
