@@ -236,8 +236,20 @@ def test_variants_are_scored_in_table_order_whatever_order_only_names_them(tmp_p
     monkeypatch.setattr(variants, "RUNS", tmp_path / "runs")  # no runs: nothing is scored
     monkeypatch.setattr(variants, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(variants, "train_seeds", lambda name, *rest: scored.append(name))
-    assert variants.main(["--only", "zoom", "base"]) == 0
+    with pytest.raises(SystemExit, match="no runs of base, zoom in .*nothing to score"):
+        variants.main(["--only", "zoom", "base"])
     assert scored == ["base", "zoom"]  # base first: the others are paired with it
+
+
+def test_no_train_without_runs_is_an_exit_that_leaves_the_table_alone(tmp_path, monkeypatch):
+    """It wrote a table of its header alone over results/variants/table.md and exited 0."""
+    monkeypatch.setattr(variants, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(variants, "RESULTS", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "table.md").write_text("the last table\n")
+    with pytest.raises(SystemExit, match="leave out --no-train"):
+        variants.main(["--only", "base", "--no-train"])
+    assert (tmp_path / "results" / "table.md").read_text() == "the last table\n"
 
 
 @pytest.mark.parametrize("readme", [None, "no markers here\n"])

@@ -836,6 +836,9 @@ def main(argv=None):
                                    else None)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+    if not rows:  # only with --no-train: a table of its header alone would say nothing
+        raise SystemExit(f"no runs of {', '.join(names)} in {HERE / RUNS}: nothing to score "
+                         "(leave out --no-train to train them)")
     text = table(rows)
     out = HERE / RESULTS / "table.md"
     out.parent.mkdir(parents=True, exist_ok=True)
