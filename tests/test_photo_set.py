@@ -67,6 +67,15 @@ def test_a_tsv_that_is_no_provenance_record_is_refused_and_writes_nothing(tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize("tsv, reason", [("missing.tsv", "No such file or directory"),
+                                         (".", "Is a directory")])
+def test_a_tsv_that_cannot_be_read_is_named_once_with_the_reason(tmp_path, tsv, reason):
+    with pytest.raises(SystemExit) as exit_info:
+        attribution.main(["--tsv", str(tmp_path / tsv), "--out", str(tmp_path / "a.md")])
+    assert str(exit_info.value) == f"attribution.py: {tmp_path / tsv}: {reason}"
+    assert not (tmp_path / "a.md").exists()
+
+
 @pytest.mark.parametrize("out", ["folder", "file.md/ATTRIBUTION.md"])
 def test_an_out_that_cannot_be_a_file_is_a_usage_error(tmp_path, capsys, out):
     """A folder at --out, or a file on its way, was an OSError traceback after the table was

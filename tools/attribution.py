@@ -142,7 +142,9 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         text = attribution_markdown(attribution_rows(args.tsv))
-    except (OSError, KeyError, ValueError) as exc:
+    except OSError as exc:  # its strerror alone: str(exc) names the path a second time
+        raise SystemExit(f"attribution.py: {args.tsv}: {exc.strerror or exc}") from exc
+    except (KeyError, ValueError) as exc:
         raise SystemExit(f"attribution.py: {args.tsv}: {exc}") from exc
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else None
