@@ -54,6 +54,14 @@ def test_a_folder_that_is_not_there_is_refused_before_any_folder_is_read(tmp_pat
     assert "decoding photos" not in captured.err and captured.out == ""
 
 
+def test_a_view_scale_given_twice_is_a_usage_error(tmp_path, capsys):
+    """Its line was printed twice, as ensemble.py refuses it."""
+    with pytest.raises(SystemExit) as exit_info:
+        colour_stats.main([str(tmp_path), "--view-scales", "5/4", "10/8"])
+    assert exit_info.value.code == 2
+    assert "--view-scales names the same scale twice" in capsys.readouterr().err
+
+
 def test_view_scales_without_a_folder_are_a_usage_error(capsys):
     """They measure the folders' photos alone: with --synthetic alone they printed nothing."""
     with pytest.raises(SystemExit) as exit_info:

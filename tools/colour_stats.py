@@ -124,6 +124,8 @@ def parse_args(argv=None):
         parser.error("--seed must be 0 or positive")
     if args.view_scales and not args.folders:
         parser.error("--view-scales measures the folders' photos: give at least one folder")
+    if len(set(args.view_scales)) < len(args.view_scales):
+        parser.error("--view-scales names the same scale twice")  # as ensemble.py --view-scale
     for folder in args.folders:  # all of them before the first is read
         if not Path(folder).is_dir():
             parser.error(f"{folder}: no such folder of photos")
