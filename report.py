@@ -201,9 +201,9 @@ def photos_readme_block(rows, comparisons, count, source, trained="", figure_pat
     return "\n".join(lines).rstrip("\n")
 
 
-def check_readme(path, start_marker=README_START, end_marker=README_END):
-    """The README's text, once it is known to hold both markers in order: evaluate.py checks
-    this before scoring, so that a wrong --readme stops it before it writes anything."""
+def readme_block_bounds(path, start_marker=README_START, end_marker=README_END):
+    """(the README's text, where its start marker ends, where its end marker begins), once the
+    file is known to hold both markers in order."""
     path = Path(path)
     if not path.is_file():
         raise SystemExit(f"{path}: no such README (its block cannot be rewritten)")
@@ -212,16 +212,19 @@ def check_readme(path, start_marker=README_START, end_marker=README_END):
     end = text.find(end_marker)
     if start < 0 or end < start:
         raise SystemExit(f"{path}: needs the markers {start_marker} and {end_marker}, in order")
-    return text
+    return text, start + len(start_marker), end
+
+
+def check_readme(path, start_marker=README_START, end_marker=README_END):
+    """The README's text, once it is known to hold both markers in order: evaluate.py checks
+    this before scoring, so that a wrong --readme stops it before it writes anything."""
+    return readme_block_bounds(path, start_marker, end_marker)[0]
 
 
 def update_readme(path, block, start_marker=README_START, end_marker=README_END):
     """Replace what lies between the two markers; everything else stays byte for byte."""
-    path = Path(path)
-    text = check_readme(path, start_marker, end_marker)
-    head = text[:text.find(start_marker) + len(start_marker)]
-    end = text.find(end_marker)
-    new = head + "\n" + block + "\n" + text[end:]
+    text, head_end, end = readme_block_bounds(path, start_marker, end_marker)
+    new = text[:head_end] + "\n" + block + "\n" + text[end:]
     if new != text:
         files.write_bytes_atomic(path, new.encode())
     return new != text
