@@ -132,9 +132,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder, not a file for the attribution table")
-    refusal = files.not_a_folder("--out", args.out.parent, "a folder for the attribution table")
-    if refusal:
-        parser.error(refusal)
+    cli.check_output_folders(parser, ("--out", args.out.parent,
+                                      "a folder for the attribution table"))
     return args
 
 
