@@ -111,3 +111,13 @@ def test_landscapes_with_an_empty_split_are_a_clear_exit(tmp_path, fractions, sp
     with pytest.raises(SystemExit, match=f"data: its {split} split is empty"):
         sky_probe.main([str(run), "--data", str(tmp_path / "data"),
                         "--photos", str(Path(__file__).resolve().parent.parent / "photos")])
+
+
+def test_a_missing_photos_folder_is_named_before_the_landscapes_are_read(tmp_path, capsys):
+    """--photos that is not a folder was found only after the landscapes were read and every
+    run checked, and its line lacked the script's name."""
+    with pytest.raises(SystemExit) as exit_info:
+        sky_probe.main([str(tmp_path / "run"), "--data", str(tmp_path / "no-data"),
+                        "--photos", str(tmp_path / "missing")])
+    assert str(exit_info.value) == (f"sky_probe.py: --photos {tmp_path / 'missing'}: "
+                                    "no such folder of photos")

@@ -162,6 +162,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not args.photos.is_dir():  # before the landscapes are read and any network loads
+        raise SystemExit(f"sky_probe.py: --photos {args.photos}: no such folder of photos")
     try:
         meta = dataset.read_meta(args.data)
         train, val = (labelled_split(args.data, meta, split) for split in ("train", "val"))
