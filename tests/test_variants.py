@@ -387,3 +387,15 @@ def test_the_readme_gets_the_table_by_light_and_its_figure(tmp_path, monkeypatch
     assert f"| the others ({len(names) - sunset}) |" in text
     assert "| -1.00 [-1.00, -1.00] |" in text  # make model-sunset paired with make model
     assert (tmp_path / variants.LIGHT_FIGURE).is_file()
+
+
+@pytest.mark.parametrize("name, hint", [("basee", "did you mean base?"),
+                                        ("nosuch", "no variant 'nosuch' (--help")])
+def test_an_unknown_variant_is_named_with_the_nearest_ones(capsys, name, hint):
+    """argparse's choices answered a misspelt --only with all of the table's hundred-odd names
+    in one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        variants.parse_args(["--only", "base", name])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_info.value.code == 2
+    assert hint in error and len(error) < 200

@@ -20,6 +20,7 @@ AuC point are noise: prefer changes that make the landscapes more like the world
 import argparse
 import csv
 import dataclasses
+import difflib
 import subprocess
 import sys
 from pathlib import Path
@@ -789,11 +790,18 @@ def photos_refusal(folder):
     return None
 
 
+def unknown_variant(name):
+    """The refusal of a variant name that is not in the table, with the names nearest to it:
+    argparse's choices listed all of the table's hundred-odd in one line."""
+    near = difflib.get_close_matches(name, VARIANTS, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    return f"--only: no variant {name!r}{hint} (--help lists them)"
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), default=None,
-                        metavar="VARIANT",
+    parser.add_argument("--only", nargs="+", default=None, metavar="VARIANT",
                         help="these variants (default: all, in the table's order): "
                              + ", ".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
@@ -808,6 +816,9 @@ def parse_args(argv=None):
                              f"once both are scored, also its table of {RECOMMENDED} and "
                              f"{SUNSET_LIGHT} by the photos' light ({LIGHTS}) and {LIGHT_FIGURE}")
     args = parser.parse_args(argv)
+    for name in args.only or ():
+        if name not in VARIANTS:
+            parser.error(unknown_variant(name))
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     refusal = photos_refusal(args.photos)
