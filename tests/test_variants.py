@@ -399,3 +399,31 @@ def test_an_unknown_variant_is_named_with_the_nearest_ones(capsys, name, hint):
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert exit_info.value.code == 2
     assert hint in error and len(error) < 200
+
+
+def test_whole_frames_and_other_photos_are_scored_beside_the_readmes_scores(tmp_path, monkeypatch,
+                                                                            capsys):
+    """--photos DIR wrote its scores over photos/' in results/variants (table.md too), which the
+    README's tables are drawn from; whole frames could not be scored at all."""
+    from helpers import make_member
+
+    monkeypatch.setattr(variants, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(variants, "RESULTS", tmp_path / "results")
+    for seed in (1, 2):
+        make_member(tmp_path / "runs" / "base" / f"s{seed}", seed=seed)
+    assert variants.main(["--only", "base", "--no-train", "--whole-frames"]) == 0
+    scored = tmp_path / "results-whole-frames"
+    assert "whole (shorter side 32 px)" in (scored / "base" / "summary.md").read_text()
+    with open(scored / "base" / "per_image.csv", newline="") as f:
+        assert {Path(row["image_id"]).name for row in csv.DictReader(f)} == {
+            path.name for path in (variants.PHOTOS).iterdir() if path.suffix == ".jpg"}
+    assert "| base |" in (scored / "table.md").read_text()
+    assert not (tmp_path / "results").exists()
+    held_out = tmp_path / "held-out"
+    held_out.mkdir()
+    assert variants.results_folder(held_out, False) == tmp_path / "results-held-out"
+    assert variants.results_folder(held_out, True) == tmp_path / "results-held-out-whole-frames"
+    assert variants.results_folder(variants.PHOTOS, False) == tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        variants.parse_args(["--whole-frames", "--update-readme"])
+    assert exit_info.value.code == 2 and "centre squares" in capsys.readouterr().err

@@ -4,16 +4,18 @@ landscapes only, then scored on the real photos of photos/ against the gray base
     python tools/variants.py                      # train what is missing, score, print the table
     python tools/variants.py --only base zoom     # some variants
     python tools/variants.py --update-readme      # also rewrite the README's variants table
+    python tools/variants.py --photos held-out --whole-frames   # other photos, scored whole
 
 A variant is a dataset (how many landscapes, how much zoom, how many with boulders in front,
-how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight,
-alpenglow and meadows dry in patches) and train.py options. Runs go to
-runs/variants/<variant>/, scores to results/variants/<variant>/ (evaluate.py --photos), the
-table to results/variants/table.md. It resumes: finished runs are skipped. The README's
-table keeps one row per variant and kind of CPU: --update-readme replaces the rows it scored on
-this kind of CPU and keeps the rest as they were written. Photos are never
-trained on; a variant is judged by how it does on them, with a bootstrap interval over the
-photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
+how many golden sunsets, cast shadows, skies brightest overhead, sunsets at twilight, alpenglow
+and meadows dry in patches) and train.py options. Runs go to runs/variants/<variant>/, scores
+to results/variants/<variant>/ (evaluate.py --photos), the table to results/variants/table.md;
+other photos' and whole frames' scores and table go beside them
+(results/variants-held-out-whole-frames/ for the example above). It resumes: finished runs are
+skipped. The README's table keeps one row per variant and kind of CPU: --update-readme replaces
+the rows it scored on this kind of CPU and keeps the rest as they were written. Photos are
+never trained on; a variant is judged by how it does on them, with a bootstrap interval over
+the photos, against gray on the same photos. With 20 photos, differences of a few tenths of an
 AuC point are noise: prefer changes that make the landscapes more like the world.
 """
 
@@ -39,6 +41,7 @@ import report  # noqa: E402
 import runs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
+PHOTOS = HERE / "photos"  # the repository's 20 photos, which the README's tables score
 README_START = "<!-- variants:start -->"
 README_END = "<!-- variants:end -->"
 RESAMPLES = 2000
@@ -521,11 +524,12 @@ def train_seeds(name, variant, seeds):
                    "build it again")
 
 
-def score(name, photos):
+def score(name, photos, results=None, whole_frames=False):
     """evaluate.py on the variant's finished runs; an unfinished one (a killed --seeds 6) is
     left out and named on stderr, so the seeds column counts what was scored."""
     run_script("evaluate.py", ["--photos", str(photos), "--runs", str(RUNS / name), "--out",
-                               str(RESULTS / name), "--skip-bad"],
+                               str((results or RESULTS) / name), "--skip-bad",
+                               *(["--whole-frames"] if whole_frames else [])],
                f"scoring {name} failed (evaluate.py's message is above)",
                stdout=subprocess.DEVNULL)
 
@@ -689,10 +693,11 @@ def light_rows(photos, sunset):
             for role, name in (("make model", RECOMMENDED), ("make model-sunset", SUNSET_LIGHT))]
 
 
-def summarize_scored(name, reference=None, seed=0, only=None):
-    """summarize_variant on the variant's scores in RESULTS, with the CPU its networks trained
-    on: what a row of either table shows."""
-    summary = summarize_variant(HERE / RESULTS / name / "per_image.csv", reference, seed, only)
+def summarize_scored(name, reference=None, seed=0, only=None, results=None):
+    """summarize_variant on the variant's scores in `results`, with the CPU its networks
+    trained on: what a row of either table shows."""
+    summary = summarize_variant(HERE / (results or RESULTS) / name / "per_image.csv", reference,
+                                seed, only)
     summary["measured_on"] = trained_on(HERE / RUNS / name)
     return summary
 
@@ -798,6 +803,16 @@ def unknown_variant(name):
     return f"--only: no variant {name!r}{hint} (--help lists them)"
 
 
+def results_folder(photos, whole_frames):
+    """Where the scores go: RESULTS for photos/' centre squares, what the README's tables show;
+    another folder beside it for other photos or whole frames, so that scoring a held-out set
+    never overwrites them (results/variants-held-out-whole-frames for --photos held-out
+    --whole-frames)."""
+    suffix = ("" if photos == PHOTOS else f"-{photos.name}") + \
+        ("-whole-frames" if whole_frames else "")
+    return RESULTS.with_name(RESULTS.name + suffix) if suffix else RESULTS
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=cli.HelpFormatter)
@@ -806,8 +821,11 @@ def parse_args(argv=None):
                              + ", ".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 1..N per variant")
     parser.add_argument("--photos", type=lambda path: Path(path).resolve(),
-                        default=HERE / "photos",
+                        default=PHOTOS,
                         help="the real photos the variants are scored on (never trained on)")
+    parser.add_argument("--whole-frames", action="store_true",
+                        help="score the whole photos, as colorize.py colours them, instead of "
+                             "their centre squares (evaluate.py --whole-frames)")
     parser.add_argument("--no-train", action="store_true",
                         help="only score and tabulate the runs that exist")
     parser.add_argument("--update-readme", action="store_true",
@@ -824,6 +842,9 @@ def parse_args(argv=None):
     refusal = photos_refusal(args.photos)
     if refusal:
         parser.error(refusal)
+    if args.update_readme and results_folder(args.photos, args.whole_frames) != RESULTS:
+        parser.error("--update-readme writes the README's tables of photos/' centre squares; "
+                     "leave out --whole-frames and --photos to score those")
     return args
 
 
@@ -834,6 +855,7 @@ def main(argv=None):
     if args.update_readme:  # before hours of training, not after
         report.check_readme(readme, README_START, README_END)
         check_figure_runs(names, args.no_train)
+    results = results_folder(args.photos, args.whole_frames)
     rows = []
     for name in names:
         variant = VARIANTS[name]
@@ -841,17 +863,17 @@ def main(argv=None):
             train_seeds(name, variant, range(1, args.seeds + 1))
         if not (HERE / RUNS / name).is_dir():
             continue
-        score(name, args.photos)
-        reference = HERE / RESULTS / BEFORE / "per_image.csv"
+        score(name, args.photos, results, args.whole_frames)
+        reference = HERE / results / BEFORE / "per_image.csv"
         summary = summarize_scored(name, reference if name != BEFORE and reference.is_file()
-                                   else None)
+                                   else None, results=results)
         rows.append((name, variant, summary))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     if not rows:  # only with --no-train: a table of its header alone would say nothing
         raise SystemExit(f"no runs of {', '.join(names)} in {HERE / RUNS}: nothing to score "
                          "(leave out --no-train to train them)")
     text = table(rows)
-    out = HERE / RESULTS / "table.md"
+    out = HERE / results / "table.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     files.write_text_atomic(out, text + "\n")
     print(text)
