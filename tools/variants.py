@@ -842,7 +842,8 @@ def parse_args(argv=None):
     refusal = photos_refusal(args.photos)
     if refusal:
         parser.error(refusal)
-    if args.update_readme and results_folder(args.photos, args.whole_frames) != RESULTS:
+    args.results = results_folder(args.photos, args.whole_frames)
+    if args.update_readme and args.results != RESULTS:
         parser.error("--update-readme writes the README's tables of photos/' centre squares; "
                      "leave out --whole-frames and --photos to score those")
     return args
@@ -855,7 +856,7 @@ def main(argv=None):
     if args.update_readme:  # before hours of training, not after
         report.check_readme(readme, README_START, README_END)
         check_figure_runs(names, args.no_train)
-    results = results_folder(args.photos, args.whole_frames)
+    results = args.results
     rows = []
     for name in names:
         variant = VARIANTS[name]
